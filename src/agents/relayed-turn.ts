@@ -12,7 +12,8 @@ export interface TurnRelayHooks {
   stop(): void
   /**
    * The turn is over for its reader. `sweep`: it ran commands or did not complete, so commands that left the
-   * agent's process tree may be running (a plain completed text turn costs no /proc scan).
+   * agent's process tree may be running (a plain completed text turn costs no /proc scan, unless its agent starts
+   * sandboxed helpers of its own: turn-directories.ts).
    */
   ended(sweep: boolean): Promise<void> | void
 }

@@ -1,5 +1,8 @@
 import type { EscapeScope } from '../process/escaped-processes.js'
 
+/** A scope of no directory and no owner: the escaped sweep takes the stranded launchers alone. */
+const launchersAlone: EscapeScope = { within: [], except: [] }
+
 interface LiveTurn {
   cwd: string
   /** The value the agent passes to the commands of the turn's thread, if it passes one. */
@@ -15,7 +18,18 @@ interface LiveTurn {
 export class TurnDirectories {
   private readonly live: LiveTurn[] = []
 
-  constructor(private readonly endEscaped: (scope: () => EscapeScope | undefined) => void) {}
+  /**
+   * `startsHelpers`: the agent starts sandboxed helpers of its own, not only commands (codex under a read-confining
+   * profile: its file-system helper, `bwrap ... codex --codex-run-as-fs-helper`, for its own file lookups), so a
+   * turn that ran no command may strand a launcher too (proc-table.ts `waitsToStart`: codex killed the launch in the
+   * instant after bwrap forked). Every turn's end then sweeps such launchers: a turn that needs no sweep of its own
+   * scans for them alone (a scope of no directory: escaped-processes.ts takes a stranded launcher whatever the
+   * scope), so none waits for a later turn that runs a command. Without it a plain turn costs no /proc scan.
+   */
+  constructor(
+    private readonly endEscaped: (scope: () => EscapeScope | undefined) => void,
+    private readonly startsHelpers = false,
+  ) {}
 
   /**
    * A turn in `cwd` runs; the returned function says it ended. With `sweep`, the commands that escaped the
@@ -32,7 +46,10 @@ export class TurnDirectories {
       ended = true
       const own = owner()
       this.live.splice(this.live.indexOf(turn), 1)
-      if (!sweep) return
+      if (!sweep) {
+        if (this.startsHelpers) this.endEscaped(() => launchersAlone)
+        return
+      }
       this.endEscaped(() => {
         if (own !== undefined && this.live.some((t) => t.owner() === own)) return undefined
         return { within: [cwd], except: this.live.map((t) => t.cwd), ...(own ? { owner: own } : {}) }

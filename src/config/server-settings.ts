@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { defaultMaxImageBytes, maxImageBytesCeiling } from '../util/image-type.js'
 import {
   addressRanges,
   bool,
@@ -232,6 +233,11 @@ export const serverSettings = z.object({
     '600',
     'A session with no turn for this long is unloaded from its agent (threads, processes); its next turn resumes it. 0: never.',
     int(600, 0, maxTimerSeconds),
+  ),
+  MAX_IMAGE_BYTES: setting(
+    String(defaultMaxImageBytes),
+    `Largest image (its bytes, decoded) a turn or run may give, a file or a data: URL (400 beyond, naming the item). At most ${maxImageBytesCeiling}: an image's base64 must fit in the 8 MiB line the gateway reads of an agent.`,
+    int(defaultMaxImageBytes, 1, maxImageBytesCeiling),
   ),
   MAX_PROMPT_CHARS: setting('100000', 'Longest prompt accepted (400 beyond).', int(100_000, 1)),
   KILL_GRACE_MS: setting(

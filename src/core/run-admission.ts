@@ -61,7 +61,7 @@ export async function admitRequest(
   const images = fields.images?.map((img, i) => {
     const image = resolveCwd(img, config.workspaceRoots, { allowFiles: true, what: 'image', base: cwd })
     // an image by its first bytes, not too large: a 400 naming it now, not a run that fails or drops it
-    checkImageFile(image, `images[${i}]`, img)
+    checkImageFile(image, `images[${i}]`, img, config.MAX_IMAGE_BYTES)
     return image
   })
   await ensureReady(driver)

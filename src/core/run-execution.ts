@@ -57,6 +57,7 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
     if (p.req.images?.length)
       images = await stageImages(p.req.images, ctx.config.workspaceRoots, ctx.config.DATA_DIR, p.run.id, {
         container: p.req.isolation === 'container',
+        maxImageBytes: ctx.config.MAX_IMAGE_BYTES,
       })
   } catch (err) {
     await finishRun(ctx, p, {

@@ -334,7 +334,15 @@ export class SessionManager {
       requested.approvalPolicy || input.some((part) => part.type !== 'text')
         ? await this.mustGet(id)
         : undefined
-    if (session) checkTurnImages(this.registry, session, input, onBusy, this.config.workspaceRoots)
+    if (session)
+      checkTurnImages(
+        this.registry,
+        session,
+        input,
+        onBusy,
+        this.config.workspaceRoots,
+        this.config.MAX_IMAGE_BYTES,
+      )
     const options = session ? turnOptionsOf(this.registry, session, requested, onBusy) : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const { steeredInto, refused, settled, queuedAs } = await this.turnQueue.whenBusy(id, live, input, onBusy)
@@ -744,19 +752,15 @@ export class SessionManager {
           if (this.confinedNow !== turn) resolveCwd(live.cwd, this.config.workspaceRoots)
         },
         stageInput: (input) =>
-          stageTurnInput(
-            input,
-            live.cwd,
-            this.config.workspaceRoots,
-            this.config.DATA_DIR,
-            turn.id,
-            live.agent.imageDir
+          stageTurnInput(input, live.cwd, this.config.workspaceRoots, this.config.DATA_DIR, turn.id, {
+            maxImageBytes: this.config.MAX_IMAGE_BYTES,
+            ...(live.agent.imageDir
               ? {
                   into: live.agent.imageDir,
                   ...(live.agent.imageDirSeenAt ? { seenAt: live.agent.imageDirSeenAt } : {}),
                 }
-              : { container: live.inContainer },
-          ),
+              : { container: live.inContainer }),
+          }),
         steersLeft: (ended) => this.steersLeft(id, live, turn, ended),
         takenOver: (err) => this.letGo(id, live, err),
         turnEnded: () => {

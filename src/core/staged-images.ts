@@ -18,7 +18,7 @@ import {
   sweepOwnedDirs,
 } from '../process/owned-dirs.js'
 import { AppError } from '../protocol/errors.js'
-import type { ImageType } from '../util/image-type.js'
+import { defaultMaxImageBytes, type ImageType } from '../util/image-type.js'
 import { checkedImage, imageOfDescriptor } from './image-checks.js'
 import { insideRoots } from './workspace.js'
 
@@ -58,6 +58,8 @@ export interface StagingOptions {
    * None lists the directory, and on the host `run-images` (0700) hides it.
    */
   container?: boolean
+  /** The largest image, in bytes (MAX_IMAGE_BYTES; default its default): a larger one is refused as it is copied. */
+  maxImageBytes?: number
   /** Each image as the client named it (a turn's `localImage` paths), for a refusal's message; else its path. */
   given?: readonly string[]
 }
@@ -66,7 +68,7 @@ export interface StagingOptions {
  * Copies a run's images, when it starts, into a directory of its own under DATA_DIR (mode 0700), and gives the
  * agent those copies (see StagingOptions for a container's). Each image is opened once, without following a
  * symlink in its last component (O_NOFOLLOW) and without blocking on a FIFO (O_NONBLOCK); the file opened must be
- * a regular file and an image (PNG, JPEG, GIF, WebP by its first bytes, at most maxImageBytes: image-checks.ts),
+ * a regular file and an image (PNG, JPEG, GIF, WebP by its first bytes, at most MAX_IMAGE_BYTES: image-checks.ts),
  * its copy named by that type (copyName), and its real path must be inside the workspace roots and be that same file (device and inode),
  * so an intermediate directory swapped for a symlink is caught too. The copy is read from that descriptor: a
  * symlink swapped in after admission, or after this check, cannot make the agent read a file outside the
@@ -77,7 +79,13 @@ export async function stageImages(
   roots: readonly string[],
   dataDir: string,
   runId: string,
-  { into, seenAt, container = into !== undefined, given }: StagingOptions = {},
+  {
+    into,
+    seenAt,
+    container = into !== undefined,
+    given,
+    maxImageBytes = defaultMaxImageBytes,
+  }: StagingOptions = {},
 ): Promise<StagedImages> {
   let dir: string
   let dispose: () => Promise<void>
@@ -99,7 +107,7 @@ export async function stageImages(
       const fd = openConfined(image, roots)
       let type: ImageType
       try {
-        type = checkedCopy(fd, given?.[i] ?? image)
+        type = checkedCopy(fd, given?.[i] ?? image, maxImageBytes)
       } catch (err) {
         closeSync(fd)
         throw err
@@ -139,9 +147,9 @@ export function copyName(index: number, image: string, type: ImageType): string 
  * The opened image's type, checked again as its copy is made (image-checks.ts checked it when the turn or run was
  * sent; the file may have changed since): a refusal (the turn or run fails) when it is no image or too large.
  */
-function checkedCopy(fd: number, shown: string): ImageType {
+function checkedCopy(fd: number, shown: string, limit: number): ImageType {
   const { type, size } = imageOfDescriptor(fd)
-  return checkedImage(type, size, undefined, shown)
+  return checkedImage(type, size, limit, undefined, shown)
 }
 
 /** The image's descriptor, once it is known to be a regular file inside the roots; else the one refusal. */

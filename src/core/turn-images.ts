@@ -39,6 +39,7 @@ export function checkTurnImages(
   input: TurnInput,
   onBusy: OnBusy,
   roots: readonly string[],
+  maxImageBytes: number,
 ): void {
   const images = inputImages(input)
   const urls = input.flatMap((part) => (part.type === 'image' ? [part.url] : []))
@@ -76,8 +77,8 @@ export function checkTurnImages(
   // each image is one by its first bytes, and not too large (image-checks.ts): a 400 naming its item
   for (const [i, part] of input.entries())
     if (part.type === 'localImage')
-      checkImageFile(confined(part.path, session.cwd, roots), `input[${i}]`, part.path)
-    else if (part.type === 'image') checkImageUrl(part.url, `input[${i}]`)
+      checkImageFile(confined(part.path, session.cwd, roots), `input[${i}]`, part.path, maxImageBytes)
+    else if (part.type === 'image') checkImageUrl(part.url, `input[${i}]`, maxImageBytes)
 }
 
 /** A turn's input as its agent gets it, and the removal of its images' copies. */

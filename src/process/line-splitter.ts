@@ -1,3 +1,5 @@
+import { agentLineChars } from '../util/agent-line.js'
+
 /**
  * Splits text chunks into lines, keeping a partial line until its newline arrives; runaway lines are cut. Lines
  * come without their end (`\n`, and a `\r` before it), or exactly as written with `keepEnds` (seed 001's /run
@@ -11,7 +13,7 @@ export class LineSplitter {
   private readonly finish: (line: string) => string
 
   constructor(
-    private readonly maxLineChars = 8 * 1024 * 1024,
+    private readonly maxLineChars = agentLineChars,
     { keepEnds = false }: { keepEnds?: boolean } = {},
   ) {
     this.finish = keepEnds ? (line) => line : stripCr

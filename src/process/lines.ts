@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer'
 import type { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
+import { agentLineChars } from '../util/agent-line.js'
 
 /**
  * Yields complete lines (without the newline, CRLF-safe) from a byte stream, UTF-8 safe across chunk borders.
@@ -8,7 +9,7 @@ import { StringDecoder } from 'node:string_decoder'
  * A stream destroyed before its end (spawn-group.ts closes an output a daemon held open) ends the lines as its
  * end would: the last line read, even without its newline, is yielded.
  */
-export async function* readLines(stream: Readable, maxLineChars = 8 * 1024 * 1024): AsyncGenerator<string> {
+export async function* readLines(stream: Readable, maxLineChars = agentLineChars): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8')
   let buffered = ''
   try {

@@ -24,7 +24,7 @@ export const runRequestFields = z.object({
   skipGitRepoCheck: z.boolean().optional(),
   /** A JSON Schema the final response must follow; the parsed JSON becomes the run's `result`. */
   outputSchema: z.record(z.string(), z.unknown()).optional(),
-  /** Image paths inside the workspace to attach to the prompt: each a PNG, JPEG, GIF or WebP image, at most 5 MiB. */
+  /** Image paths inside the workspace to attach to the prompt: each a PNG, JPEG, GIF or WebP image, at most MAX_IMAGE_BYTES (5 MiB by default). */
   images: z.array(z.string()).max(16).optional(),
   /** Where the agent runs: a local process group (default) or a fresh container (`container`). */
   isolation: z.enum(['process', 'container']).optional(),

@@ -23,7 +23,7 @@ export const localImageInputItem = z.object({
     .string()
     .min(1)
     .describe(
-      "An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: a PNG, JPEG, GIF or WebP image by its first bytes (whatever its name), of at most 5 MiB (400 naming the item otherwise); the agent gets a private copy made as the turn starts (named by that type), removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents: codex, copilot, the ACP presets acp:codex-acp, acp:claude-agent-acp, acp:gemini, acp:copilot, which get its bytes as an ACP image block), and for copilot with a text item too (it runs no turn without a prompt: 400); not with onBusy `steer`. Kept as the client gave it.",
+      "An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: a PNG, JPEG, GIF or WebP image by its first bytes (whatever its name), of at most MAX_IMAGE_BYTES (5 MiB by default; 400 naming the item otherwise); the agent gets a private copy made as the turn starts (named by that type), removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents: codex, copilot, the ACP presets acp:codex-acp, acp:claude-agent-acp, acp:gemini, acp:copilot, which get its bytes as an ACP image block), and for copilot with a text item too (it runs no turn without a prompt: 400); not with onBusy `steer`. Kept as the client gave it.",
     ),
 })
 export const imageUrlInputItem = z.object({
@@ -32,7 +32,7 @@ export const imageUrlInputItem = z.object({
     .string()
     .min(1)
     .describe(
-      'An image inline, as a `data:image/...;base64,...` URL (its bytes a PNG, JPEG, GIF or WebP image of at most 5 MiB: 400 otherwise), passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex, and the ACP presets: an ACP image block); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`.',
+      'An image inline, as a `data:image/...;base64,...` URL (its bytes a PNG, JPEG, GIF or WebP image of at most MAX_IMAGE_BYTES, 5 MiB by default: 400 otherwise), passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex, and the ACP presets: an ACP image block); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`.',
     ),
 })
 export const turnInputItem = z.discriminatedUnion('type', [

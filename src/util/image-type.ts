@@ -1,3 +1,5 @@
+import { agentLineChars } from './agent-line.js'
+
 /**
  * What an image is, from its first bytes: the one answer every agent's images go by (the gateway's checks when a
  * turn or run is sent, core/image-checks.ts; the name of its private copy, core/staged-images.ts; the MIME type of
@@ -16,12 +18,21 @@ export interface ImageType {
 export const imageHeadBytes = 12
 
 /**
- * The largest image (its bytes, decoded) a turn or run may give, file or data: URL: 5 MiB, the smallest per-image
- * bound of the model APIs the agents reach (Anthropic's, 5 MB an image), and one that keeps an ACP image block
- * (base64, a third larger) inside the 8 MiB the gateway reads as one JSON line of an agent (process/lines.ts), in
- * which an agent replaying its history (session/load) writes it back.
+ * The largest image (its bytes, decoded) a turn or run may give, file or data: URL, unless MAX_IMAGE_BYTES says
+ * otherwise: 5 MiB, the smallest per-image bound of the model APIs the agents reach (Anthropic's, 5 MB an image).
  */
-export const maxImageBytes = 5 * 1024 * 1024
+export const defaultMaxImageBytes = 5 * 1024 * 1024
+
+/** What a JSON line carrying one image holds besides its base64: the JSON-RPC envelope, ids, a data: URL's head. */
+const lineEnvelopeChars = 64 * 1024
+
+/**
+ * The most MAX_IMAGE_BYTES may be: an image's base64 (4 chars for each 3 bytes) and its message's envelope within
+ * the line the gateway reads of an agent (agentLineChars, 8 MiB): codex app-server echoes a data: URL image in its
+ * `userMessage` item, and an ACP agent replaying its history (session/load) writes an image block back (the ACP
+ * SDK reads 32 MiB lines: the tighter bound is the gateway's own). 6,242,304 bytes, about 5.95 MiB.
+ */
+export const maxImageBytesCeiling = Math.floor((agentLineChars - lineEnvelopeChars) / 4) * 3
 
 /** What sniffImage knows, as a message names it. */
 export const imageKinds = 'a PNG, JPEG, GIF or WebP image'

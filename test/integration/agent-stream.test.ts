@@ -263,6 +263,62 @@ describe('POST /agent/stream (h2c)', () => {
     }
   })
 
+  it('approve deny whose explanation finds the session archived meanwhile: told, not retryable; nothing runs on', async () => {
+    const after = held({ kind: 'text', text: 'ok, not writing' })
+    shared.mock.script({ kind: 'exec_command', cmd: 'echo no > archived-meanwhile.txt' }, after.step)
+    // the session is archived (POST /v1/sessions/:id/archive, over the socket) after the stream saw it busy and
+    // before the explanation's steer is asked: the steer finds it archived
+    const sessions = shared.gw.ctx.tenancy.scope(null).sessions
+    const startTurn = sessions.startTurn
+    let archived: Session | undefined
+    sessions.startTurn = async function (this: unknown, ...args: Parameters<typeof startTurn>) {
+      if (args[2] === 'steer')
+        archived = (await (
+          await postJson(`${shared.gw.url}/v1/sessions/${args[0]}/archive`, {})
+        ).json()) as Session
+      return startTurn.apply(this, args)
+    }
+    try {
+      const c = open()
+      const sessionId = newSessionId()
+      await c.send({ type: 'user_message', sessionId, content: 'try to write' })
+      const prompt = await c.next((f) => f.type === 'command_prompt')
+      const session = await sessionOf(sessionId)
+      await c.send({
+        type: 'approve',
+        sessionId,
+        commandId: prompt.commandId,
+        decision: 'deny',
+        explanation: 'this finds the session archived',
+      })
+      const told = await c.next((f) => f.type === 'error')
+      expect(archived).toMatchObject({ id: session.id, status: 'archived' })
+      // a 409 (the session archived): sending it again cannot help
+      expect(told).toMatchObject({
+        code: 'INPUT_NOT_DELIVERED',
+        retryable: false,
+        message: `Input for the running turn did not reach the agent: session ${session.id} is archived`,
+      })
+      expect(c.frames.filter((f) => f.type === 'error')).toHaveLength(1)
+      c.end()
+      await c.ended
+      // nothing runs on: the turn ended with the archive (interrupted), the explanation started no turn and joined
+      // none, the session is not busy, and the model never got it
+      const stored = (await (await fetch(`${shared.gw.url}/v1/sessions/${session.id}`)).json()) as Session & {
+        turns: Turn[]
+      }
+      expect(stored.status).toBe('archived')
+      expect(stored.turns.map((t) => [t.status, t.steered ?? []])).toEqual([['interrupted', []]])
+      expect(await sessions.busy(session.id)).toBe(false)
+      expect(processesUnder(session.cwd).filter((p) => p.cmd.includes('archived-meanwhile'))).toEqual([])
+      const sent = shared.mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
+      expect(sent).not.toContain('this finds the session archived')
+    } finally {
+      sessions.startTurn = startTurn
+      after.release()
+    }
+  })
+
   it('the same approval answered through /v1/approvals instead; the stream answer after it is refused', async () => {
     shared.mock.script(
       { kind: 'exec_command', cmd: 'echo v1 > via-v1.txt' },

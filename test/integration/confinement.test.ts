@@ -9,13 +9,15 @@ import {
 } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import { procTable } from '../../src/process/proc-table.js'
+import { markerVariable } from '../../src/process/process-marker.js'
 import { serverMarker, serverMarkerIn } from '../../src/process/server-marker.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
-import { listProcesses, waitUntilGone } from '../support/processes.js'
+import { killAll, listProcesses, startStrandedLauncher, waitUntilGone } from '../support/processes.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
 
@@ -494,7 +496,24 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       const fsHelpersLeft = () =>
         listProcesses().filter((p) => p.cmd.includes('--codex-run-as-fs-helper') && p.cmd.includes(gw.dir))
 
-      it("codex's file-system helpers carry the gateway's markers, and none outlives a run or a session turn", async () => {
+      /** The AGENT_GATEWAY_APP_SERVER entry of the shared app-server's environment (its marker). */
+      const appServerMarker = () => {
+        const pid = (gw.ctx.registry.get('codex') as CodexDriver).appServerPid
+        const entry =
+          pid &&
+          procTable()
+            .environ(pid)
+            ?.find((e) => e.startsWith(`${markerVariable}=`))
+        if (!entry) throw new Error(`no ${markerVariable} in the app-server's environment (pid ${pid})`)
+        return { [markerVariable]: entry.slice(markerVariable.length + 1) }
+      }
+      let stranded: number | undefined
+      afterEach(() => {
+        if (stranded) killAll([{ pid: stranded, ppid: 0, pgid: 0, cwd: null, cmd: '' }])
+        stranded = undefined
+      })
+
+      it("codex's file-system helpers carry the gateway's markers, and none outlives a run or a session turn (a launcher stranded in a turn without a command included)", async () => {
         const seen = await watchFsHelpers(async () => {
           mock.script({ kind: 'text', text: '{"done":true}' })
           const run = await json<Run>(
@@ -505,10 +524,15 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
           )
           expect(run.status, JSON.stringify(run)).toBe('succeeded')
           mkdirSync(path.join(gw.workspace, 'helper-session'))
-          // a turn that ran a command: its end sweeps what escaped the app-server (a launcher codex stranded
-          // included: escaped-processes.ts); a turn that ran none leaves that to the next one that does
-          mock.script({ kind: 'exec_command', cmd: 'true' }, { kind: 'text', text: 'hello' })
           const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'helper-session' }))
+          // a turn that runs no command: codex's helpers may strand a launcher in it all the same, which its end
+          // sweeps (turn-directories.ts `startsHelpers`). One is staged while the turn runs (as the model is
+          // asked), with the app-server's marker. Before, only a turn that ran a command swept, so it waited for
+          // a later turn that did.
+          mock.script(async () => {
+            stranded = await startStrandedLauncher(appServerMarker())
+            return { kind: 'text', text: 'hello' }
+          })
           const turn = await json<Turn>(
             postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'hi' }),
           )
@@ -520,6 +544,8 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
         const unmarked = [...seen.values()].filter((p) => p.marker !== serverMarker())
         expect(unmarked.map((p) => p.cmd.slice(0, 200))).toEqual([])
         expect(await waitUntilGone(fsHelpersLeft)).toEqual([])
+        expect(stranded).toBeGreaterThan(0)
+        expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === stranded))).toEqual([])
       })
 
       it('`codex exec` through POST /run, with `-s read-only` and with no sandbox named', async () => {

@@ -36,11 +36,19 @@ describe('/v1/sessions on codex app-server', () => {
   let gw: TestGateway
   // agents get a TMPDIR of their own (not under a session's cwd): the workspace-write cases try to write it
   const tmpdir = tempDir('agent-tmp-')
+  // the largest image a turn or run may give here (MAX_IMAGE_BYTES; 5 MiB by default): the image cases below
+  // send one of exactly this size (taken) and one a byte larger (refused)
+  const maxImageBytes = 64 * 1024
+  /** `png` with zeros after its end, `size` bytes in all: still a PNG by its first bytes, and for codex. */
+  const paddedPng = (png: Buffer, size: number) => Buffer.concat([png, Buffer.alloc(size - png.length)])
+  const tooLarge = (item: string, image: string) =>
+    `${item}: image "${image}" is ${maxImageBytes + 1} bytes, more than the ${maxImageBytes} (64 KiB) an image may have (MAX_IMAGE_BYTES)`
 
   beforeAll(async () => {
     mock = await startMockLlm()
     gw = await startGateway(mock, {
       APPROVAL_TIMEOUT_SECONDS: '2',
+      MAX_IMAGE_BYTES: String(maxImageBytes),
       TMPDIR: tmpdir,
       // copilot's sessions are created (no copilot process runs before a turn): the image refusals below
       COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
@@ -120,10 +128,13 @@ describe('/v1/sessions on codex app-server', () => {
   })
 
   it('a localImage item: codex gets a private copy of the PNG (its data URL in the model request), removed after the turn; the path as given is what is stored', async () => {
-    // a 1x1 PNG
-    const png = Buffer.from(
-      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-      'base64',
+    // a 1x1 PNG, of exactly MAX_IMAGE_BYTES (the largest taken)
+    const png = paddedPng(
+      Buffer.from(
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+        'base64',
+      ),
+      maxImageBytes,
     )
     mkdirSync(path.join(gw.workspace, 'shots'), { recursive: true })
     writeFileSync(path.join(gw.workspace, 'shots', 'screen.png'), png)
@@ -165,20 +176,16 @@ describe('/v1/sessions on codex app-server', () => {
       status: 400,
       message: expect.stringContaining('image input items cannot go with onBusy "steer"'),
     })
-    // An image that is none by its first bytes (a text file named .png, a data: URL of text), or of more than 5 MiB:
+    // An image that is none by its first bytes (a text file named .png, a data: URL of text), or of more than
+    // MAX_IMAGE_BYTES (a byte more than the one taken above):
     // a 400 naming its item, for each agent with images, a run's too. Before, each was taken (202): codex sent the
     // model "image content omitted because it could not be processed" and the turn succeeded, copilot dropped the
     // attachment, an ACP turn failed as its prompt was built (the acp:codex-acp case below), and none had a size cap.
     writeFileSync(path.join(gw.workspace, 'shots', 'notes.png'), 'plain text, no picture\n')
-    writeFileSync(
-      path.join(gw.workspace, 'shots', 'huge.png'),
-      Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024)]),
-    )
+    writeFileSync(path.join(gw.workspace, 'shots', 'huge.png'), paddedPng(png, maxImageBytes + 1))
     const textUrl = `data:image/png;base64,${Buffer.from('plain text, no picture').toString('base64')}`
     const notAnImage = (item: string, image: string) =>
       `${item}: image "${image}" is not a PNG, JPEG, GIF or WebP image (its first bytes are none of those): no agent takes it`
-    const tooLarge = (item: string, image: string) =>
-      `${item}: image "${image}" is ${png.length + 5 * 1024 * 1024} bytes, more than the 5242880 (5 MiB) an image may have`
     const copilotSession = await createSession({ agent: 'copilot' })
     const text = { type: 'text', text: 'look' }
     for (const [id, input, message] of [
@@ -743,19 +750,13 @@ describe('/v1/sessions on codex app-server', () => {
     expect(sent).toContain(`data:image/png;base64,${png.toString('base64')}`)
     expect(sent).toContain(gif)
     expect(sent).toContain('the fruit is mango')
-    // an image of more than 5 MiB, or none by its first bytes: a 400 naming its item, before the turn. Before, the
+    // an image of more than MAX_IMAGE_BYTES, or none by its first bytes: a 400 naming its item, before the turn. Before, the
     // turn was taken: an image of any size went to the agent as one base64 block, and a text file named .png failed
     // the turn as its prompt was built
-    writeFileSync(
-      path.join(gw.workspace, 'mango-huge.png'),
-      Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024)]),
-    )
+    writeFileSync(path.join(gw.workspace, 'mango-huge.png'), paddedPng(png, maxImageBytes + 1))
     writeFileSync(path.join(gw.workspace, 'mango-notes.png'), 'no picture')
     for (const [image, message] of [
-      [
-        'mango-huge.png',
-        `input[2]: image "mango-huge.png" is ${png.length + 5 * 1024 * 1024} bytes, more than the 5242880 (5 MiB) an image may have`,
-      ],
+      ['mango-huge.png', tooLarge('input[2]', 'mango-huge.png')],
       [
         'mango-notes.png',
         'input[2]: image "mango-notes.png" is not a PNG, JPEG, GIF or WebP image (its first bytes are none of those): no agent takes it',

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import path from 'node:path'
+import { createInterface } from 'node:readline'
 
 /** A live process as /proc shows it (Linux). */
 export interface ProcInfo {
@@ -146,3 +148,40 @@ function childrenOf(pid: number): ProcInfo[] | undefined {
   }
   return out
 }
+
+/**
+ * Starts `command` (which prints `ready` once it runs) as argv[0] `argv0`, in the background of a shell that exits
+ * at once, so it escaped this process's tree (reparented to init), with `env` (and PATH) as its environment. Its
+ * pid, once it said `ready`; the caller ends it.
+ */
+export async function startOrphan(
+  argv0: string,
+  command: string,
+  env: Record<string, string>,
+): Promise<number> {
+  const shell = spawn('bash', ['-c', `exec -a ${argv0} ${command} & echo $!`], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const lines = createInterface({ input: shell.stdout })
+  // the iterator keeps a line that arrives in the same read as the one before (once() would miss it: a loaded
+  // machine reads the pid and `ready` together)
+  const next = lines[Symbol.asyncIterator]()
+  const pid = Number((await next.next()).value)
+  const ready = (await next.next()).value
+  lines.close()
+  shell.stdout.destroy()
+  if (!(pid > 0) || ready !== 'ready') {
+    if (pid > 0) killAll([{ pid, ppid: 0, pgid: 0, cwd: null, cmd: '' }])
+    throw new Error(`${argv0} did not start: pid ${pid}, then ${JSON.stringify(ready)}`)
+  }
+  return pid
+}
+
+/**
+ * A process in the state codex's sandbox launcher is left in when codex kills a launch in the instant after bwrap
+ * forked (proc-table.ts `waitsToStart`): argv[0] `bwrap`, an eventfd held (node stands in: libuv holds eventfds;
+ * codex's own bwrap cannot be started alone), its parent gone, `env` (an agent's marker) in its environment.
+ */
+export const startStrandedLauncher = (env: Record<string, string>) =>
+  startOrphan('bwrap', `node -e "console.log('ready'); setInterval(() => {}, 60000)"`, env)

@@ -5,6 +5,8 @@ import { ConfigError } from '../../src/config/config-error.js'
 import { isLoopbackHost, loadConfig } from '../../src/config/load.js'
 import { envSchema, settingDocs } from '../../src/config/schema.js'
 import { defaultCommitLanes } from '../../src/store/postgres/postgres-store.js'
+import { agentLineChars } from '../../src/util/agent-line.js'
+import { maxImageBytesCeiling } from '../../src/util/image-type.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 const dirs: string[] = []
@@ -204,6 +206,28 @@ describe('SSE_KEEPALIVE_SECONDS', () => {
     (value) => {
       const err = configErrorOf({ SSE_KEEPALIVE_SECONDS: value })
       expect(err.message).toContain('SSE_KEEPALIVE_SECONDS: expected an integer from 0 to 2147483')
+    },
+  )
+})
+
+describe('MAX_IMAGE_BYTES', () => {
+  it('defaults to 5 MiB and takes any size up to what an agent line carries', () => {
+    expect(load().MAX_IMAGE_BYTES).toBe(5 * 1024 * 1024)
+    expect(load({ MAX_IMAGE_BYTES: '1000' }).MAX_IMAGE_BYTES).toBe(1000)
+    expect(load({ MAX_IMAGE_BYTES: String(maxImageBytesCeiling) }).MAX_IMAGE_BYTES).toBe(maxImageBytesCeiling)
+  })
+
+  it('is at most what keeps an image and its message inside one 8 MiB line of an agent', () => {
+    // 4 base64 chars for each 3 bytes, and room for the JSON-RPC envelope around them
+    expect(maxImageBytesCeiling).toBe(6_242_304)
+    expect(Math.ceil(maxImageBytesCeiling / 3) * 4 + 64 * 1024).toBeLessThanOrEqual(agentLineChars)
+  })
+
+  it.each(['0', '-1', '1.5', 'big', String(maxImageBytesCeiling + 1), String(8 * 1024 * 1024)])(
+    '%j is refused at start, naming the variable and the range',
+    (value) => {
+      const err = configErrorOf({ MAX_IMAGE_BYTES: value })
+      expect(err.message).toContain(`MAX_IMAGE_BYTES: expected an integer from 1 to ${maxImageBytesCeiling}`)
     },
   )
 })

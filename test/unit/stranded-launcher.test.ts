@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { procScan } from '../../src/process/proc-scan.js'
 import { procTable } from '../../src/process/proc-table.js'
 import { markerVariable } from '../../src/process/process-marker.js'
+import { startOrphan } from '../support/processes.js'
 
 /**
  * Real processes in the state codex's sandbox launcher is left in when codex kills a launch in the instant after
@@ -22,20 +21,8 @@ afterEach(() => {
 })
 
 async function orphan(argv0: string, command: string, marker: string): Promise<number> {
-  const shell = spawn('bash', ['-c', `exec -a ${argv0} ${command} & echo $!`], {
-    env: { PATH: process.env.PATH, [markerVariable]: marker },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const lines = createInterface({ input: shell.stdout })
-  // the iterator keeps a line that arrives in the same read as the one before (once() would miss it: a loaded
-  // machine reads the pid and `ready` together)
-  const next = lines[Symbol.asyncIterator]()
-  const pid = Number((await next.next()).value)
+  const pid = await startOrphan(argv0, command, { [markerVariable]: marker })
   started.push(pid)
-  expect(pid).toBeGreaterThan(0)
-  expect((await next.next()).value).toBe('ready')
-  lines.close()
-  shell.stdout.destroy()
   return pid
 }
 

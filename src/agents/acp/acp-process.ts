@@ -75,7 +75,7 @@ export class AcpProcess {
     // a program missing on this host is not spawned: it ends at once, saying so (session-leases.ts)
     const proc = launch.notFound ? notStarted(launch.notFound) : runner.start(spec)
     this.proc = proc
-    this.turnDirectories = new TurnDirectories((scope) => proc.endEscaped?.(scope))
+    this.turnDirectories = new TurnDirectories((scope) => proc.endEscaped?.(scope), launch.startsHelpers)
     const stderrRead = (async () => {
       for await (const t of readText(proc.stderr))
         this.stderrTail = (this.stderrTail + t).slice(-stderrTailChars)

@@ -42,6 +42,11 @@ export interface AcpLaunch {
    */
   codexMarker?: boolean
   /**
+   * The agent starts sandboxed helpers of its own outside commands (codex-acp under a read-confining profile: its
+   * file-system helper): each turn's end sweeps the launchers they may strand (turn-directories.ts).
+   */
+  startsHelpers?: boolean
+  /**
    * The agent keeps only names of its own for its commands (Gemini CLI: `GEMINI_CLI_*`): the process's marker
    * goes under `<prefix>AGENT_GATEWAY_APP_SERVER` too (process-marker.ts `carriesMarker`).
    */
@@ -135,6 +140,7 @@ export function acpLaunch(
     killGraceMs: config.KILL_GRACE_MS,
     toolSettleMs: config.ACP_TOOL_SETTLE_MS,
     ...(spec.flavor === 'codex-acp' ? { codexMarker: true } : {}),
+    ...(spec.flavor === 'codex-acp' && codexAcpProfile(config, s) ? { startsHelpers: true } : {}),
     ...(spec.flavor === 'gemini' ? { markerPrefix: geminiMarkerPrefix } : {}),
     ...(proxied ? { proxyAuthentication: 'anthropic' as const } : {}),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
@@ -171,6 +177,10 @@ function containerPlacement(
   return placed(s.placement, program, homes, (s.sandbox ?? config.CODEX_SANDBOX) !== 'read-only')
 }
 
+/** codex-acp's read-confining profile (read-profiles.ts), if its sandbox has one (none in a container). */
+const codexAcpProfile = (config: Config, s: AcpLaunchSettings) =>
+  confinedProfile(config, innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX))
+
 /**
  * codex's overrides, with no shell snapshot: the codex of codex-acp (0.16) takes one by running the user's
  * shell with codex-acp's own environment (the provider keys included) into CODEX_HOME/shell_snapshots, and
@@ -189,7 +199,7 @@ function codexAcpArgs(
   const sandbox = innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX)
   // reads confined like codex's (read-profiles.ts): codex-acp runs itself again inside bubblewrap, so its own
   // binary is the one the profiles grant; codex refuses `sandbox_mode` together with `default_permissions`
-  const profile = confinedProfile(config, sandbox)
+  const profile = codexAcpProfile(config, s)
   return [
     ...codexOverride('features.shell_snapshot', false),
     ...(profile ? readProfileOverrides(config, binary) : []),

@@ -9,7 +9,7 @@ import type { TurnInput } from '../session.js'
  * (`{type: 'image', data: <base64>, mimeType}`), which an agent takes when its `initialize` answer has
  * `promptCapabilities.image`. A `localImage` is the core's private copy (core/turn-images.ts), read here; an `image`
  * is a data:image/ URL, its bytes passed on. The core checked both when the turn or run was sent (an image by its
- * first bytes, of at most 5 MiB: core/image-checks.ts), and the copy as it made it; the MIME type is the one the
+ * first bytes, of at most MAX_IMAGE_BYTES: core/image-checks.ts), and the copy as it made it; the MIME type is the one the
  * first bytes say (util/image-type.ts). The gateway reads the file itself, so an agent in a
  * container gets the image as well.
  */

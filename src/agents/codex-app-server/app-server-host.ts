@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { ownerVariable } from '../../process/process-marker.js'
 import type { ForkedHead } from '../session.js'
 import { TurnDirectories } from '../turn-directories.js'
+import { confinesReads } from './app-server-launch.js'
 import {
   AppServerProcess,
   type AppServerProcessOptions,
@@ -56,7 +57,10 @@ export class AppServerHost {
 
   constructor(options: AppServerProcessOptions) {
     this.process = new AppServerProcess(options)
-    this.turnDirectories = new TurnDirectories((scope) => this.process.endEscaped(scope))
+    this.turnDirectories = new TurnDirectories(
+      (scope) => this.process.endEscaped(scope),
+      confinesReads(options),
+    )
     this.process.onNotification((method, params) => this.route(method, params))
     this.process.onRequest((method, params, id) => this.answer(method, params, id))
     this.process.onExit((error, generation) => this.exited(error, generation))

@@ -9,6 +9,15 @@ import { readProfileOverrides } from '../codex/read-profiles.js'
 import type { AppServerProcessOptions } from './app-server-process.js'
 
 /**
+ * Whether the app-server gets the read-confining profiles (CODEX_CONFINE_READS, on the host: a container confines
+ * it), under which codex starts a sandboxed file-system helper for its own file lookups, in a turn without a
+ * command too (turn-directories.ts `startsHelpers`).
+ */
+export function confinesReads(options: Pick<AppServerProcessOptions, 'config' | 'placement'>): boolean {
+  return options.config.CODEX_CONFINE_READS && options.placement?.isolation !== 'container'
+}
+
+/**
  * What to launch for one `codex app-server` (data for the ProcessRunner): the provider overrides, the
  * allowlisted env plus codex's own, stdin kept open for JSON-RPC, no timeout, leftovers swept (its marker set
  * in its commands' environment policy), and the placement (a container) when the options ask for one.
@@ -25,7 +34,7 @@ export function appServerLaunch(binary: string, options: AppServerProcessOptions
       'app-server',
       ...codexOverride('thread_unload_delay_secs', 0),
       // the read-confining profiles its threads select (none in a container: the container confines it)
-      ...(options.placement?.isolation === 'container' ? [] : readProfileOverrides(config, binary)),
+      ...(confinesReads(options) ? readProfileOverrides(config, binary) : []),
       ...codexProviderArgs(config, options.runner, serverEnv),
       ...markerOverride(marker),
     ],

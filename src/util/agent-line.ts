@@ -1,0 +1,8 @@
+/**
+ * The longest line (in UTF-16 chars) the gateway reads of an agent's output as one line: a JSON-RPC message of
+ * codex app-server (codex-app-server/rpc.ts), an event of `codex exec --json` (codex/exec-json.ts), a line of a
+ * run's output (process/lines.ts, process/line-splitter.ts). A longer one is cut into pieces of this size (so one
+ * runaway line cannot exhaust memory), and a JSON message cut so is lost. What an agent echoes (codex's
+ * `userMessage` item with a turn's data: URL image) must fit: the image cap (MAX_IMAGE_BYTES) is bounded by it.
+ */
+export const agentLineChars = 8 * 1024 * 1024
