@@ -588,6 +588,11 @@ describe('POST /agent/stream (h2c)', () => {
         message: 'Session ID must be provided by the backend service in the first user_message frame.',
       }),
     ])
+    // an empty id is none, as the original's `!userMessage.sessionId` said (not a FRAME_DECODING_ERROR)
+    const empty = open()
+    await empty.send({ type: 'user_message', sessionId: '', content: 'empty id' })
+    await empty.ended
+    expect(empty.frames).toEqual([expect.objectContaining({ type: 'error', code: 'SESSION_ID_REQUIRED' })])
     shared.mock.script({ kind: 'text', text: 'fine' })
     const b = open()
     const sessionId = newSessionId()
