@@ -60,6 +60,24 @@ describe('POST /agent/stream (h2c)', () => {
       await c.ended
     })
 
+  it('a client that ends its side right after its message (curl -d) gets the whole turn, then terminate', async () => {
+    shared.mock.script({ kind: 'text', text: 'answered after the end' })
+    const c = open()
+    await c.send({ type: 'user_message', sessionId: newSessionId(), content: 'one shot' })
+    c.end()
+    await c.ended
+    // the original read the next frame, and so the end, only once the run was over: it was not interrupted
+    expect(c.frames.filter((f) => f.type === 'status').map((f) => f.message)).toEqual([
+      expect.stringMatching(/^Session .* initialized\.$/),
+      'Agent processing... ',
+      'Agent thinking...',
+      'Agent idle...',
+      'Agent run completed.',
+    ])
+    expect(c.texts()).toEqual(['answered after the end'])
+    expect(c.frames.at(-1)).toMatchObject({ type: 'terminate', reason: 'Stream ended from server side.' })
+  })
+
   it('a warm turn: "Agent processing..." is written after turn/start went to codex, still before the turn\'s frames', async () => {
     shared.mock.script({ kind: 'text', text: 'first' }, { kind: 'text', text: 'second' })
     const c = open('length-prefixed')
