@@ -11,7 +11,7 @@ import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { readProfileOverrides } from '../codex/read-profiles.js'
 import { confinedCodexArgs } from '../codex/run-sandbox-args.js'
-import { dropCodexStartupNoise } from '../codex/stderr-noise.js'
+import { codexStartupNoiseFilter } from '../codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { ensureGeminiSettings, geminiHome } from '../gemini/home.js'
@@ -203,7 +203,7 @@ export class CliDriver implements AgentDriver {
           ...(marker ? { marker } : {}),
         },
         stdout: { mode: 'text' },
-        ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),
+        ...(isCodex ? { stderrFilter: codexStartupNoiseFilter() } : {}),
       },
       signal,
     )
