@@ -17,7 +17,7 @@ import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } fro
 import { ensureGeminiSettings, geminiHome } from '../gemini/home.js'
 import { placed, placedImages } from '../placement.js'
 import { runProcess } from '../process-run.js'
-import { dockerModeEnv } from './docker-mode.js'
+import { dockerModeArgs, dockerModeEnv } from './docker-mode.js'
 import { geminiRunLaunch } from './gemini-run.js'
 
 /**
@@ -158,7 +158,7 @@ export class CliDriver implements AgentDriver {
           ...codexModelArgs(this.config),
           ...(inContainer ? exec.args : confinedCodexArgs(this.config, exec.args)),
         ]
-      : claudeArgs(this.config, raw.cli, raw.args)
+      : claudeArgs(this.config, raw.cli, inContainer ? dockerModeArgs(raw.cli, raw.args) : raw.args)
     let env = {
       ...baseChildEnv(this.serverEnv),
       ...(isCodex ? codexEnv(this.config, this.serverEnv, this.runner) : {}),
