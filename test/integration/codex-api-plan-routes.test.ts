@@ -48,7 +48,11 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     expect(res.status).toBe(200)
     // FastAPI's JSONResponse names no charset
     expect(res.headers.get('content-type')).toBe('application/json')
-    expect(await res.json()).toEqual({ stdout: 'null is absent\n', stderr: expect.any(String), returncode: 0 })
+    expect(await res.json()).toEqual({
+      stdout: 'null is absent\n',
+      stderr: expect.any(String),
+      returncode: 0,
+    })
   })
 
   it('/chat with a model failure answers 500 with {error, details, provider}', async () => {

@@ -295,7 +295,10 @@ describe('RUN_RESPONSE_TIMEOUT_SECONDS (and CLI_LIST as GET /clis lists it)', ()
       const missing = await postJson(`${gw.url}/run`, { cli: 'nosuchcli', args: [] })
       expect([missing.status, await missing.json()]).toEqual([
         503,
-        { error: 'cli "nosuchcli" is in CLI_LIST but not installed on this server', code: 'agent_not_installed' },
+        {
+          error: 'cli "nosuchcli" is in CLI_LIST but not installed on this server',
+          code: 'agent_not_installed',
+        },
       ])
       mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
       const frames = await readNdjson(

@@ -233,7 +233,12 @@ export class AgentStreamConnection {
     // not on the turn's way there; on a cold one (the agent starting) at once all the same.
     const processing = this.reserve()
     setImmediate(() => processing({ type: 'status', message: streamStatus.processing }))
-    const turn = await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue', options)
+    const turn = await this.scope.sessions.startTurn(
+      id,
+      [{ type: 'text', text: f.content }],
+      'queue',
+      options,
+    )
     this.started(turn.id)
     return 'continue'
   }
