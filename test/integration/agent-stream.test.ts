@@ -655,6 +655,14 @@ describe('POST /agent/stream (h2c)', () => {
       ])
       expect(client.frames[0]!.message).toMatch(/^Frame decoding error: /)
     }
+    // a good frame before a bad one in the same chunk is handled first (it was dropped), as the original read them
+    for (const framing of ['ndjson', 'length-prefixed'] as const) {
+      const both = open(framing)
+      const bad = framing === 'ndjson' ? Buffer.from('{not json\n') : encode(framing, '{not json')
+      await both.writeRaw(Buffer.concat([encode(framing, { type: 'cancel', sessionId }), bad]))
+      await both.ended
+      expect(both.frames.map((f) => f.code)).toEqual(['SESSION_NOT_INIT', 'FRAME_DECODING_ERROR'])
+    }
     answer.release()
     await survivor.status_('Agent run completed.')
     expect(survivor.texts()).toEqual(['survivor'])
