@@ -64,7 +64,10 @@ export async function admitRequest(
     checkImageFile(image, `images[${i}]`, img, config.MAX_IMAGE_BYTES)
     return image
   })
-  await ensureReady(driver)
+  // The cli driver's probe judges every CLI_LIST entry (GET /v1/agents, /health): a run needs only its own CLI,
+  // which checkRunInput found installed (or which runs in an image), or, for a command a route built, the agent
+  // that route checked itself (seed 002's codex). One CLI_LIST entry missing here refused every run with 503.
+  if (driver.id !== 'cli') await ensureReady(driver)
   const timeoutMs =
     opts.timeoutMs === null ? null : (opts.timeoutMs ?? fields.timeoutMs ?? config.TIMEOUT_SECONDS * 1000)
   const limits = effectiveLimits(fields.limits, config)

@@ -314,11 +314,11 @@ export const operationDocs: Record<string, OperationDoc> = {
   },
   'POST /chat': {
     tag: 'seed 000: codex api plan',
-    summary: "Run a prompt; answers the agent's final response as stdout",
+    summary: "Run a prompt; answers the agent's final response as stdout, a line as `codex exec` printed it",
     request: 'ChatRequest',
     response: 'ChatResponse',
     requestExample: { prompt: 'What does this repository do?' },
-    responseExample: { stdout: 'It serves coding agents over HTTP.', stderr: '', returncode: 0 },
+    responseExample: { stdout: 'It serves coding agents over HTTP.\n', stderr: '', returncode: 0 },
     errors: [400, 408, 413, 500, 503],
     errorShape: 'codex-api-plan',
   },

@@ -60,6 +60,24 @@ describe('POST /agent/stream (h2c)', () => {
       await c.ended
     })
 
+  it('a client that ends its side right after its message (curl -d) gets the whole turn, then terminate', async () => {
+    shared.mock.script({ kind: 'text', text: 'answered after the end' })
+    const c = open()
+    await c.send({ type: 'user_message', sessionId: newSessionId(), content: 'one shot' })
+    c.end()
+    await c.ended
+    // the original read the next frame, and so the end, only once the run was over: it was not interrupted
+    expect(c.frames.filter((f) => f.type === 'status').map((f) => f.message)).toEqual([
+      expect.stringMatching(/^Session .* initialized\.$/),
+      'Agent processing... ',
+      'Agent thinking...',
+      'Agent idle...',
+      'Agent run completed.',
+    ])
+    expect(c.texts()).toEqual(['answered after the end'])
+    expect(c.frames.at(-1)).toMatchObject({ type: 'terminate', reason: 'Stream ended from server side.' })
+  })
+
   it('a warm turn: "Agent processing..." is written after turn/start went to codex, still before the turn\'s frames', async () => {
     shared.mock.script({ kind: 'text', text: 'first' }, { kind: 'text', text: 'second' })
     const c = open('length-prefixed')
@@ -644,6 +662,11 @@ describe('POST /agent/stream (h2c)', () => {
         message: 'Session ID must be provided by the backend service in the first user_message frame.',
       }),
     ])
+    // an empty id is none, as the original's `!userMessage.sessionId` said (not a FRAME_DECODING_ERROR)
+    const empty = open()
+    await empty.send({ type: 'user_message', sessionId: '', content: 'empty id' })
+    await empty.ended
+    expect(empty.frames).toEqual([expect.objectContaining({ type: 'error', code: 'SESSION_ID_REQUIRED' })])
     shared.mock.script({ kind: 'text', text: 'fine' })
     const b = open()
     const sessionId = newSessionId()
@@ -687,6 +710,14 @@ describe('POST /agent/stream (h2c)', () => {
         expect.objectContaining({ type: 'error', message: expect.stringMatching(message) }),
       ])
       expect(client.frames[0]!.message).toMatch(/^Frame decoding error: /)
+    }
+    // a good frame before a bad one in the same chunk is handled first (it was dropped), as the original read them
+    for (const framing of ['ndjson', 'length-prefixed'] as const) {
+      const both = open(framing)
+      const bad = framing === 'ndjson' ? Buffer.from('{not json\n') : encode(framing, '{not json')
+      await both.writeRaw(Buffer.concat([encode(framing, { type: 'cancel', sessionId }), bad]))
+      await both.ended
+      expect(both.frames.map((f) => f.code)).toEqual(['SESSION_NOT_INIT', 'FRAME_DECODING_ERROR'])
     }
     answer.release()
     await survivor.status_('Agent run completed.')

@@ -52,7 +52,7 @@ describe.each(Object.keys(agents))('AI_PROVIDER=%s', (agent) => {
       mock.setDefault({ kind: 'text', text: `${agent} chats back` })
       const chat = await postJson(`${gw.url}/chat`, { prompt: `hello ${agent}` })
       expect(chat.status).toBe(200)
-      expect(await chat.json()).toMatchObject({ stdout: `${agent} chats back`, returncode: 0 })
+      expect(await chat.json()).toMatchObject({ stdout: `${agent} chats back\n`, returncode: 0 })
       expect(mock.requests.some((r) => mock.lastUserText(r).includes(`hello ${agent}`))).toBe(true)
     } finally {
       await gw.close()

@@ -36,7 +36,8 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     const res = await postJson(`${gw.url}/chat`, { prompt: 'create hello.txt with a short greeting' })
     expect(res.status).toBe(200)
     const body = (await res.json()) as { stdout: string; stderr: string; returncode: number }
-    expect(body).toMatchObject({ stdout: 'hello.txt would say hi', returncode: 0 })
+    // codex exec's stdout, which the original answered: the last message as a line, with its newline
+    expect(body).toMatchObject({ stdout: 'hello.txt would say hi\n', returncode: 0 })
     expect(typeof body.stderr).toBe('string')
     expect(mock.lastUserText(mock.requests[0]!)).toContain('create hello.txt with a short greeting')
   })
@@ -47,7 +48,11 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     expect(res.status).toBe(200)
     // FastAPI's JSONResponse names no charset
     expect(res.headers.get('content-type')).toBe('application/json')
-    expect(await res.json()).toEqual({ stdout: 'null is absent', stderr: expect.any(String), returncode: 0 })
+    expect(await res.json()).toEqual({
+      stdout: 'null is absent\n',
+      stderr: expect.any(String),
+      returncode: 0,
+    })
   })
 
   it('/chat with a model failure answers 500 with {error, details, provider}', async () => {

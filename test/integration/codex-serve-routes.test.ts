@@ -3,7 +3,14 @@ import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../contract/driver-contract.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
+import {
+  gatewayModules,
+  postJson,
+  readNdjson,
+  sharedGateway,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -270,12 +277,29 @@ describe('POST /run (seed 001)', () => {
 })
 
 describe('RUN_RESPONSE_TIMEOUT_SECONDS (and CLI_LIST as GET /clis lists it)', () => {
+  gatewayModules()
   it('ends the stream with the timeout message and exit 124, and no codex process survives', async () => {
     const mock = await startMockLlm()
-    const gw = await startGateway(mock, { RUN_RESPONSE_TIMEOUT_SECONDS: '1', CLI_LIST: 'codex,claude,codex' })
+    const gw = await startGateway(mock, {
+      RUN_RESPONSE_TIMEOUT_SECONDS: '1',
+      CLI_LIST: 'codex,claude,codex,nosuchcli',
+    })
     try {
       // the original answered sorted(set(CLI_LIST))
-      expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({ clis: ['claude', 'codex'], count: 2 })
+      expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({
+        clis: ['claude', 'codex', 'nosuchcli'],
+        count: 3,
+      })
+      // a CLI_LIST entry not installed here refuses only its own runs (it refused every /run and /api/codex/* with
+      // 503 "not installed: nosuchcli"); the original ran the others too
+      const missing = await postJson(`${gw.url}/run`, { cli: 'nosuchcli', args: [] })
+      expect([missing.status, await missing.json()]).toEqual([
+        503,
+        {
+          error: 'cli "nosuchcli" is in CLI_LIST but not installed on this server',
+          code: 'agent_not_installed',
+        },
+      ])
       mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
       const frames = await readNdjson(
         await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slow') }),

@@ -27,7 +27,7 @@ describe('seed route runs are durable runs', () => {
   it('every seed route run is listed in /v1/runs with the route that started it, events kept', async () => {
     mock.script({ kind: 'text', text: 'chat answer' })
     const chat = await postJson(`${gw.url}/chat`, { prompt: 'seed chat' })
-    expect(await chat.json()).toMatchObject({ stdout: 'chat answer', returncode: 0 })
+    expect(await chat.json()).toMatchObject({ stdout: 'chat answer\n', returncode: 0 })
     mock.script({ kind: 'text', text: 'greetings' })
     expect(await (await fetch(`${gw.url}/hello`)).text()).toBe('greetings')
     mock.script({ kind: 'text', text: 'from api codex' })

@@ -11,13 +11,13 @@ import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { readProfileOverrides } from '../codex/read-profiles.js'
 import { confinedCodexArgs } from '../codex/run-sandbox-args.js'
-import { dropCodexStartupNoise } from '../codex/stderr-noise.js'
+import { codexStartupNoiseFilter } from '../codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { ensureGeminiSettings, geminiHome } from '../gemini/home.js'
 import { placed, placedImages } from '../placement.js'
 import { runProcess } from '../process-run.js'
-import { dockerModeEnv } from './docker-mode.js'
+import { dockerModeArgs, dockerModeEnv } from './docker-mode.js'
 import { geminiRunLaunch } from './gemini-run.js'
 
 /**
@@ -158,7 +158,7 @@ export class CliDriver implements AgentDriver {
           ...codexModelArgs(this.config),
           ...(inContainer ? exec.args : confinedCodexArgs(this.config, exec.args)),
         ]
-      : claudeArgs(this.config, raw.cli, raw.args)
+      : claudeArgs(this.config, raw.cli, inContainer ? dockerModeArgs(raw.cli, raw.args) : raw.args)
     let env = {
       ...baseChildEnv(this.serverEnv),
       ...(isCodex ? codexEnv(this.config, this.serverEnv, this.runner) : {}),
@@ -203,7 +203,7 @@ export class CliDriver implements AgentDriver {
           ...(marker ? { marker } : {}),
         },
         stdout: { mode: 'text' },
-        ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),
+        ...(isCodex ? { stderrFilter: codexStartupNoiseFilter() } : {}),
       },
       signal,
     )

@@ -20,7 +20,7 @@ import { codexSandboxArgs, readProfileOverrides } from './read-profiles.js'
 export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
 import { innerSandbox, placed, placedImages } from '../placement.js'
-import { dropCodexStartupNoise } from './stderr-noise.js'
+import { codexStartupNoiseFilter } from './stderr-noise.js'
 
 /**
  * `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly; what
@@ -113,7 +113,7 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
           marker,
         },
         stdout: { mode: 'lines', mapper: createCodexExecMapper(this.id) },
-        stderrFilter: dropCodexStartupNoise,
+        stderrFilter: codexStartupNoiseFilter(),
       },
       signal,
     )

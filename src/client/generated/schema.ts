@@ -180,7 +180,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Run a prompt; answers the agent's final response as stdout */
+        /** Run a prompt; answers the agent's final response as stdout, a line as `codex exec` printed it */
         post: operations["postChat"];
         delete?: never;
         options?: never;
@@ -2418,7 +2418,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "stdout": "It serves coding agents over HTTP.",
+                     *       "stdout": "It serves coding agents over HTTP.\n",
                      *       "stderr": "",
                      *       "returncode": 0
                      *     }

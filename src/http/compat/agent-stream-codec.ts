@@ -24,6 +24,11 @@ const prefixBytes = 4
 /** Turns bytes into parsed JSON values, frame by frame. */
 export class FrameDecoder {
   private pending: Buffer = Buffer.alloc(0)
+  /**
+   * A bad frame that followed good ones in the same chunk: `push` returned those, to be handled first (as the
+   * original read frames one by one), and the caller throws this after them. Every later push throws it.
+   */
+  failure: FrameDecodeError | undefined
 
   constructor(
     private readonly framing: Framing,
@@ -37,8 +42,17 @@ export class FrameDecoder {
 
   /** The values of every frame completed by `chunk`. Throws FrameDecodeError on bad input. */
   push(chunk: Buffer): unknown[] {
+    if (this.failure) throw this.failure
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk
-    return this.framing === 'ndjson' ? this.lines() : this.prefixed()
+    const out: unknown[] = []
+    try {
+      if (this.framing === 'ndjson') this.lines(out)
+      else this.prefixed(out)
+    } catch (err) {
+      if (!(err instanceof FrameDecodeError) || out.length === 0) throw err
+      this.failure = err
+    }
+    return out
   }
 
   /** At the end of the stream: a last unterminated NDJSON line still counts; a partial prefixed frame is an error. */
@@ -50,8 +64,7 @@ export class FrameDecoder {
     throw new FrameDecodeError(`stream ended inside a frame (${rest.length} bytes left)`)
   }
 
-  private lines(): unknown[] {
-    const out: unknown[] = []
+  private lines(out: unknown[]): void {
     let start = 0
     for (let nl = this.pending.indexOf(newline); nl !== -1; nl = this.pending.indexOf(newline, start)) {
       const line = this.pending.subarray(start, nl)
@@ -61,11 +74,9 @@ export class FrameDecoder {
     }
     this.pending = this.pending.subarray(start)
     this.checkSize(this.pending.length)
-    return out
   }
 
-  private prefixed(): unknown[] {
-    const out: unknown[] = []
+  private prefixed(out: unknown[]): void {
     while (this.pending.length >= prefixBytes) {
       const size = this.pending.readUInt32BE(0)
       this.checkSize(size)
@@ -73,7 +84,6 @@ export class FrameDecoder {
       out.push(parse(this.pending.subarray(prefixBytes, prefixBytes + size)))
       this.pending = this.pending.subarray(prefixBytes + size)
     }
-    return out
   }
 
   private checkSize(size: number): void {

@@ -17,7 +17,8 @@ export type StreamApprovalPolicy = z.infer<typeof streamApprovalPolicy>
 export const userMessageFrame = z.object({
   type: z.literal('user_message'),
   id: frameId,
-  sessionId: externalId.optional(),
+  // "" is no id: the original answered it SESSION_ID_REQUIRED (`!userMessage.sessionId`), not a decoding error
+  sessionId: z.preprocess((v) => (v === '' ? undefined : v), externalId.optional()),
   content: z.string(),
   imagePaths: z.array(z.string()).optional(),
   configOverrides: z
@@ -69,7 +70,8 @@ function plainUserMessage(value: unknown): UserMessageFrame | undefined {
   const v = value as Record<string, unknown>
   if (v.type !== 'user_message' || typeof v.content !== 'string') return undefined
   for (const key of Object.keys(v)) if (!plainMessageKeys.has(key)) return undefined
-  const { id, sessionId } = v
+  const { id } = v
+  const sessionId = v.sessionId === '' ? undefined : v.sessionId
   if (id !== undefined && typeof id !== 'string') return undefined
   if (
     sessionId !== undefined &&

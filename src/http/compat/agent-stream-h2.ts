@@ -88,6 +88,8 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
           clock.read(values.length > 0, decoder.partialBytes)
           clock.pause()
           for (const value of values) if ((await connection.receive(value)) === 'end') return
+          // a bad frame after those in the same chunk: it ends the stream once they were handled
+          if (decoder.failure) throw decoder.failure
           clock.resume()
           if (sink.closed) return
         }

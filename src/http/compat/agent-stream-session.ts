@@ -66,6 +66,15 @@ export class AgentStreamConnection {
   private pendingWrites = 0
   private closed = false
   private readonly heartbeat: NodeJS.Timeout
+  /**
+   * The last turn this stream started, until its end was forwarded: a client that ends its side gets that turn's
+   * frames before `terminate`, as from the original, which read the next frame (and so the end) only once the run
+   * of the one before was over. `over` also when the stream stops following its session (closed, archived).
+   */
+  private turnInFlight: { id: string; over: () => void; ended: Promise<void> } | undefined
+  /** The last turns whose end this stream forwarded: one may end before its startTurn returned. */
+  private readonly endedTurns = new Set<string>()
+  private followEnded = false
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -137,6 +146,7 @@ export class AgentStreamConnection {
 
   /** The client ended its side: `terminate`, then the server ends its side. */
   async clientEnded(): Promise<void> {
+    await this.turnInFlight?.ended
     await this.send({ type: 'terminate', reason: streamStatus.terminated })
   }
 
@@ -148,6 +158,7 @@ export class AgentStreamConnection {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.turnInFlight?.over()
     clearInterval(this.heartbeat)
     this.detach.abort()
     this.sink.end()
@@ -222,8 +233,36 @@ export class AgentStreamConnection {
     // not on the turn's way there; on a cold one (the agent starting) at once all the same.
     const processing = this.reserve()
     setImmediate(() => processing({ type: 'status', message: streamStatus.processing }))
-    await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue', options)
+    const turn = await this.scope.sessions.startTurn(
+      id,
+      [{ type: 'text', text: f.content }],
+      'queue',
+      options,
+    )
+    this.started(turn.id)
     return 'continue'
+  }
+
+  /** A turn this stream started: the one a client's end waits for (unless its end was forwarded already). */
+  private started(turnId: string): void {
+    this.turnInFlight?.over()
+    this.turnInFlight = undefined
+    if (this.followEnded || this.closed || this.endedTurns.has(turnId)) return
+    let over!: () => void
+    const ended = new Promise<void>((resolve) => {
+      over = resolve
+    })
+    this.turnInFlight = { id: turnId, over, ended }
+  }
+
+  /** A turn's end was forwarded (its frames are in the write queue). */
+  private turnEnded(turnId: string | undefined): void {
+    if (!turnId) return
+    this.endedTurns.add(turnId)
+    if (this.endedTurns.size > 16) this.endedTurns.delete(this.endedTurns.values().next().value as string)
+    if (this.turnInFlight?.id !== turnId) return
+    this.turnInFlight.over()
+    this.turnInFlight = undefined
   }
 
   /** Streams the session's events as frames until the connection closes. */
@@ -242,6 +281,9 @@ export class AgentStreamConnection {
       if (!archived && !this.detach.signal.aborted) await this.endForStop()
     } catch (err) {
       if (!this.detach.signal.aborted) await this.fatal(err).catch(() => {})
+    } finally {
+      this.followEnded = true
+      this.turnInFlight?.over()
     }
   }
 
@@ -251,6 +293,7 @@ export class AgentStreamConnection {
     if (ev.type === 'turn.completed' && ev.status === 'interrupted') this.cancelling = false
     // a turn's end is two frames ("Agent idle...", "Agent run completed."): one write
     if (frames.length > 0) await this.send(...frames)
+    if (ev.type === 'turn.completed' || ev.type === 'turn.failed') this.turnEnded(ev.turnId)
   }
 
   private async approve(f: ApproveFrame): Promise<void> {

@@ -82,7 +82,7 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           model ?? undefined,
           clientSignal(reply.raw),
         )
-        return { stdout: completed.finalResponse ?? '', stderr, returncode: completed.exitCode ?? 0 }
+        return { stdout: execStdout(completed.finalResponse), stderr, returncode: completed.exitCode ?? 0 }
       },
     )
   }
@@ -110,6 +110,12 @@ function throwIfUnsuccessful(completed: RunCompletedEvent, timeoutSeconds: numbe
     `the agent ${completed.status} (exit code ${completed.exitCode ?? 'none'}${completed.signal ? `, signal ${completed.signal}` : ''}): ${completed.error ?? 'no details'}`,
   )
 }
+
+/**
+ * The original's `stdout` was `codex exec`'s: the agent's last message printed as a line (with its newline), nothing
+ * when there was none.
+ */
+const execStdout = (finalResponse: string | null) => (finalResponse == null ? '' : `${finalResponse}\n`)
 
 const stderrOf = (events: AgentEvent[]) =>
   events
