@@ -9,8 +9,9 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { held } from '../mock-llm/index.js'
 import { AgentStreamClient, encode, type Frame, streamSession } from '../support/agent-stream-client.js'
 import { codexRequestsOf, failCodexSteers } from '../support/codex-requests.js'
-import { postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
-import { h2request } from '../support/h2-client.js'
+import { finishedTurnAt, postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
+import { h2connect, h2request } from '../support/h2-client.js'
+import { startH2FrameLog } from '../support/h2-frame-log.js'
 import { processesUnder } from '../support/processes.js'
 import { nextEvent } from '../support/stubborn-agent.js'
 
@@ -728,6 +729,63 @@ describe('POST /agent/stream (h2c)', () => {
     const get = await h2request(shared.h2, 'GET', '/agent/stream')
     expect([get.status, get.headers.allow, JSON.parse(get.body).code]).toEqual([404, undefined, 'NOT_FOUND'])
     expect((await h2request(shared.h2, 'POST', '/agent/other', {})).status).toBe(404)
+  })
+
+  it("a last frame cut short at the client's end (curl --data-binary): its frames, the error, terminate, then END_STREAM", async () => {
+    // the gateway's HTTP/2 frames as they go on the wire: curl dropped frames it had received (an empty body, exit 0)
+    // from a response that a RST_STREAM ended before its END_STREAM
+    const wire = await startH2FrameLog(shared.gw.url)
+    const h2 = h2connect(wire.url)
+    const answers = [held({ kind: 'text', text: 'never sent' }), held({ kind: 'text', text: 'never sent' })]
+    shared.mock.script(...answers.map((a) => a.step))
+    const sessionId = newSessionId()
+    try {
+      for (const framing of ['ndjson', 'length-prefixed'] as const) {
+        const c = new AgentStreamClient(h2, framing)
+        // as curl sends it: the whole body in one DATA frame with END_STREAM, its last frame unfinished (an
+        // unterminated line that is no JSON; a length prefix with fewer bytes after it)
+        const message = encode(framing, { type: 'user_message', sessionId, content: 'hi' })
+        const cut = encode(framing, { type: 'cancel', sessionId }).subarray(0, 20)
+        c.end(Buffer.concat([message, cut]))
+        await c.ended
+        expect(c.frames[0]).toMatchObject({ type: 'status', message: `Session ${sessionId} initialized.` })
+        expect(c.frames.slice(-2)).toEqual([
+          expect.objectContaining({ type: 'error', code: 'FRAME_DECODING_ERROR' }),
+          { id: expect.stringMatching(uuid), type: 'terminate', reason: 'Stream ended from server side.' },
+        ])
+        expect(c.frames.at(-2)!.message).toMatch(
+          framing === 'ndjson'
+            ? /^Frame decoding error: .*JSON/
+            : /^Frame decoding error: stream ended inside a frame/,
+        )
+        // the response ended with END_STREAM; the client had ended its side: no reset
+        const frames = wire.of(c.streamId!)
+        expect(frames.at(-1)).toMatchObject({ type: 'DATA', endStream: true })
+        expect(frames.filter((f) => f.type === 'RST_STREAM')).toEqual([])
+        // the stream's turn ended with it (interrupted): nothing runs on
+        const session = await sessionOf(sessionId)
+        const { turns } = (await (await fetch(`${shared.gw.url}/v1/sessions/${session.id}`)).json()) as {
+          turns: Turn[]
+        }
+        expect(turns).toHaveLength(framing === 'ndjson' ? 1 : 2)
+        const turn = await finishedTurnAt(shared.gw.url, session.id, turns.at(-1)!.id)
+        expect(turn.status).toBe('interrupted')
+      }
+      // a client still sending when the stream ends (a bad frame): END_STREAM, then RST_STREAM NO_ERROR (stop sending)
+      const sending = new AgentStreamClient(h2, 'ndjson')
+      await sending.writeRaw(Buffer.from('{not json\n'))
+      await sending.ended
+      expect(sending.frames.map((f) => f.code)).toEqual(['FRAME_DECODING_ERROR'])
+      const frames = wire.of(sending.streamId!)
+      expect(frames.slice(-2)).toEqual([
+        expect.objectContaining({ type: 'DATA', endStream: true }),
+        expect.objectContaining({ type: 'RST_STREAM', code: 0 }),
+      ])
+    } finally {
+      for (const a of answers) a.release()
+      h2.close()
+      await wire.close()
+    }
   })
 })
 

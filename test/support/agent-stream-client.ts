@@ -86,9 +86,14 @@ export class AgentStreamClient {
     return this.stream.rstCode
   }
 
-  /** Ends the client's side. */
-  end(): void {
-    this.stream.end()
+  /** Ends the client's side; with `last`, those bytes go with the end (one DATA frame with END_STREAM, as curl's). */
+  end(last?: Buffer): void {
+    this.stream.end(last)
+  }
+
+  /** The HTTP/2 stream's id on its session. */
+  get streamId(): number | undefined {
+    return this.stream.id
   }
 
   /** Stops reading: HTTP/2 flow control then holds the server's writes (a slow reader). */

@@ -1,6 +1,7 @@
-import { constants, type ServerHttp2Stream } from 'node:http2'
+import type { ServerHttp2Stream } from 'node:http2'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../../core/context.js'
+import { endThenStopClient } from '../h2-stop-client.js'
 import { timesItself } from '../self-timed-requests.js'
 import { StreamWriter } from '../stream-writer.js'
 import { scopeOf } from '../tenant-scope.js'
@@ -37,17 +38,16 @@ class ResponseFrameSink extends StreamWriter implements FrameSink {
   }
 
   /**
-   * Ends the response; on HTTP/2 a client still sending is then told to stop without error (RST_STREAM
-   * NO_ERROR after the complete response, RFC 9113 section 8.1), so the stream closes on both sides.
+   * Ends the response; on HTTP/2 a client still sending is then told to stop without error, after the response's
+   * END_STREAM (h2-stop-client.ts), so the stream closes on both sides.
    */
   override end(): void {
-    super.end()
-    // Http2Stream.close waits for the written frames to flush, then sends RST_STREAM.
     const stream = (this.raw as { stream?: ServerHttp2Stream }).stream
     if (stream) {
-      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR)
+      endThenStopClient(stream, () => super.end())
       return
     }
+    super.end()
     // HTTP/1.1 cannot end a request whose body is unfinished: its connection is closed once the answer is out.
     const request = (this.raw as { req?: { complete: boolean } }).req
     const socket = this.raw.socket // detached from the response once it finished
@@ -93,6 +93,8 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
           clock.resume()
           if (sink.closed) return
         }
+        // the client ended its side: a last frame that does not decode is answered with the error, then terminate
+        connection.clientEnding()
         for (const value of decoder.end()) if ((await connection.receive(value)) === 'end') return
         await connection.clientEnded()
       } catch (err) {

@@ -75,6 +75,8 @@ export class AgentStreamConnection {
   /** The last turns whose end this stream forwarded: one may end before its startTurn returned. */
   private readonly endedTurns = new Set<string>()
   private followEnded = false
+  /** The client ended its side (clientEnding). */
+  private clientEnd = false
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -126,15 +128,21 @@ export class AgentStreamConnection {
     }
   }
 
-  /** A frame that does not decode (or not in time: `details.limit`) ends the stream. */
+  /**
+   * A frame that does not decode (or not in time: `details.limit`) ends the stream. One of the last frames, read
+   * after the client ended its side (`clientEnding`), is followed by `terminate` in the same write: that end is
+   * answered too.
+   */
   async decodeError(why: string, details?: Record<string, unknown>): Promise<Next> {
-    await this.send({
+    const error: ServerFrameBody = {
       type: 'error',
       code: 'FRAME_DECODING_ERROR',
       message: `Frame decoding error: ${why}`,
       retryable: false,
       ...(details ? { details } : {}),
-    })
+    }
+    if (this.clientEnd) await this.send(error, { type: 'terminate', reason: streamStatus.terminated })
+    else await this.send(error)
     return 'end'
   }
 
@@ -142,6 +150,11 @@ export class AgentStreamConnection {
   async fatal(err: unknown): Promise<void> {
     const message = err instanceof Error ? err.message : String(err)
     await this.send({ type: 'error', code: 'FATAL_STREAM_ERROR', message, retryable: true })
+  }
+
+  /** The client ended its side: the frames still received are its last (an unterminated NDJSON line). */
+  clientEnding(): void {
+    this.clientEnd = true
   }
 
   /** The client ended its side: `terminate`, then the server ends its side. */
