@@ -32,12 +32,14 @@ function checkoutFiles(dir = root, prefix = ''): string[] {
 /**
  * What a page names as a file of this repository: a source, script, style or deployment file (`src/http/app.ts`,
  * `core/run-manager.ts`, `session.ts`, `bench/*.ts`), or a folder under a top-level one (`src/core/ops/`).
- * Matched as a path suffix, so a page may leave out the folders a section already implies.
+ * Matched as a path suffix, so a page may leave out the folders a section already implies. A name that starts
+ * with `/` is a URL path the server answers (`/index.html`), not a file.
  */
 function namedFiles(text: string): string[] {
   const files = text.match(/[\w./*-]+\.(?:ts|tsx|mjs|sh|css|yaml|html)\b/g) ?? []
   const folders = text.match(/(?<![\w/.])(?:src|web|test|bench|scripts|deploy|docs)\/[\w./-]*\//g) ?? []
-  return [...new Set([...files, ...folders].map((name) => name.replace(/^\.\//, '')))]
+  const named = [...files, ...folders].filter((name) => !name.startsWith('/'))
+  return [...new Set(named.map((name) => name.replace(/^\.\//, '')))]
 }
 
 const asPattern = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '[^/]*')
