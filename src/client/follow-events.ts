@@ -26,11 +26,15 @@ export interface FollowOptions {
  * lost or doubled. It ends when `until` matches, when `signal` aborts, or when the server ended the stream
  * without anything new twice in a row (a finished run followed from past its end). One such end alone is tried
  * again: a gateway stopping ends its streams cleanly too, and a restarted one carries them on. 502, 503 and 504
- * are retried like a dropped connection; other HTTP errors (401, 404, ...) are thrown as ApiError.
+ * are retried like a dropped connection; other HTTP errors (401, 404, ...) are thrown as ApiError. A connection
+ * that went silent for longer than the server's keep-alive allows (sseFrames: a network gone without a FIN) is
+ * dropped and resumed the same way; so is a reconnect whose answer does not come within that bound.
  */
 export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredEvent> {
   let lastSeq = opts.after ?? 0
   let emptyEnds = 0
+  // the last stream's silence bound: a reconnect's answer is waited for that long (a dead network again)
+  let silenceLimitMs = 0
   for (;;) {
     let received = 0
     try {
@@ -42,7 +46,11 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredE
         headers,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
-        ...(opts.onConnected ? { onOpen: opts.onConnected } : {}),
+        answerTimeoutMs: silenceLimitMs,
+        onOpen: (limit) => {
+          silenceLimitMs = limit
+          opts.onConnected?.()
+        },
       })
       for await (const frame of frames) {
         const event = JSON.parse(frame.data) as StoredEvent

@@ -9,7 +9,7 @@ export type { StoredEvent } from '../protocol/events.js'
 export { type FollowApprovalsOptions, followPendingApprovals } from './follow-approvals.js'
 export { type FollowOptions, followEvents } from './follow-events.js'
 export type { components, paths } from './generated/schema.js'
-export { ApiError } from './sse-connection.js'
+export { ApiError, SilentStreamError } from './sse-connection.js'
 
 export interface ClientOptions {
   /** The gateway's origin, e.g. `http://127.0.0.1:8080` ('' in a page the gateway served). */

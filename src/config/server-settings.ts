@@ -216,7 +216,7 @@ export const serverSettings = z.object({
   ),
   SSE_KEEPALIVE_SECONDS: setting(
     '15',
-    'Interval of the `: keep-alive` comments every SSE stream (native and seed routes) sends while open, so proxies keep it. 0: none.',
+    'Interval of the `: keep-alive` comments every SSE stream (native and seed routes) sends while open, so proxies keep it; announced in its `X-Keepalive-Seconds` header, so a client can take a stream silent for 2.5 times it for a dead connection (the typed client and the console reconnect with Last-Event-ID). 0: none (and no such bound).',
     int(15, 0, maxTimerSeconds),
   ),
   APPROVAL_TIMEOUT_SECONDS: setting(

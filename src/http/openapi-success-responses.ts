@@ -32,7 +32,7 @@ export function completeSuccess(
   switch (d.stream) {
     case 'events':
       op.responses[200] = eventStream(
-        'Server-Sent Events (default): `id:` = seq, `event:` = type, `data:` = the StoredEvent as JSON, `: keep-alive` comments; or NDJSON (Accept: application/x-ndjson), one StoredEvent per line. Replays from Last-Event-ID or ?after=, then follows live.',
+        'Server-Sent Events (default): `id:` = seq, `event:` = type, `data:` = the StoredEvent as JSON, `: keep-alive` comments every `X-Keepalive-Seconds` (the response header; 0: none); or NDJSON (Accept: application/x-ndjson), one StoredEvent per line. Replays from Last-Event-ID or ?after=, then follows live.',
       )
       return
     case 'codex-sse':
@@ -62,7 +62,7 @@ export function completeSuccess(
     case 'approvals-sse':
       op.responses[200] = {
         description:
-          'Server-Sent Events: `event: approvals`, `data:` = every pending approval ({approvals: [...]}), sent at once, whenever one is requested or answered, and at least every 10 s; `: keep-alive` comments.',
+          'Server-Sent Events: `event: approvals`, `data:` = every pending approval ({approvals: [...]}), sent at once, whenever one is requested or answered, and at least every 10 s; `: keep-alive` comments every `X-Keepalive-Seconds` (the response header; 0: none).',
         content: {
           [streamMedia.sse]: {
             schema: { $ref: '#/components/schemas/ApprovalList' },

@@ -9,16 +9,25 @@ export interface SseEvent {
 }
 
 export interface SseOptions {
-  /** A `: keep-alive` comment this often while the stream is open, so proxies keep it; 0 disables. */
+  /**
+   * A `: keep-alive` comment this often while the stream is open, so proxies keep it; 0 disables. Announced in
+   * the `X-Keepalive-Seconds` header, so a client can tell a silent (dead) connection from a quiet stream.
+   */
   keepAliveMs?: number
   headers?: Record<string, string>
 }
 
+/** The response header announcing the keep-alive interval in seconds (0: none): clients bound their silence by it. */
+export const keepAliveHeader = 'x-keepalive-seconds'
+
 /** Streams Server-Sent Events, with a keep-alive comment while the stream is open. */
 export class SseWriter extends StreamWriter {
   constructor(reply: FastifyReply, onClientGone: () => void, opts: SseOptions = {}) {
-    super(reply, 'text/event-stream; charset=utf-8', onClientGone, opts.headers)
     const keepAliveMs = opts.keepAliveMs ?? 15_000
+    super(reply, 'text/event-stream; charset=utf-8', onClientGone, {
+      [keepAliveHeader]: String(Math.max(0, keepAliveMs) / 1000),
+      ...opts.headers,
+    })
     if (keepAliveMs > 0) {
       const timer = setInterval(() => void this.send(': keep-alive\n\n'), keepAliveMs)
       timer.unref()

@@ -24,7 +24,8 @@ import { onePixelPng } from '../support/png.js'
  * console-access.test.ts, those of other agents and of API_TOKENS in console-agents.test.ts.
  */
 describe('web console', { timeout: 120_000 }, () => {
-  const { shared, open, blank, waitForTurn } = consoleFixture({ AGENTS: 'codex' })
+  // keep-alive every second: a stream gone silent is told within 2.5 s
+  const { shared, open, blank, waitForTurn } = consoleFixture({ AGENTS: 'codex', SSE_KEEPALIVE_SECONDS: '1' })
 
   it('compose and stream a run: the answer as Markdown and the command with its exit code; an image of another origin in it is not fetched', async () => {
     // Where a model's Markdown image would carry what it read: a listener on another port that serves a pixel.
@@ -174,7 +175,7 @@ describe('web console', { timeout: 120_000 }, () => {
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('printed both lines')
   })
 
-  it('a connection dropped while a command streams: the console resumes (Last-Event-ID), its output neither doubled nor short', async () => {
+  it('a connection dropped while a command streams, then one gone silent: the console resumes (Last-Event-ID), its output neither doubled nor short', async () => {
     const proxy = await startCuttingProxy(shared.gw.url)
     try {
       const session = await json<Session>(
@@ -225,6 +226,19 @@ describe('web console', { timeout: 120_000 }, () => {
       // (it says `reconnecting` for the second before it reconnects: too short to wait for reliably)
       await poll(() => resumedAfter.length).toBeGreaterThan(connections)
       await poll(() => streamState.textContent()).toBe('live')
+      // the network goes silent (no FIN, no RST: wifi gone): past 2.5x the announced keep-alive the console says
+      // `reconnecting`, reconnects, and shows what the session did meanwhile; before, it stayed `live`, unaware
+      expect(proxy.stall()).toBeGreaterThan(0)
+      shared.mock.on('during the silence', { kind: 'text', text: 'answered during the silence' })
+      await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
+        input: 'during the silence please',
+      })
+      await poll(() => streamState.textContent()).toBe('reconnecting')
+      await poll(() =>
+        page.getByTestId('agent-message').filter({ hasText: 'answered during the silence' }).count(),
+      ).toBe(1)
+      await poll(() => streamState.textContent()).toBe('live')
+      expect(await output.textContent()).toBe('line-one\nline-two\nline-three\n')
     } finally {
       await proxy.close()
     }

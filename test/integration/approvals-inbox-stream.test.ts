@@ -48,7 +48,7 @@ describe('pending approvals, live', () => {
     expect(existsSync(path.join(session.cwd, 'inbox.txt'))).toBe(true)
   })
 
-  it('SSE_KEEPALIVE_SECONDS=0 sends no keep-alive comment while a stream with 1 gets one', async () => {
+  it('SSE_KEEPALIVE_SECONDS=0 sends no keep-alive comment while a stream with 1 gets one; each announces it (X-Keepalive-Seconds)', async () => {
     const none = await startGateway(null, { SSE_KEEPALIVE_SECONDS: '0', AGENTS: 'codex' })
     const small = await startGateway(null, { SSE_KEEPALIVE_SECONDS: '1', AGENTS: 'codex' })
     const silent = rawSse(`${none.url}/v1/approvals/events`)
@@ -62,6 +62,9 @@ describe('pending approvals, live', () => {
       await chatty.until(': keep-alive\n\n')
       expect(Date.now() - opened).toBeGreaterThanOrEqual(990)
       expect(silent.text()).toBe('event: approvals\ndata: {"approvals":[]}\n\n')
+      // what a client bounds a stream's silence by (none for 0)
+      expect(silent.headers()['x-keepalive-seconds']).toBe('0')
+      expect(chatty.headers()['x-keepalive-seconds']).toBe('1')
     } finally {
       silent.close()
       chatty?.close()
@@ -91,7 +94,9 @@ function rawSse(url: string) {
   let text = ''
   let changed = () => {}
   let failed: Error | undefined
+  let headers: http.IncomingHttpHeaders = {}
   const req = http.get(url, { headers: { accept: 'text/event-stream' }, agent: false }, (res) => {
+    headers = res.headers
     res.setEncoding('utf8')
     res.on('data', (chunk: string) => {
       text += chunk
@@ -104,6 +109,7 @@ function rawSse(url: string) {
   })
   return {
     text: () => text,
+    headers: () => headers,
     /** Resolves once the stream's text includes `needle`. */
     async until(needle: string): Promise<void> {
       while (!text.includes(needle)) {

@@ -1,10 +1,17 @@
-import { describe, expect, it } from 'vitest'
-import { createClient, type StoredEvent } from '../../src/client/index.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { createClient, SilentStreamError, type StoredEvent } from '../../src/client/index.js'
+import { startCuttingProxy } from '../support/cutting-proxy.js'
 import { sharedGateway } from '../support/gateway.js'
 
-/** The typed client's event follower against a real gateway: a dropped connection resumes with Last-Event-ID. */
+/**
+ * The typed client's event follower against a real gateway: a dropped connection resumes with Last-Event-ID, and
+ * so does one gone silent (keep-alive every second here, so silence is told within 2.5 s).
+ */
 describe('client event follower', () => {
-  const shared = sharedGateway({ AGENTS: 'codex' })
+  const shared = sharedGateway({ AGENTS: 'codex', SSE_KEEPALIVE_SECONDS: '1' })
 
   it('the connection drops mid-run: it reconnects after the last seq seen, nothing lost or doubled', async () => {
     const { mock, gw } = shared
@@ -57,6 +64,60 @@ describe('client event follower', () => {
     expect(lastEventIds[1]).toBe(String(reconnects[0]))
     expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1))
     expect(seen.at(-1)?.type).toBe('run.completed')
+    const stored = await fetch(`${gw.url}/v1/runs/${run.id}`).then(
+      (r) => r.json() as Promise<{ lastSeq: number }>,
+    )
+    expect(seen.length).toBe(stored.lastSeq)
+  })
+
+  it('a connection gone silent mid-run (no FIN, no RST): past 2.5x the announced keep-alive it reconnects after the last seq seen, each event once', async () => {
+    const { mock, gw } = shared
+    const proxy = await startCuttingProxy(gw.url)
+    const dir = mkdtempSync(path.join(tmpdir(), 'ag-silent-'))
+    onTestFinished(async () => {
+      await proxy.close()
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const go = path.join(dir, 'go')
+    mock.script(
+      { kind: 'exec_command', cmd: `until [ -e ${go} ]; do sleep 0.05; done; echo after-the-silence` },
+      { kind: 'text', text: 'finished' },
+    )
+    const lastEventIds: (string | null)[] = []
+    const recording: typeof fetch = (input, init) => {
+      lastEventIds.push(new Headers(init?.headers).get('last-event-id'))
+      return fetch(input, init)
+    }
+    const { data: run } = await createClient({ baseUrl: gw.url }).api.POST('/v1/runs', {
+      body: { prompt: 'wait for the file', sandbox: 'workspace-write' },
+    })
+    if (!run || !('id' in run)) throw new Error('no run')
+    const silences: unknown[] = []
+    const reconnects: number[] = []
+    const seen: StoredEvent[] = []
+    const client = createClient({ baseUrl: proxy.url, fetch: recording })
+    let stalled = 0
+    for await (const ev of client.runEvents(run.id, {
+      retryMs: 50,
+      onReconnect: (seq, err) => {
+        reconnects.push(seq)
+        if (err instanceof SilentStreamError) silences.push(err)
+      },
+    })) {
+      seen.push(ev)
+      // the command waits for the file: the network goes silent, then the run goes on (its events unheard)
+      if (ev.type === 'item.started' && ev.item.type === 'command_execution' && !stalled) {
+        stalled = proxy.stall()
+        writeFileSync(go, '')
+      }
+    }
+    expect(stalled).toBe(1)
+    expect(silences).toHaveLength(1)
+    expect(reconnects).toHaveLength(1)
+    expect(lastEventIds).toEqual([null, String(reconnects[0])])
+    expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1))
+    expect(seen.at(-1)?.type).toBe('run.completed')
+    expect(JSON.stringify(seen)).toContain('after-the-silence')
     const stored = await fetch(`${gw.url}/v1/runs/${run.id}`).then(
       (r) => r.json() as Promise<{ lastSeq: number }>,
     )
