@@ -161,6 +161,21 @@ describe('GET /health with the store down', () => {
           (client as unknown as { connection: { stream: { destroyed: boolean } } }).connection.stream
             .destroyed,
         ).toBe(true)
+      // a new run's write, its BEGIN not answered either: 503 too, nothing of it sent (nor stored after)
+      const p0 = Date.now()
+      const posted = await fetch(`${gw.url}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ agent: 'cli', command: { cli: 'sh', args: ['-c', 'echo never'] } }),
+        signal: AbortSignal.timeout(10_000),
+      }).catch((err: Error) => err)
+      const postMs = Date.now() - p0
+      expect(posted).toBeInstanceOf(Response)
+      expect({ status: (posted as Response).status, body: await (posted as Response).json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'store_unavailable' } },
+      })
+      expect(postMs).toBeLessThan(5000)
       expect(await healthOf(gw)).toMatchObject({ status: 503, body: { store: { ready: false } } })
     } finally {
       pool.off('release', onRelease)
@@ -173,6 +188,8 @@ describe('GET /health with the store down', () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
     expect(events.flatMap((e) => (e.type === 'output' ? [e.data] : []))).toEqual(['before\n', 'after\n'])
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
+    const listed = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
+    expect(listed.runs.map((r) => r.id)).toEqual([id])
     expect(await healthOf(gw)).toMatchObject({ status: 200, body: { store: { ready: true } } })
   })
 
