@@ -169,6 +169,11 @@ export const serverSettings = z.object({
     "With DATABASE_URL: a run's or a session turn's events that PostgreSQL refuses before their transaction could start (the connection refused or not made: a restart, a failover, too many connections) are held in order, in memory, and tried again with a short backoff for this long, its agent's output not read meanwhile; then stored and the run or turn goes on. Past it the run or turn fails as the store's failure. 0: it fails at once.",
     int(30, 0, maxTimerSeconds),
   ),
+  STORE_QUERY_TIMEOUT_SECONDS: setting(
+    '10',
+    "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, and a transaction's BEGIN that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed: a request answers 503 `store_unavailable`, a run's or turn's events not yet sent are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A write already sent waits for the server: its outcome is unknown, it is never cut nor sent again. 0: never.",
+    int(10, 0, maxTimerSeconds),
+  ),
   SHUTDOWN_GRACE_SECONDS: setting(
     '10',
     'On SIGTERM, time runs in flight get to finish before they are ended.',

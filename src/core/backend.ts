@@ -50,6 +50,7 @@ export async function openBackend(config: Config): Promise<Backend> {
       lockMs: config.PG_LOCK_TIMEOUT_SECONDS * 1000,
       statementMs: config.PG_STATEMENT_TIMEOUT_SECONDS * 1000,
     },
+    queryTimeoutMs: config.STORE_QUERY_TIMEOUT_SECONDS * 1000,
   }).catch((err: Error) => {
     throw new ConfigError(`cannot use DATABASE_URL (${redacted(url)}): ${err.message}`)
   })

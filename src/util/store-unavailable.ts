@@ -28,6 +28,7 @@ const unavailableMark = Symbol('store unavailable')
  * that meets one answers 503 store_unavailable, not 500: nothing is wrong with the request or the gateway.
  */
 export function pgUnavailable(err: unknown): boolean {
+  if (err instanceof StoreNoAnswer) return true
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
   if (typeof code === 'string') {
     if (unreachable.has(code) || shutdown.has(code) || code.startsWith('08')) return true
@@ -45,6 +46,21 @@ export function pgUnavailable(err: unknown): boolean {
       message,
     )
   )
+}
+
+/**
+ * A store query PostgreSQL did not answer within STORE_QUERY_TIMEOUT_SECONDS (a read outside a transaction, or a
+ * transaction's BEGIN): the server hangs (stopped with SIGSTOP, frozen, a network partition), unavailable as a
+ * stopped one is. Its connection was destroyed (never handed out again with the query pending).
+ */
+export class StoreNoAnswer extends Error {
+  constructor(what: string, ms: number, options?: ErrorOptions) {
+    super(
+      `PostgreSQL did not answer ${what} within ${ms / 1000} s (STORE_QUERY_TIMEOUT_SECONDS): the server hangs or cannot be reached`,
+      options,
+    )
+    this.name = 'StoreNoAnswer'
+  }
 }
 
 /** A socket's errors for a server that is not there (stopped, restarting) or went away. */

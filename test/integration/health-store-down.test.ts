@@ -10,6 +10,7 @@ import { describeStartupError } from '../../src/cli/startup-error.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
+import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { held } from '../mock-llm/asked.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
@@ -95,10 +96,102 @@ describe('GET /health with the store down', () => {
   const admin = (sql: string) => query(url, sql, true)
   beforeAll(async () => {
     url = await server.createStoreDatabase()
-    gw = await startGateway(null, { DATABASE_URL: url, CLI_LIST: 'sh' })
+    // a short bound on reads (the hung server's case)
+    gw = await startGateway(null, { DATABASE_URL: url, CLI_LIST: 'sh', STORE_QUERY_TIMEOUT_SECONDS: '2' })
   })
   afterAll(async () => {
     await gw?.close()
+  })
+
+  /** Sends `sig` to this file's server alone: its postmaster and its children (backends and the rest). */
+  const signalServer = (sig: NodeJS.Signals) => {
+    const { dir } = server.ownServer()
+    const postmaster = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0)
+    for (const pid of [postmaster, ...children]) process.kill(pid, sig)
+  }
+
+  it("a server that hangs (SIGSTOP): a run's read is 503 store_unavailable within STORE_QUERY_TIMEOUT_SECONDS, 200 once it wakes; nothing is lost", async () => {
+    // before: GET /v1/runs/:id got no answer until the server woke (no client-side bound; statement_timeout is the
+    // server's own), while /health said 503 after its 2 s
+    const release = path.join(gw.workspace, 'hang-release')
+    expect(spawnSync('mkfifo', [release]).status).toBe(0)
+    const res = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', 'echo before; read x < hang-release; echo after'] },
+    })
+    expect(res.status).toBe(202)
+    const { id } = (await res.json()) as Run
+    for await (const ev of gw.ctx.runs.events(id, 0)) if (ev.type === 'output') break
+    // a read just before: a pooled connection to take, whose backend stops with the server
+    expect((await fetch(`${gw.url}/v1/runs/${id}`)).status).toBe(200)
+    const pool = (gw.ctx.store as PostgresStore).pool
+    const failed: { err: Error; client: pg.PoolClient }[] = []
+    const onRelease = (err: Error | undefined, client: pg.PoolClient) => {
+      if (err) failed.push({ err, client })
+    }
+    pool.on('release', onRelease)
+    signalServer('SIGSTOP')
+    try {
+      // the run's next output and its end come while the server hangs: their transaction waits (or is held)
+      await writeFile(release, 'go\n')
+      // at once (they wait out the same bound): a read of the run, a new run's write (its BEGIN not answered
+      // either: nothing of it sent, nor stored after), /health
+      const timed = async (request: Promise<Response>) => {
+        const t0 = Date.now()
+        const res = await request.catch((err: Error) => err)
+        return { res, ms: Date.now() - t0 }
+      }
+      const [read, posted, health] = await Promise.all([
+        timed(fetch(`${gw.url}/v1/runs/${id}`, { signal: AbortSignal.timeout(10_000) })),
+        timed(
+          fetch(`${gw.url}/v1/runs`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ agent: 'cli', command: { cli: 'sh', args: ['-c', 'echo never'] } }),
+            signal: AbortSignal.timeout(10_000),
+          }),
+        ),
+        healthOf(gw),
+      ])
+      for (const { res, ms } of [read, posted]) {
+        expect(res).toBeInstanceOf(Response)
+        const answer = res as Response
+        expect(answer.headers.get('retry-after')).toBe('5')
+        expect({ status: answer.status, body: await answer.json() }).toMatchObject({
+          status: 503,
+          body: { error: { code: 'store_unavailable' } },
+        })
+        // its bound (2 s), not before: a wait for the server, not another failure (timings on a loaded machine)
+        expect(ms).toBeGreaterThanOrEqual(1500)
+        expect(ms).toBeLessThan(5000)
+      }
+      expect(health).toMatchObject({ status: 503, body: { store: { ready: false } } })
+      // the connections they timed out on were destroyed, not handed out again with a query pending
+      const timedOut = failed.filter((f) => f.err.name === 'StoreNoAnswer')
+      expect(timedOut.length).toBeGreaterThanOrEqual(1)
+      for (const { client } of timedOut)
+        expect(
+          (client as unknown as { connection: { stream: { destroyed: boolean } } }).connection.stream
+            .destroyed,
+        ).toBe(true)
+    } finally {
+      pool.off('release', onRelease)
+      signalServer('SIGCONT')
+    }
+    expect((await fetch(`${gw.url}/v1/runs/${id}`)).status).toBe(200)
+    // the writes that waited (or were held) are stored once the server wakes: each event once, in order
+    expect(await gw.ctx.runs.wait(id)).toMatchObject({ status: 'succeeded', exitCode: 0 })
+    const events = await gw.ctx.store.eventsAfter(id, 0, 1000)
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    expect(events.flatMap((e) => (e.type === 'output' ? [e.data] : []))).toEqual(['before\n', 'after\n'])
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
+    const listed = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
+    expect(listed.runs.map((r) => r.id)).toEqual([id])
+    expect(await healthOf(gw)).toMatchObject({ status: 200, body: { store: { ready: true } } })
   })
 
   it('is 503 unhealthy while the database refuses connections, 200 healthy before and after', async () => {

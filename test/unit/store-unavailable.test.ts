@@ -6,6 +6,7 @@ import {
   markIfStoreUnavailable,
   markNotStarted,
   pgUnavailable,
+  StoreNoAnswer,
 } from '../../src/util/store-unavailable.js'
 
 const pgError = (code: string, message: string) =>
@@ -28,6 +29,8 @@ describe('the store unavailable', () => {
       pgError('08006', 'connection failure'),
       pgError('55000', 'database "agw" is not currently accepting connections'),
       new Error('Connection terminated unexpectedly'),
+      // a read or a BEGIN a hung server did not answer within STORE_QUERY_TIMEOUT_SECONDS
+      new StoreNoAnswer('a read', 2000),
     ])
       expect(pgUnavailable(err), err.message).toBe(true)
     for (const err of [
@@ -69,6 +72,7 @@ describe('the store unavailable', () => {
       pgError('55000', 'database "agw" is not currently accepting connections'),
       new Error('timeout exceeded when trying to connect'),
       new Error('Client has encountered a connection error and is not queryable'),
+      new StoreNoAnswer("a transaction's BEGIN", 2000),
     ])
       expect(isOutageBeforeWrite(marked(err)), err.message).toBe(true)
     // not marked (lost mid-transaction or at COMMIT: it may be stored), or marked but not an outage

@@ -5,7 +5,12 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import { markIfStoreUnavailable, markNotStarted, pgUnavailable } from '../../util/store-unavailable.js'
+import {
+  markIfStoreUnavailable,
+  markNotStarted,
+  pgUnavailable,
+  StoreNoAnswer,
+} from '../../util/store-unavailable.js'
 import type { WriteProbe } from '../../util/write-probe.js'
 import { FullDiskMark } from '../full-disk-mark.js'
 import {
@@ -67,7 +72,16 @@ export interface PgStoreOptions {
    */
   commitLanes?: number
   timeouts?: PgTimeouts
+  /**
+   * STORE_QUERY_TIMEOUT_SECONDS (ms; 0: never): the client-side bound of a read outside a transaction (its
+   * connection's wait included), of a new connection or a wait for one, and of a transaction's BEGIN. Writes past
+   * BEGIN have none: the driver cannot know whether what it sent was stored, so they wait for the server.
+   */
+  queryTimeoutMs?: number
 }
+
+/** The default of STORE_QUERY_TIMEOUT_SECONDS, in ms. */
+export const defaultQueryTimeoutMs = 10_000
 
 /** The default of PG_POOL_SIZE. */
 export const defaultPoolSize = 10
@@ -113,6 +127,8 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly pool: pg.Pool
   readonly commitLanes: number
+  /** STORE_QUERY_TIMEOUT_SECONDS in ms (PgStoreOptions.queryTimeoutMs; 0: never). */
+  readonly queryTimeoutMs: number
   /** On the view inOneTransaction hands out: the transaction its calls run in. */
   private shared: SharedTransaction | undefined
   /** Whether the server's disk was last found full (its views share it). */
@@ -125,13 +141,22 @@ export class PostgresStore implements Store {
 
   private constructor(
     readonly url: string,
-    { poolSize = defaultPoolSize, timeouts = defaultPgTimeouts, commitLanes }: PgStoreOptions,
+    {
+      poolSize = defaultPoolSize,
+      timeouts = defaultPgTimeouts,
+      commitLanes,
+      queryTimeoutMs = defaultQueryTimeoutMs,
+    }: PgStoreOptions,
   ) {
     this.commitLanes = commitLanes ?? defaultCommitLanes(poolSize)
+    this.queryTimeoutMs = queryTimeoutMs
     checkPool(poolSize, this.commitLanes)
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
+      // a new connection a hung server never answers, or a wait for a free one, fails after this (0: never): before
+      // nothing of a write was sent, so it is held and tried again as a refused connection is (isOutageBeforeWrite)
+      connectionTimeoutMillis: queryTimeoutMs,
       // Sent with each connection's startup (0: not sent, the server's own default holds).
       idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
       lock_timeout: timeouts.lockMs,
@@ -174,6 +199,51 @@ export class PostgresStore implements Store {
    */
   private get db(): Queryable {
     return this.shared?.open ? this.shared.db : this.pooled
+  }
+
+  /**
+   * Where a read goes: the transaction of an inOneTransaction view (part of its write), or the pool bounded by
+   * STORE_QUERY_TIMEOUT_SECONDS (`bounded`).
+   */
+  private get reader(): Queryable {
+    return this.shared?.open ? this.shared.db : this.bounded
+  }
+
+  /**
+   * The pool's reads outside a transaction, each bounded by STORE_QUERY_TIMEOUT_SECONDS from its call (its wait
+   * for a connection included): a server that hangs (SIGSTOP, frozen, partitioned) fails it with StoreNoAnswer, a
+   * request answers 503 store_unavailable (before, it got no answer until the server woke). Its connection is
+   * destroyed, not handed out again with the query pending (the pool ends a connection released with an error, and
+   * the driver destroys the socket of one with a query pending). A read changes nothing: failing it is safe.
+   */
+  private readonly bounded: Queryable = {
+    query: (async (text: string, values?: unknown[]) => {
+      const ms = this.queryTimeoutMs
+      if (ms <= 0) return this.pooled.query(text, values)
+      const deadline = Date.now() + ms
+      // bounded by the pool's connectionTimeoutMillis (the same ms)
+      const client = await this.pool.connect().catch((err: unknown) => {
+        this.unavailable(err)
+        throw err
+      })
+      let failed: unknown
+      try {
+        const result = await client
+          .query(timed({ text, values }, Math.max(1, deadline - Date.now())))
+          .catch((err: unknown) => {
+            throw noAnswer(err, 'a read', ms)
+          })
+        this.answered()
+        return result
+      } catch (err) {
+        failed = err
+        this.full.refused(err)
+        this.unavailable(err)
+        throw err
+      } finally {
+        client.release(failed as Error | undefined)
+      }
+    }) as Queryable['query'],
   }
 
   /**
@@ -244,9 +314,14 @@ export class PostgresStore implements Store {
     let failed: Error | undefined
     try {
       // refused at BEGIN (a pooled connection the server ended meanwhile): nothing of the write was run
-      await client.query('BEGIN').catch((err: unknown) => {
-        markNotStarted(err)
-        throw err
+      // not answered within STORE_QUERY_TIMEOUT_SECONDS (a hung server): nothing else was sent (the driver sends
+      // the write's statements once BEGIN is answered), the connection is destroyed as it is released (the server
+      // ends the transaction with it), so it is not started either
+      const ms = this.queryTimeoutMs
+      await client.query(timed({ text: 'BEGIN' }, ms)).catch((err: unknown) => {
+        const failure = noAnswer(err, "a transaction's BEGIN", ms)
+        markNotStarted(failure)
+        throw failure
       })
       const result = await fn(client)
       // a transaction a statement failed in is rolled back by COMMIT, without an error
@@ -264,7 +339,8 @@ export class PostgresStore implements Store {
       this.unavailable(err)
       // the driver sent nothing on a connection it knows is broken (not even COMMIT): the transaction is lost with it
       if (/connection error and is not queryable/.test(failed?.message ?? '')) markNotStarted(err)
-      await client.query('ROLLBACK').catch(() => {})
+      // a ROLLBACK behind a query still pending (a BEGIN not answered) would wait with it: the connection is destroyed
+      if (!(err instanceof StoreNoAnswer)) await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
       grew.delete(client)
@@ -374,12 +450,12 @@ export class PostgresStore implements Store {
   }
 
   async getRun(id: string): Promise<Run | undefined> {
-    return this.runs.get(this.db, id)
+    return this.runs.get(this.reader, id)
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
     return this.runs.where(
-      this.db,
+      this.reader,
       { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
@@ -445,14 +521,14 @@ export class PostgresStore implements Store {
 
   async ownerOf(id: string): Promise<string | null | undefined> {
     const table = id.startsWith('ses_') ? 'sessions' : 'runs'
-    const row = (await this.db.query(`SELECT node_id FROM ${table} WHERE id = $1`, [id])).rows[0] as
+    const row = (await this.reader.query(`SELECT node_id FROM ${table} WHERE id = $1`, [id])).rows[0] as
       | { node_id: string | null }
       | undefined
     return row ? row.node_id : undefined
   }
 
   async ownersInUse(): Promise<string[]> {
-    const { rows } = await this.db.query(ownersInUseSql)
+    const { rows } = await this.reader.query(ownersInUseSql)
     return (rows as { node_id: string }[]).map((r) => r.node_id).sort()
   }
 
@@ -482,7 +558,7 @@ export class PostgresStore implements Store {
   }
 
   async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const { rows } = await this.db.query(
+    const { rows } = await this.reader.query(
       'SELECT body FROM events WHERE owner_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [ownerId, afterSeq, Math.min(limit, 2_147_483_647)],
     )
@@ -564,7 +640,7 @@ export class PostgresStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
-    return this.readSessionState(this.db, id)
+    return this.readSessionState(this.reader, id)
   }
 
   /** The state change asked for, or computed from the session's state read in `db`'s transaction. */
@@ -601,20 +677,20 @@ export class PostgresStore implements Store {
   }
 
   async getSession(id: string): Promise<Session | undefined> {
-    return this.sessions.get(this.db, id)
+    return this.sessions.get(this.reader, id)
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
-    return (await this.sessions.where(this.db, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
+    return (await this.sessions.where(this.reader, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
   }
 
   async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
-    return (await this.sessions.where(this.db, { external_id: externalId }, { limit: 1 }))[0]
+    return (await this.sessions.where(this.reader, { external_id: externalId }, { limit: 1 }))[0]
   }
 
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
-      this.db,
+      this.reader,
       { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
@@ -622,7 +698,7 @@ export class PostgresStore implements Store {
 
   async countSessions(tenant?: string | null): Promise<SessionCounts> {
     const { where, params } = whereClauses({ tenant }, undefined, (n) => `$${n}`)
-    const { rows } = await this.db.query<{ status: Session['status']; n: string }>(
+    const { rows } = await this.reader.query<{ status: Session['status']; n: string }>(
       `SELECT status, count(*) AS n FROM sessions ${where} GROUP BY status`,
       params,
     )
@@ -694,7 +770,7 @@ export class PostgresStore implements Store {
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
-    return this.turns.get(this.db, id)
+    return this.turns.get(this.reader, id)
   }
 
   async completeTurn(
@@ -747,7 +823,7 @@ export class PostgresStore implements Store {
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
-    return this.turns.where(this.db, { session_id: sessionId, status }, { ascending: true })
+    return this.turns.where(this.reader, { session_id: sessionId, status }, { ascending: true })
   }
 
   async createApproval(a: Approval): Promise<void> {
@@ -759,7 +835,7 @@ export class PostgresStore implements Store {
   }
 
   async getApproval(id: string): Promise<Approval | undefined> {
-    return this.approvals.get(this.db, id)
+    return this.approvals.get(this.reader, id)
   }
 
   async resolveApproval(
@@ -782,7 +858,7 @@ export class PostgresStore implements Store {
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
     if (filter.tenant !== undefined) return this.approvalsOfTenant(filter, filter.tenant)
     return this.approvals.where(
-      this.db,
+      this.reader,
       { state: filter.state, session_id: filter.sessionId },
       filter.limit !== undefined ? { limit: filter.limit } : {},
     )
@@ -809,7 +885,7 @@ export class PostgresStore implements Store {
       params.push(filter.limit)
       sql += ` LIMIT $${params.length}`
     }
-    return this.approvals.select(this.db, sql, params)
+    return this.approvals.select(this.reader, sql, params)
   }
 
   async registerNode(node: NodeRecord): Promise<void> {
@@ -855,7 +931,7 @@ export class PostgresStore implements Store {
   async listNodes(): Promise<NodeRecord[]> {
     // With each node's liveness lock as the server sees it now: held, or free (its process is gone). One read of
     // pg_locks for all nodes (readable by any role).
-    const { rows } = await this.db.query<
+    const { rows } = await this.reader.query<
       NodeRecord & { lockKey: number | null; lock: 'held' | 'free' | null }
     >(
       `WITH held AS (
@@ -884,7 +960,7 @@ export class PostgresStore implements Store {
   }
 
   async getWebhook(id: string): Promise<WebhookDelivery | undefined> {
-    return this.webhooks.get(this.db, id)
+    return this.webhooks.get(this.reader, id)
   }
 
   /** Claims due deliveries for this node (their next attempt moves out by a lease), so nodes do not race. */
@@ -901,7 +977,7 @@ export class PostgresStore implements Store {
   }
 
   async nextWebhookAt(): Promise<string | null> {
-    const { rows } = await this.db.query(
+    const { rows } = await this.reader.query(
       "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
     )
     return (rows[0] as { at: string | null } | undefined)?.at ?? null
@@ -912,7 +988,7 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<boolean> {
-    return (await this.db.query('SELECT 1 AS ok')).rows[0]?.ok === 1
+    return (await this.reader.query('SELECT 1 AS ok')).rows[0]?.ok === 1
   }
 
   /**
@@ -960,6 +1036,20 @@ export class PostgresStore implements Store {
     if (this.pool.ended) return
     await this.pool.end()
   }
+}
+
+/** `query` with the driver's query_timeout (`ms`; 0: none), which its types leave out of QueryConfig. */
+function timed(query: pg.QueryConfig, ms: number): pg.QueryConfig {
+  return ms > 0 ? Object.assign(query, { query_timeout: ms }) : query
+}
+
+/**
+ * `err` as StoreNoAnswer when it is the driver's query_timeout (the query's answer not read in time), else itself.
+ */
+function noAnswer(err: unknown, what: string, ms: number): unknown {
+  return err instanceof Error && err.message === 'Query read timeout'
+    ? new StoreNoAnswer(what, ms, { cause: err })
+    : err
 }
 
 /**
