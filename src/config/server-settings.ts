@@ -112,7 +112,7 @@ export const serverSettings = z.object({
   ),
   MODEL_LIST: setting(
     'auto',
-    'Model ids GET /models returns (comma-separated; set empty: none, and /v1/models lists each agent\'s own).',
+    "Model ids GET /models returns (comma-separated; set empty: none, and /v1/models lists each agent's own).",
     listAsSet(['auto']),
   ),
   RUN_RESPONSE_TIMEOUT_SECONDS: setting(
