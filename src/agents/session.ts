@@ -216,6 +216,11 @@ export interface SessionDriver extends AgentDriver {
    */
   readonly imageUrls?: boolean
   /**
+   * Whether the agent writes a turn's input back on one line the gateway reads (codex: its `userMessage` item, data:
+   * URL images inline): a turn whose input would not fit that line is a 400 when it is sent (core/echoed-input.ts).
+   */
+  readonly echoesInput?: boolean
+  /**
    * Whether a turn with images needs text too (copilot: `copilot -p` runs no turn without a prompt, "No prompt
    * provided"): a turn of images alone is then a 400 before it runs, not a turn that fails.
    */

@@ -5,6 +5,7 @@ import {
   bool,
   int,
   list,
+  listAsSet,
   maxTimerMs,
   maxTimerSeconds,
   optionalInt,
@@ -104,8 +105,16 @@ export const serverSettings = z.object({
     'Time limit of an agent run: the default `timeoutMs` of POST /v1/runs, and the limit of /hello, /chat and /api/codex/* (408 on /hello, /chat and /api/codex/run).',
     int(60, 1, maxTimerSeconds),
   ),
-  CLI_LIST: setting('codex', 'CLIs that POST /run may execute (comma-separated).', list(['codex'])),
-  MODEL_LIST: setting('auto', 'Model ids GET /models returns (comma-separated).', list(['auto'])),
+  CLI_LIST: setting(
+    'codex',
+    'CLIs that POST /run may execute (comma-separated; set empty: none).',
+    listAsSet(['codex']),
+  ),
+  MODEL_LIST: setting(
+    'auto',
+    "Model ids GET /models returns (comma-separated; set empty: none, and /v1/models lists each agent's own).",
+    listAsSet(['auto']),
+  ),
   RUN_RESPONSE_TIMEOUT_SECONDS: setting(
     '(disabled)',
     'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',

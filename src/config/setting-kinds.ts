@@ -39,6 +39,16 @@ export const list = (fallback: string[]) =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? fallback : splitList(v)))
 
+/**
+ * A comma-separated list; unset gives `fallback`, set empty gives none: seed 001's CLI_LIST and MODEL_LIST, whose
+ * original split the variable as set (`CLI_LIST=""` allowed no CLI, `MODEL_LIST=""` listed no model).
+ */
+export const listAsSet = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined ? fallback : splitList(v)))
+
 /** A comma-separated list; empty or unset gives undefined. */
 export const optionalList = z
   .string()

@@ -30,7 +30,7 @@ export function checkRunInput(
   if (!config.CLI_LIST.includes(command.cli))
     throw new AppError(
       'unknown_cli',
-      `cli "${command.cli}" is not allowed; CLI_LIST allows: ${config.CLI_LIST.join(', ')}`,
+      `cli "${command.cli}" is not allowed; CLI_LIST allows: ${config.CLI_LIST.join(', ') || 'none'}`,
     )
   checkRunArgs(command.cli, policyArgs ?? command.args, config.RUN_ALLOW_UNSAFE_ARGS, {
     claudeWorkspaceSettings: config.CLAUDE_WORKSPACE_SETTINGS,

@@ -3,6 +3,7 @@ import { inputImages, inputText, isSessionDriver, type TurnInput } from '../agen
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session } from '../protocol/sessions.js'
+import { checkEchoedInput } from './echoed-input.js'
 import { checkImageFile, checkImageUrl } from './image-checks.js'
 import { type StagingOptions, stageImages } from './staged-images.js'
 import type { OnBusy } from './turn-queue.js'
@@ -31,7 +32,8 @@ const imageUrl = /^data:image\//i
  * Refuses (400) a turn whose images its session cannot take: its agent's capabilities lack `images`, its agent needs
  * text with them and the input has none (copilot, `imagesNeedText`), the input steers the running turn, a
  * `localImage` is not inside the workspace roots, an `image` URL goes to an agent that takes files alone or is not
- * a data:image/ URL. A session in a container takes both as one without.
+ * a data:image/ URL, its input (images and text) does not fit the line an agent echoing it writes it back on
+ * (echoed-input.ts). A session in a container takes both as one without.
  */
 export function checkTurnImages(
   registry: AgentRegistry,
@@ -79,6 +81,7 @@ export function checkTurnImages(
     if (part.type === 'localImage')
       checkImageFile(confined(part.path, session.cwd, roots), `input[${i}]`, part.path, maxImageBytes)
     else if (part.type === 'image') checkImageUrl(part.url, `input[${i}]`, maxImageBytes)
+  if (driver && isSessionDriver(driver) && driver.echoesInput) checkEchoedInput(input, driver.id)
 }
 
 /** A turn's input as its agent gets it, and the removal of its images' copies. */

@@ -1,5 +1,6 @@
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { forwardTo, onFirstUse } from './inner-app.js'
+import { withoutFraming } from './no-framing.js'
 import { registerRedoc } from './redoc.js'
 
 /**
@@ -22,7 +23,9 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
     if (/^\/docs\/static\/index\.html\?/.test(request.url)) return void reply.redirect('/docs/')
     done()
   })
-  const forward = forwardTo(docs)
+  const inner = forwardTo(docs)
+  // Swagger UI's answers may not be framed (no-framing.ts)
+  const forward = (request: FastifyRequest, reply: FastifyReply) => inner(request, withoutFraming(reply))
   // Swagger UI's pages are open (they carry no data); its copies of the document are not. The router matches
   // the decoded path, so `/docs/%6Ason` reaches the /docs/json route here, never the open wildcard.
   const page = { schema: { hide: true }, config: { public: true } }

@@ -2,24 +2,26 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import { tokenStorageKey } from './docs-token.js'
+import { withoutFraming } from './no-framing.js'
 
 const bundlePath = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js')
 
 /**
  * ReDoc at /redoc, its standalone bundle served from node_modules (no CDN). The page fetches /openapi.json
- * with the token the console saved in this browser (a header, never a URL), then renders it.
+ * with the token the console saved in this browser (a header, never a URL), then renders it. No other page may
+ * frame it (no-framing.ts).
  */
 export function registerRedoc(app: FastifyInstance): void {
   let bundle: Promise<Buffer> | undefined
   app.get('/redoc', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page),
+    withoutFraming(reply).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page),
   )
   app.get(
     '/redoc/redoc.standalone.js',
     { schema: { hide: true }, config: { public: true } },
     async (_request, reply) => {
       bundle ??= readFile(bundlePath)
-      return reply
+      return withoutFraming(reply)
         .type('application/javascript; charset=utf-8')
         .header('cache-control', 'public, max-age=86400')
         .send(await bundle)

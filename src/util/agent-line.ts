@@ -3,6 +3,10 @@
  * codex app-server (codex-app-server/rpc.ts), an event of `codex exec --json` (codex/exec-json.ts), a line of a
  * run's output (process/lines.ts, process/line-splitter.ts). A longer one is cut into pieces of this size (so one
  * runaway line cannot exhaust memory), and a JSON message cut so is lost. What an agent echoes (codex's
- * `userMessage` item with a turn's data: URL image) must fit: the image cap (MAX_IMAGE_BYTES) is bounded by it.
+ * `userMessage` item with a turn's data: URL images) must fit: the image cap (MAX_IMAGE_BYTES) is bounded by it,
+ * and a codex turn's images together are (core/echoed-input.ts).
  */
 export const agentLineChars = 8 * 1024 * 1024
+
+/** What a JSON line carrying a turn's input holds besides it: the JSON-RPC envelope, ids, a data: URL's head. */
+export const agentLineEnvelopeChars = 64 * 1024

@@ -1,4 +1,4 @@
-import { agentLineChars } from './agent-line.js'
+import { agentLineChars, agentLineEnvelopeChars } from './agent-line.js'
 
 /**
  * What an image is, from its first bytes: the one answer every agent's images go by (the gateway's checks when a
@@ -23,16 +23,13 @@ export const imageHeadBytes = 12
  */
 export const defaultMaxImageBytes = 5 * 1024 * 1024
 
-/** What a JSON line carrying one image holds besides its base64: the JSON-RPC envelope, ids, a data: URL's head. */
-const lineEnvelopeChars = 64 * 1024
-
 /**
  * The most MAX_IMAGE_BYTES may be: an image's base64 (4 chars for each 3 bytes) and its message's envelope within
  * the line the gateway reads of an agent (agentLineChars, 8 MiB): codex app-server echoes a data: URL image in its
  * `userMessage` item, and an ACP agent replaying its history (session/load) writes an image block back (the ACP
  * SDK reads 32 MiB lines: the tighter bound is the gateway's own). 6,242,304 bytes, about 5.95 MiB.
  */
-export const maxImageBytesCeiling = Math.floor((agentLineChars - lineEnvelopeChars) / 4) * 3
+export const maxImageBytesCeiling = Math.floor((agentLineChars - agentLineEnvelopeChars) / 4) * 3
 
 /** What sniffImage knows, as a message names it. */
 export const imageKinds = 'a PNG, JPEG, GIF or WebP image'

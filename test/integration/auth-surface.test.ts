@@ -5,6 +5,7 @@ import { gatewayModules, startGateway, type TestGateway } from '../support/gatew
 interface Answer {
   status: number
   body: string
+  headers: http.IncomingHttpHeaders
 }
 
 /** One request over a real socket with the path sent exactly as given (no URL parser normalises it). */
@@ -23,7 +24,7 @@ function send(
       res.on('data', (chunk: string) => {
         text += chunk
       })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }))
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -63,6 +64,13 @@ describe('a stranger without a token', () => {
       const res = await send(gw.url, 'GET', path)
       expect(res.status, path).toBe(200)
       expect(holdsDocument(res.body), path).toBe(false)
+      // no other page may frame the documentation pages (they had no such header; the console has its own)
+      if (path !== '/health' && path !== '/health?x=1')
+        expect(res.headers, path).toMatchObject({
+          'content-security-policy': "frame-ancestors 'none'",
+          'x-frame-options': 'DENY',
+          'x-content-type-options': 'nosniff',
+        })
     }
   })
 

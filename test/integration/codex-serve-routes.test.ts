@@ -162,6 +162,14 @@ describe('POST /run (seed 001)', () => {
     expect(await (await fetch(`${gw.url}/models`)).json()).toEqual({ models: ['auto'], count: 1 })
   })
 
+  it('HEAD /clis and HEAD /models: 405 with Allow: GET, as the FastAPI original answers', async () => {
+    // its `@app.get` routes take GET alone; here they answered HEAD 200
+    for (const path of ['/clis', '/models']) {
+      const res = await fetch(`${gw.url}${path}`, { method: 'HEAD' })
+      expect([res.status, res.headers.get('allow')], path).toEqual([405, 'GET'])
+    }
+  })
+
   describe('bad input: 4xx with a clear message and nothing spawned', () => {
     const cases: [string, unknown, number, RegExp][] = [
       ['malformed JSON', '{"cli": "codex", ', 400, /JSON/],

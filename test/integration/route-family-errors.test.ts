@@ -96,7 +96,7 @@ const cases: Case[] = [
     body: { prompt: 'x' },
   },
   // seed 001 (codex.serve, a FastAPI app too): {error, code}; a wrong method as FastAPI answers it
-  { method: 'PUT', path: '/clis', status: 405, shape: 'fastapi', allow: 'GET, HEAD', says: fastapi405 },
+  { method: 'PUT', path: '/clis', status: 405, shape: 'fastapi', allow: 'GET', says: fastapi405 },
   { method: 'GET', path: '/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'POST', path: '/run', status: 400, shape: 'plain', body: {} },
   // seed 002 (FastAPI): {detail}, as its HTTPException answered; a wrong method as FastAPI answers it, and a body

@@ -49,6 +49,8 @@ describe('/v1/sessions on codex app-server', () => {
     gw = await startGateway(mock, {
       APPROVAL_TIMEOUT_SECONDS: '2',
       MAX_IMAGE_BYTES: String(maxImageBytes),
+      // a turn of more images than codex echoes on one line (8 MiB): the refusal below
+      BODY_LIMIT_BYTES: String(16 * 1024 * 1024),
       TMPDIR: tmpdir,
       // copilot's sessions are created (no copilot process runs before a turn): the image refusals below
       COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
@@ -224,6 +226,23 @@ describe('/v1/sessions on codex app-server', () => {
       expect(answer.status, message).toBe(400)
       expect((await json<{ error: { message: string } }>(answer)).error.message).toBe(message)
     }
+    // An image within MAX_IMAGE_BYTES with more text than codex's echo of the turn (its `userMessage` item, text and
+    // data: URLs inline, on one line the gateway reads: 8 MiB) can carry (with the default cap, two 5 MiB images
+    // are: echoed-input.test.ts): a 400 naming them. Before, the turn ran and that line was cut and lost: the user
+    // message's item events silently missing (core/echoed-input.ts).
+    const long = { type: 'text', text: 'x'.repeat(8 * 1024 * 1024 - 100 * 1024) }
+    const image = { type: 'image', url: `data:image/png;base64,${png.toString('base64')}` }
+    const echoed = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: [long, image] })
+    expect(echoed.status).toBe(400)
+    expect(await json<{ error: unknown }>(echoed)).toMatchObject({
+      error: {
+        code: 'invalid_request',
+        message: expect.stringMatching(
+          /^input\[0\], input\[1\]: agent codex writes a turn's input back on one line of at most 8323072 chars/,
+        ),
+        details: { items: ['input[0]', 'input[1]'] },
+      },
+    })
     expect(
       (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${copilotSession.id}`))).turns,
     ).toEqual([])

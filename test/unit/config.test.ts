@@ -52,10 +52,13 @@ describe('loadConfig defaults', () => {
     expect(c.CODEX_API_BASE_URL).toBeUndefined()
   })
 
-  it('treats empty lists as their default', () => {
+  it("takes CLI_LIST and MODEL_LIST set empty as none, as seed 001's original did (unset: their default)", () => {
+    // the original split them as set: `CLI_LIST=""` allowed no CLI, `MODEL_LIST=""` listed no model. Before, an
+    // empty one was its default here: codex allowed, ["auto"] listed
     const c = load({ CLI_LIST: '  ', MODEL_LIST: '' })
-    expect(c.CLI_LIST).toEqual(['codex'])
-    expect(c.MODEL_LIST).toEqual(['auto'])
+    expect(c.CLI_LIST).toEqual([])
+    expect(c.MODEL_LIST).toEqual([])
+    expect(c.modelListConfigured).toBe(false)
   })
 })
 

@@ -67,6 +67,8 @@ export class CodexDriver implements SessionDriver {
   /** `turn/start` takes an approval policy for its turn (codex-session.ts: turnApproval). */
   readonly approvalPolicyPerTurn = true
   readonly imageUrls = true
+  /** Its `userMessage` item echoes a turn's input, data: URL images inline, on one JSON-RPC line. */
+  readonly echoesInput = true
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
   /** Threads started ahead for the next warm one-shot run (ready-threads.ts). */

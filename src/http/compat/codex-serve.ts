@@ -35,8 +35,10 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
     fastapiContentTypes(app)
     const clis = [...new Set(ctx.config.CLI_LIST)].sort()
-    app.get('/clis', { config }, async () => ({ clis, count: clis.length }))
-    app.get('/models', { config }, async () => ({
+    // no HEAD routes: the FastAPI original's `@app.get` answers HEAD 405 with Allow: GET
+    const listing = { config, exposeHeadRoute: false }
+    app.get('/clis', listing, async () => ({ clis, count: clis.length }))
+    app.get('/models', listing, async () => ({
       models: ctx.config.MODEL_LIST,
       count: ctx.config.MODEL_LIST.length,
     }))
