@@ -9,6 +9,7 @@ import {
 } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -32,7 +33,9 @@ import { tempDir } from '../support/temp.js'
  * written), reject does not. They are also given their sandbox and approval policy by the gateway's answers
  * (sandbox-approvals.ts): a read-only session with approvalPolicy `never` asks nobody and runs nothing, a
  * workspace-write one runs a command in its cwd unasked, and a command gemini or copilot runs sees no key. What a
- * claude-agent-acp session's accept_for_session allowed is kept with it, across a gateway restart.
+ * claude-agent-acp session's accept_for_session allowed is kept with it, across a gateway restart. The files the
+ * gateway writes for an agent (`fs/write_text_file`) are the sandbox's too (write-grants.ts): a read-only session
+ * writes only what the client approved (Gemini CLI's approved edit, a custom agent's), in that turn only.
  */
 const geminiKey = 'gemini-secret-key-5f1c9a2e7b'
 const session = async (gw: TestGateway, body: Record<string, unknown>) => {
@@ -43,6 +46,9 @@ const session = async (gw: TestGateway, body: Record<string, unknown>) => {
 }
 const turnOf = async (gw: TestGateway, s: Session, input: string) =>
   (await (await postJson(`${gw.url}/v1/sessions/${s.id}/turns`, { input })).json()) as Turn
+
+/** A custom agent (ACP_AGENTS) that asks about and writes files as its prompt says (test/fixtures/acp-fs-agent.mjs). */
+const fsAgent = `fswrite=${process.execPath} ${fileURLToPath(new URL('../fixtures/acp-fs-agent.mjs', import.meta.url))}`
 
 /**
  * claude-agent-acp (as the gateway starts it) with Claude Code (its SDK's native binary) behind a wrapper that runs
@@ -125,7 +131,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       COPILOT_PROVIDER_API_KEY: testApiKey,
       COPILOT_MODEL: testModel,
       // opt-in preset (agent-spec.ts); claude-agent-acp's Claude Codes recorded
-      ACP_AGENTS: `copilot,claude-agent-acp=${recordingAgent(starts, starts)}`,
+      ACP_AGENTS: `copilot,claude-agent-acp=${recordingAgent(starts, starts)},${fsAgent}`,
     })
     mock.setDefault({ kind: 'text', text: 'OK' })
   })
@@ -164,6 +170,60 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       }, 120_000)
     }
   }
+
+  // Gemini CLI asks about an edit, then has the gateway write it (fs/write_text_file): the approved edit is written in
+  // a read-only session (the sandbox the gateway now enforces on its writes), a declined one is not asked for.
+  it('acp:gemini: an edit approved over HTTP in a read-only session is written through the gateway', async () => {
+    const s = await session(gw, { agent: 'acp:gemini', sandbox: 'read-only' })
+    const file = path.join(s.cwd, 'gemini-edit.txt')
+    // an existing file: Gemini CLI 0.61 takes no client's error for a missing file (a new file's write_file fails)
+    writeFileSync(file, 'old\n')
+    writeFileSync(file, 'old\n')
+    mock.on(
+      'edit gemini-edit',
+      { kind: 'tool_use', name: 'write_file', input: { file_path: file, content: 'edited\n' } },
+      { kind: 'text', text: 'edited it' },
+    )
+    const turn = await turnOf(gw, s, 'edit gemini-edit')
+    const approval = await pendingApprovalAt(gw.url, s.id)
+    expect(approval).toMatchObject({ kind: 'file_change', state: 'pending' })
+    expect((await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept' })).status).toBe(200)
+    expect(await finishedTurnAt(gw.url, s.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(readFileSync(file, 'utf8')).toBe('edited\n')
+  }, 120_000)
+
+  // A custom agent that writes without asking: the gateway does the write, so the sandbox is the gateway's to keep.
+  it('acp:fswrite (custom): a read-only session writes only what the client approved, in that turn; workspace-write writes', async () => {
+    const s = await session(gw, { agent: 'acp:fswrite', sandbox: 'read-only' })
+    const inCwd = (name: string) => path.join(s.cwd, name)
+    const refused =
+      /refused: Invalid request: .*sandbox is read-only, and no file change of this path was approved/
+    const unasked = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, 'write sub/unasked.txt')).id)
+    expect(unasked).toMatchObject({ status: 'completed' })
+    expect(unasked.finalResponse).toMatch(new RegExp(`^write sub/unasked.txt: ${refused.source}`))
+    expect(existsSync(inCwd('sub'))).toBe(false)
+    // asked, approved over HTTP: that path is written, another one of the same turn is not
+    const turn = await turnOf(gw, s, 'ask asked.txt; write asked.txt; write other.txt')
+    const approval = await pendingApprovalAt(gw.url, s.id)
+    expect(approval).toMatchObject({ kind: 'file_change', state: 'pending' })
+    expect((await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept' })).status).toBe(200)
+    const approved = await finishedTurnAt(gw.url, s.id, turn.id)
+    const [asked, written, other] = (approved.finalResponse ?? '').split('\n')
+    expect([asked, written]).toEqual(['ask asked.txt: allow', 'write asked.txt: written'])
+    expect(other).toMatch(new RegExp(`^write other.txt: ${refused.source}`))
+    expect(readFileSync(inCwd('asked.txt'), 'utf8')).toMatch(/^written by /)
+    expect(existsSync(inCwd('other.txt'))).toBe(false)
+    // the approval was that turn's
+    rmSync(inCwd('asked.txt'))
+    const later = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, 'write asked.txt')).id)
+    expect(later.finalResponse).toMatch(new RegExp(`^write asked.txt: ${refused.source}`))
+    expect(existsSync(inCwd('asked.txt'))).toBe(false)
+    // workspace-write: written unasked, as before
+    const ww = await session(gw, { agent: 'acp:fswrite', sandbox: 'workspace-write' })
+    const done = await finishedTurnAt(gw.url, ww.id, (await turnOf(gw, ww, 'write ww/new.txt')).id)
+    expect(done.finalResponse).toBe('write ww/new.txt: written')
+    expect(readFileSync(path.join(ww.cwd, 'ww/new.txt'), 'utf8')).toMatch(/^written by /)
+  }, 120_000)
 
   // A workspace is written by agents and repositories: the Gemini CLI of acp:gemini does not trust it, so its
   // `.gemini/settings.json` (hooks, tool discovery command, MCP servers: commands outside any approval) is not loaded.

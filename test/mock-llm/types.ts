@@ -25,8 +25,9 @@ export type UpdatePlanStep = StepTiming & {
   explanation?: string
 }
 /**
- * A call of one of Claude Code's own tools by name (`WebSearch`, `Write`, …) with this input. The anthropic-messages
- * format only (the other formats' agents have their own tool names).
+ * A call of one of the agent's own tools by name with this input: Claude Code's (`WebSearch`, `Write`, …) in the
+ * anthropic-messages format, Gemini CLI's (`write_file`, …) as a function call in the gemini format; not in the
+ * others.
  */
 export type ToolUseStep = StepTiming & { kind: 'tool_use'; name: string; input: Record<string, unknown> }
 export type HttpErrorStep = StepTiming & { kind: 'http_error'; status: number; body?: string }

@@ -1,9 +1,20 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { FsAccess } from '../../src/agents/acp/fs-access.js'
+import { FsAccess, maxReadBytes } from '../../src/agents/acp/fs-access.js'
 import { loadAcpSdk } from '../../src/agents/acp/sdk.js'
+import type { ApprovalAsk } from '../../src/agents/session.js'
+import type { SandboxMode } from '../../src/protocol/policies.js'
 import { tempDir } from '../support/temp.js'
 
 /** ACP `fs/*` requests of an agent, on real files: confined to the session's cwd, symlinks included. */
@@ -12,14 +23,19 @@ describe('FsAccess', () => {
   beforeAll(async () => {
     await loadAcpSdk()
   })
-  const setup = () => {
+  const setup = (sandbox: SandboxMode = 'workspace-write', maxBytes?: number) => {
     const base = tempDir('fs-access-')
     const root = path.join(base, 'cwd')
     const outside = path.join(base, 'outside')
     mkdirSync(root)
     mkdirSync(outside)
-    return { root, outside, fs: new FsAccess(root) }
+    return { root, outside, fs: new FsAccess(root, sandbox, maxBytes) }
   }
+  const fileChange = (...paths: string[]): ApprovalAsk => ({
+    kind: 'file_change',
+    changes: paths.map((p) => ({ path: p, kind: 'update' })),
+    options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+  })
 
   it('writes and reads inside the cwd, new directories included', async () => {
     const { root, fs } = setup()
@@ -62,5 +78,104 @@ describe('FsAccess', () => {
     await fs.write(path.join(root, 'twice.txt'), 'a longer first text')
     await fs.write(path.join(root, 'twice.txt'), 'short')
     expect(await fs.read(path.join(root, 'twice.txt'))).toBe('short')
+  })
+
+  it('writes every file in the cwd under workspace-write and danger-full-access (as before)', async () => {
+    for (const sandbox of ['workspace-write', 'danger-full-access'] as const) {
+      const { root, fs } = setup(sandbox)
+      await fs.write(path.join(root, 'new/file.txt'), sandbox)
+      expect(readFileSync(path.join(root, 'new/file.txt'), 'utf8')).toBe(sandbox)
+    }
+  })
+
+  it('read-only: refuses every write the client did not approve, with a JSON-RPC error, and makes nothing (before, it wrote)', async () => {
+    const { root, fs } = setup('read-only')
+    writeFileSync(path.join(root, 'kept.txt'), 'original')
+    const refused = fs.write(path.join(root, 'dir/new.txt'), 'x')
+    await expect(refused).rejects.toMatchObject({ code: -32600 })
+    await expect(refused).rejects.toThrow(/sandbox is read-only/)
+    await expect(fs.write(path.join(root, 'kept.txt'), 'changed')).rejects.toThrow(/read-only/)
+    expect(readdirSync(root)).toEqual(['kept.txt'])
+    expect(readFileSync(path.join(root, 'kept.txt'), 'utf8')).toBe('original')
+    // reads are what read-only allows
+    expect(await fs.read(path.join(root, 'kept.txt'))).toBe('original')
+  })
+
+  it('read-only: writes the paths of a file change the client accepted, until the turn ends; declined ones and others not', async () => {
+    const { root, fs } = setup('read-only')
+    const approved = path.join(root, 'approved.txt')
+    const other = path.join(root, 'other.txt')
+    fs.grants.answered(fileChange(path.join(root, 'declined.txt')), 'decline')
+    fs.grants.answered(fileChange(path.join(root, 'cancelled.txt')), 'cancel')
+    // a relative path in the change is the cwd's
+    fs.grants.answered(fileChange('approved.txt'), 'accept')
+    await fs.write(approved, 'edit')
+    await fs.write(approved, 'edit again')
+    expect(readFileSync(approved, 'utf8')).toBe('edit again')
+    for (const name of ['declined.txt', 'cancelled.txt', 'other.txt'])
+      await expect(fs.write(path.join(root, name), 'x')).rejects.toThrow(/read-only/)
+    // a command's approval lets no file be written
+    fs.grants.answered({ kind: 'command', command: `echo x > ${other}`, options: ['accept'] }, 'accept')
+    await expect(fs.write(other, 'x')).rejects.toThrow(/read-only/)
+    fs.grants.turnEnded()
+    await expect(fs.write(approved, 'next turn')).rejects.toThrow(/read-only/)
+    expect(readFileSync(approved, 'utf8')).toBe('edit again')
+    expect(existsSync(other)).toBe(false)
+  })
+
+  it('read-only: a file change accepted for the session lets every file in the cwd be written, still not outside it', async () => {
+    const { root, outside, fs } = setup('read-only')
+    fs.grants.answered(fileChange(path.join(root, 'a.txt')), 'accept_for_session')
+    fs.grants.turnEnded()
+    await fs.write(path.join(root, 'b/c.txt'), 'later')
+    expect(readFileSync(path.join(root, 'b/c.txt'), 'utf8')).toBe('later')
+    await expect(fs.write(path.join(outside, 'x.txt'), 'x')).rejects.toThrow(/outside/)
+  })
+
+  it('reads the lines asked for (line, limit) as before: 1-based, no newline after the last one', async () => {
+    const { root, fs } = setup()
+    const file = path.join(root, 'lines.txt')
+    writeFileSync(file, 'one\ntwo\nthree\n')
+    expect(await fs.read(file)).toBe('one\ntwo\nthree\n')
+    expect(await fs.read(file, 1, 1)).toBe('one')
+    expect(await fs.read(file, 2)).toBe('two\nthree\n')
+    expect(await fs.read(file, 2, 2)).toBe('two\nthree')
+    expect(await fs.read(file, 3, 5)).toBe('three\n')
+    expect(await fs.read(file, 4)).toBe('')
+    expect(await fs.read(file, 9, 1)).toBe('')
+    // lines across chunks of the read (64 KiB), multi-byte characters cut between them included
+    const long = Array.from({ length: 30_000 }, (_, i) => `${i}:é€😀`)
+    writeFileSync(file, long.join('\n'))
+    expect(await fs.read(file)).toBe(long.join('\n'))
+    expect(await fs.read(file, 10_001, 12_345)).toBe(long.slice(10_000, 22_345).join('\n'))
+    expect(await fs.read(file, 29_999)).toBe(long.slice(29_998).join('\n'))
+  })
+
+  it('refuses a file over the cap without reading it, naming its size; reads the lines asked for of a huge one, and refuses lines over the cap', async () => {
+    expect(maxReadBytes).toBe(8 * 1024 * 1024)
+    const { root, fs } = setup('read-only')
+    // 3 GiB, sparse: read whole, it cannot be (before: Node's 2 GiB limit, after reading it all)
+    const huge = path.join(root, 'huge.log')
+    writeFileSync(huge, 'first\nsecond\n')
+    truncateSync(huge, 3 * 1024 ** 3)
+    const size = statSync(huge).size
+    await expect(fs.read(huge)).rejects.toThrow(
+      new RegExp(`${size} bytes; it would be more than a read returns \\(${maxReadBytes} bytes\\)`),
+    )
+    expect(await fs.read(huge, 2, 1)).toBe('second')
+    // line 3 is 3 GiB of NULs: refused once the cap is passed, not read to its end
+    await expect(fs.read(huge, 3, 1)).rejects.toThrow(/its lines 3-3 would be more than a read returns/)
+    // the cap itself, small here: what fits is read, one byte more is refused
+    const small = setup('read-only', 8)
+    const file = path.join(small.root, 'f.txt')
+    writeFileSync(file, '1234\n678')
+    expect(await small.fs.read(file)).toBe('1234\n678')
+    writeFileSync(file, '1234\n6789')
+    await expect(small.fs.read(file)).rejects.toThrow(/f\.txt: 9 bytes; it would be more/)
+    expect(await small.fs.read(file, 2)).toBe('6789')
+    writeFileSync(file, '1234\n6789\nabcdefgh\n')
+    expect(await small.fs.read(file, 1, 1)).toBe('1234')
+    await expect(small.fs.read(file, 1, 2)).rejects.toThrow(/lines 1-2 would be more/)
+    await expect(small.fs.read(file, 2)).rejects.toThrow(/lines from 2 on would be more/)
   })
 })

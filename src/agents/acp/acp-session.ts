@@ -8,6 +8,7 @@ import type {
 } from '@agentclientprotocol/sdk'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 import { settledWithin } from '../../util/settled-within.js'
 import { relayTurn } from '../relayed-turn.js'
 import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput, TurnOptions } from '../session.js'
@@ -31,8 +32,8 @@ const rememberedToolCalls = 4096
  * One ACP session on an agent process it may share with other sessions (see AcpPool). `turn()` is
  * `session/prompt`: the session's updates stream in as mapped events until the prompt's answer
  * (stopReason) ends the turn. Permission requests go to `hooks.requestApproval`; `interrupt()` is
- * `session/cancel`; file access stays inside `cwd`. `close()` gives the process back (it ends with its
- * last session).
+ * `session/cancel`; file access stays inside `cwd`, and writes are the sandbox's to allow (write-grants.ts: what
+ * the client approved in a read-only session). `close()` gives the process back (it ends with its last session).
  */
 export class AcpSession implements AgentSession, AcpPeer {
   readonly fs: FsAccess
@@ -55,12 +56,13 @@ export class AcpSession implements AgentSession, AcpPeer {
     private readonly lease: AcpLease,
     readonly agentSessionId: string,
     private readonly cwd: string,
+    sandbox: SandboxMode,
     public hooks: SessionHooks,
     private readonly agentName: string,
   ) {
     this.agent = lease.agent
     this.init = lease.init
-    this.fs = new FsAccess(cwd)
+    this.fs = new FsAccess(cwd, sandbox)
     this.agent.attach(agentSessionId, this)
     const agent = this.agent
     void agent.done.then((outcome) => this.active?.fail(agent.exitMessage(outcome)))
@@ -68,6 +70,15 @@ export class AcpSession implements AgentSession, AcpPeer {
 
   get pid(): number | undefined {
     return this.agent.pid
+  }
+
+  /** The sandbox its file writes are allowed by (a session opened ahead for a run takes the run's). */
+  get sandbox(): SandboxMode {
+    return this.fs.grants.sandbox
+  }
+
+  set sandbox(sandbox: SandboxMode) {
+    this.fs.grants.sandbox = sandbox
   }
 
   /** `turnId`: the turn's id (a turn sent again on a reopened session keeps its own: reopening-session.ts). */
@@ -176,12 +187,15 @@ export class AcpSession implements AgentSession, AcpPeer {
     const ended = AbortSignal.any(run ? [signal, run.approvalSignal] : [signal])
     const decision = await decide(this.hooks, ask, ended)
     if (decision === 'decline' || decision === 'cancel') run?.mapper.declined(tool.id)
+    // what an approved file change names may be written (fs/write_text_file) while this turn runs
+    if (run && this.active === run && !run.isFinished) this.fs.grants.answered(ask, decision)
     return permissionAnswer(decision, params.options)
   }
 
   private start(run: AcpTurn, input: TurnInput): void {
     this.active = run
     void run.settled.then(() => {
+      this.fs.grants.turnEnded()
       if (this.active === run) this.active = undefined
       this.rememberToolCalls(run.mapper.toolCallIds())
     })

@@ -3,6 +3,7 @@ import { localRunner } from '../../process/local-runner.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 import { claudeConversationExists } from '../claude/conversation-file.js'
 import {
   type AgentCapabilities,
@@ -130,6 +131,7 @@ export class AcpDriver implements SessionDriver {
 
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     const hooks = oneShotApprovals(req.sandbox, req.cwd)
+    const at = { cwd: req.cwd, sandbox: req.sandbox ?? this.config.CODEX_SANDBOX }
     // With a default container image (Docker mode) every run gets a container of its own: never a kept process.
     const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
     const warm = this.config.ACP_WARM_RUNS && this.config.ACP_SESSIONS_PER_PROCESS > 1
@@ -138,36 +140,43 @@ export class AcpDriver implements SessionDriver {
       const place = await this.leases.place(req, oneShotLaunch)
       const key = this.leases.warmKey(place)
       const openNew = () =>
-        openAcpSession(this.id, this.leases.leaseAt(place, true), req.cwd, hooks, this.openOptions)
+        openAcpSession(this.id, this.leases.leaseAt(place, true), at, hooks, this.openOptions)
       const open = async () => {
         const ready = key ? await this.ready.take(key) : null
         if (!ready) return openNew()
         ready.hooks = hooks
+        ready.sandbox = at.sandbox
         return ready
       }
       // The next run started like this one finds its session opened (on the process this one used), once this
       // run's session is closed: until then the process counts it, and may have no room for another.
       const prepareNext = () => {
-        if (key && this.leases.warmRoom(place))
-          this.ready.prepare(
-            key,
-            { cwd: req.cwd, sandbox: req.sandbox ?? this.config.CODEX_SANDBOX },
-            openNew,
-          )
+        if (key && this.leases.warmRoom(place)) this.ready.prepare(key, at, openNew)
       }
       yield* acpWarmRun(this.id, open, req, signal, prepareNext)
       return
     }
     await loadAcpSdk()
     const agent = this.leases.spawn(await this.leases.launch(req, oneShotLaunch))
-    const open = () => openAcpSession(this.id, this.leases.own(agent), req.cwd, hooks, this.openOptions)
+    const open = () => openAcpSession(this.id, this.leases.own(agent), at, hooks, this.openOptions)
     yield* acpColdRun(this.id, agent, open, req, signal)
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
     const asked = this.sessionHooks(req, hooks)
-    const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, this.openOptions)
+    const session = await openAcpSession(
+      this.id,
+      this.leases.lease(req),
+      this.at(req),
+      asked,
+      this.openOptions,
+    )
     return this.reopening(session, req, asked, false)
+  }
+
+  /** Where a session of `req` runs, and the sandbox its file writes are allowed by (write-grants.ts). */
+  private at(req: SessionRequest): { cwd: string; sandbox: SandboxMode } {
+    return { cwd: req.cwd, sandbox: req.sandbox ?? this.config.CODEX_SANDBOX }
   }
 
   /**
@@ -197,7 +206,7 @@ export class AcpDriver implements SessionDriver {
     hooks: SessionHooks,
   ): Promise<AgentSession> {
     const asked = this.sessionHooks(req, hooks)
-    const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, {
+    const session = await openAcpSession(this.id, this.leases.lease(req), this.at(req), asked, {
       ...this.loadOptions(req),
       loadId: agentSessionId,
       newWhenLost: (lost: LostSession) => (req.hasHistory ? this.lostNotice(lost) : undefined),
@@ -239,7 +248,7 @@ export class AcpDriver implements SessionDriver {
       return rules ? { ...req, allowedForSession: rules } : req
     }
     const reopen = (loadId: string, history: boolean) =>
-      openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
+      openAcpSession(this.id, this.leases.lease(req), this.at(req), hooks, {
         ...this.loadOptions(allowedNow()),
         loadId,
         newWhenLost: (lost) => (history ? this.lostNotice(lost) : undefined),

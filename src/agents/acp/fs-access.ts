@@ -1,36 +1,102 @@
 import { constants, lstatSync, realpathSync } from 'node:fs'
 import { type FileHandle, mkdir, open, realpath } from 'node:fs/promises'
 import path from 'node:path'
+import type { SandboxMode } from '../../protocol/policies.js'
+import { agentLineChars } from '../../util/agent-line.js'
 import { acpSdk } from './sdk.js'
+import { WriteGrants } from './write-grants.js'
+
+/**
+ * The most bytes a read returns: its answer is one JSON-RPC line to the agent, and the gateway's own line limit
+ * (agentLineChars, in UTF-16 chars, never more than the UTF-8 bytes they take) is a sensible bound for it.
+ */
+export const maxReadBytes = agentLineChars
+/** How much of a file one read() takes. */
+const chunkBytes = 64 * 1024
 
 /**
  * The client side of ACP `fs/read_text_file` and `fs/write_text_file`, confined to the session's cwd: a path
  * that resolves (after symlinks of its existing part) outside it is refused, and so is anything but a regular file
- * (a FIFO a command made in the cwd held the gateway's read or write open for good, one libuv thread each).
+ * (a FIFO a command made in the cwd held the gateway's read or write open for good, one libuv thread each). A write
+ * is the sandbox's to allow (write-grants.ts: a read-only session writes only what the client approved). A read
+ * streams the file and keeps only the lines asked for (`line`, `limit`), stopping after them; what it would return
+ * is at most `maxBytes` (a larger file read whole, or larger lines asked for, are refused, naming the size).
  */
 export class FsAccess {
   private readonly root: string
+  readonly grants: WriteGrants
 
-  constructor(cwd: string) {
+  constructor(
+    cwd: string,
+    sandbox: SandboxMode,
+    private readonly maxBytes = maxReadBytes,
+  ) {
     this.root = realpathSync(cwd)
+    this.grants = new WriteGrants(sandbox, cwd, realExisting)
   }
 
   async read(file: string, line?: number | null, limit?: number | null): Promise<string> {
     const handle = await this.openFile(file, this.confine(file), constants.O_RDONLY)
-    let text: string
     try {
-      text = await handle.readFile('utf8')
+      return await this.lines(file, handle, Math.max((line ?? 1) - 1, 0), limit || Infinity)
     } finally {
       await handle.close()
     }
-    if (!line && !limit) return text
-    const lines = text.split('\n')
-    const start = Math.max((line ?? 1) - 1, 0)
-    return lines.slice(start, limit ? start + limit : undefined).join('\n')
+  }
+
+  /**
+   * Lines [start, start + count) of the open file (0-based; without their last newline, as `split('\n')` and
+   * `join('\n')` give them: to the end of the file when it has fewer), read a chunk at a time: the lines before
+   * `start` are passed over, nothing after the last one is read.
+   */
+  private async lines(file: string, handle: FileHandle, start: number, count: number): Promise<string> {
+    const size = (await handle.stat()).size
+    const whole = start === 0 && count === Infinity
+    if (whole && size > this.maxBytes) throw this.tooLarge(file, size, start, count)
+    const end = start + count
+    const kept: Buffer[] = []
+    let keptBytes = 0
+    let lineNo = 0
+    const buffer = Buffer.allocUnsafe(chunkBytes)
+    while (lineNo < end) {
+      const { bytesRead } = await handle.read(buffer, 0, chunkBytes, null)
+      if (bytesRead === 0) break
+      const chunk = buffer.subarray(0, bytesRead)
+      let from = 0
+      while (from < chunk.length && lineNo < end) {
+        const newline = chunk.indexOf(0x0a, from)
+        const lineEnd = newline === -1 ? chunk.length : newline
+        if (lineNo >= start) {
+          // the newline goes between lines, not after the last one asked for
+          const upTo = newline !== -1 && lineNo < end - 1 ? newline + 1 : lineEnd
+          keptBytes += upTo - from
+          if (keptBytes > this.maxBytes) throw this.tooLarge(file, size, start, count)
+          kept.push(Buffer.from(chunk.subarray(from, upTo)))
+        }
+        if (newline === -1) break
+        lineNo++
+        from = newline + 1
+      }
+    }
+    return Buffer.concat(kept).toString('utf8')
+  }
+
+  /** A read that would return more than maxBytes, refused (naming the file's size). */
+  private tooLarge(file: string, size: number, start: number, count: number) {
+    const lines =
+      count === Infinity ? `its lines from ${start + 1} on` : `its lines ${start + 1}-${start + count}`
+    const what = start === 0 && count === Infinity ? 'it' : lines
+    return invalid(
+      `${file}: ${size} bytes; ${what} would be more than a read returns (${this.maxBytes} bytes): ` +
+        'read fewer lines (line, limit)',
+    )
   }
 
   async write(file: string, content: string): Promise<void> {
     const target = this.confine(file)
+    // before anything is made (the directories above it included)
+    const refused = this.grants.refusal(file, target)
+    if (refused !== undefined) throw acpSdk().RequestError.invalidRequest(undefined, refused)
     await mkdir(path.dirname(target), { recursive: true })
     const handle = await this.openFile(file, target, constants.O_WRONLY | constants.O_CREAT)
     try {

@@ -1,5 +1,6 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 import { webFetchSettings } from '../claude/command.js'
 import type { SessionHooks } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
@@ -65,13 +66,14 @@ function claudeCodeMeta({ workspaceSettings, webFetchPreflight, allowedTools }: 
 const setupTimeoutMs = 60_000
 
 /**
- * `session/new` (or `session/load` of `loadId`) in `cwd` on an initialized agent process; the lease is given
- * back (at once) when either fails, and the failure is an `agent_failed` AppError.
+ * `session/new` (or `session/load` of `loadId`) in `cwd` on an initialized agent process, its file writes allowed
+ * by `sandbox` (write-grants.ts); the lease is given back (at once) when either fails, and the failure is an
+ * `agent_failed` AppError.
  */
 export async function openAcpSession(
   agentId: string,
   leased: Promise<AcpLease>,
-  cwd: string,
+  { cwd, sandbox }: { cwd: string; sandbox: SandboxMode },
   hooks: SessionHooks,
   open: AcpOpenOptions = {},
 ): Promise<AcpSession> {
@@ -97,7 +99,7 @@ export async function openAcpSession(
         if (await open.historyKept?.(loadId)) throw notLoaded(agentId, loadId, err)
         return errorMessage(err)
       })
-      if (loaded === true) return new AcpSession(lease, loadId, cwd, hooks, agentId)
+      if (loaded === true) return new AcpSession(lease, loadId, cwd, sandbox, hooks, agentId)
       lost = loaded
     }
     const created = await agent.connection.agent.request(
@@ -105,7 +107,7 @@ export async function openAcpSession(
       { cwd, mcpServers: [], ...meta },
       options,
     )
-    const session = new AcpSession(lease, created.sessionId, cwd, hooks, agentId)
+    const session = new AcpSession(lease, created.sessionId, cwd, sandbox, hooks, agentId)
     const notice =
       loadId !== undefined && lost !== undefined
         ? newWhenLost?.({ loadId, why: lost, newId: created.sessionId })

@@ -101,13 +101,13 @@ function shellCall(step: ExecCommandStep): Record<string, unknown> {
 function render(step: OutputStep, ctx: RenderContext): SseEvent[] {
   if (step.kind === 'update_plan')
     throw new Error('mock-llm: update_plan is a codex tool (openai-responses only)')
-  if (step.kind === 'tool_use')
-    throw new Error('mock-llm: tool_use is a Claude Code tool (anthropic-messages only)')
   if (step.kind === 'apply_patch') throw new Error('mock-llm: the gemini format has no apply_patch tool')
   const pieces =
     step.kind === 'text'
       ? (step.deltas ? splitIntoDeltas(step.text) : [step.text]).map((text) => ({ text }))
-      : [shellCall(step)]
+      : step.kind === 'tool_use'
+        ? [{ functionCall: { name: step.name, args: step.input } }]
+        : [shellCall(step)]
   const promptTokens = estimateTokens(JSON.stringify(ctx.body ?? ''))
   const outputTokens = estimateTokens(JSON.stringify(pieces))
   const usage = {
