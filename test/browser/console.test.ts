@@ -107,7 +107,8 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Stream' }).click()
     await page.waitForURL(/#\/runs\/run_/)
     const runId = decodeURIComponent(page.url().split('/').at(-1)!)
-    await poll(() => page.getByTestId('command').first().textContent()).toContain('before-reload')
+    // the first command has ended (its exit shown) before the reload: its end is history, not news, after it
+    await poll(() => page.getByTestId('command').first().textContent()).toMatch(/before-reload.*exit 0/s)
     const run = await json<{ status: string; request: { cwd: string } }>(
       fetch(`${shared.gw.url}/v1/runs/${runId}`),
     )
