@@ -1,7 +1,8 @@
-import { constants as h2, type ServerHttp2Stream } from 'node:http2'
+import type { ServerHttp2Stream } from 'node:http2'
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../protocol/errors.js'
+import { stopClientAfterEnd } from './h2-stop-client.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -143,7 +144,7 @@ function mayHaveBody(raw: RawBody): boolean {
 /**
  * Times every request body a route's parser reads (BODY_IDLE_SECONDS, BODY_MIN_BYTES_PER_SECOND). A stalled
  * body is answered 408 `request_timeout` in the route's error shape and `onStall` is told; then the HTTP/1.1
- * connection is closed (`Connection: close`), an HTTP/2 stream reset with NO_ERROR once the answer is written
+ * connection is closed (`Connection: close`), an HTTP/2 stream reset with NO_ERROR after the answer's END_STREAM
  * (RFC 9113 section 8.1: stop sending), its connection's other streams untouched.
  */
 export function registerBodyClock(app: FastifyInstance, limits: BodyClockLimits, onStall: () => void): void {
@@ -153,12 +154,10 @@ export function registerBodyClock(app: FastifyInstance, limits: BodyClockLimits,
     return new TimedBody(payload, limits, () => {
       // HTTP/1.1: Fastify answers a body that failed with `Connection: close`
       const stream = raw.stream
-      // answered already (413 past BODY_LIMIT_BYTES): an HTTP/2 client that goes on sending is stopped now
-      if (reply.sent) return stream?.close(h2.NGHTTP2_NO_ERROR)
-      onStall()
-      stream?.once('finish', () => {
-        if (!stream.closed) stream.close(h2.NGHTTP2_NO_ERROR)
-      })
+      // an HTTP/2 client that goes on sending is stopped once the answer ended (END_STREAM): answered already
+      // (413 past BODY_LIMIT_BYTES), now; else after the 408 being written
+      if (stream) stopClientAfterEnd(stream)
+      if (!reply.sent) onStall()
     })
   })
 }

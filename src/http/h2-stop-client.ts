@@ -1,25 +1,36 @@
 import { constants, type ServerHttp2Stream } from 'node:http2'
 
 /**
- * Ends an HTTP/2 compat response (`end`, which writes its last bytes) and then tells a client that is still sending
- * to stop without error: RST_STREAM NO_ERROR *after* the response's END_STREAM (RFC 9113 section 8.1). Not before:
+ * Tells an HTTP/2 client that is still sending to stop without error: RST_STREAM NO_ERROR *after* the response's
+ * END_STREAM (RFC 9113 section 8.1), whether the response has ended already or ends later. Not before:
  * Http2ServerResponse sends END_STREAM only when nghttp2, past the last DATA, asks for trailers (`wantTrailers`);
  * a `stream.close()` as soon as the writable side finished went out first (nghttp2 sends RST_STREAM ahead of
  * queued DATA), so the response never ended, and curl then dropped frames it had received (an empty 200 body,
  * exit 0). A client that ended its side needs no reset: the END_STREAM closes the stream.
  */
+export function stopClientAfterEnd(stream: ServerHttp2Stream): void {
+  if (!stillSending(stream)) return
+  // the response's END_STREAM (its empty trailers) went to nghttp2 already: the reset goes out after it
+  if (stream.sentTrailers !== undefined) {
+    stream.close(constants.NGHTTP2_NO_ERROR)
+    return
+  }
+  // after the response's own listener (set when it was made) submitted the trailers, i.e. END_STREAM; the
+  // next loop turn is after the send that asked for them, and a reset flushes what nghttp2 still holds first
+  stream.once('wantTrailers', () =>
+    setImmediate(() => {
+      if (stillSending(stream)) stream.close(constants.NGHTTP2_NO_ERROR)
+    }),
+  )
+}
+
+/** Ends an HTTP/2 compat response (`end`, which writes its last bytes), then stops a client still sending. */
 export function endThenStopClient(stream: ServerHttp2Stream, end: () => void): void {
-  if (!stream.closed && !stream.destroyed && !clientEnded(stream))
-    // after the response's own listener (set when it was made) submitted the trailers, i.e. END_STREAM; the
-    // next loop turn is after the send that asked for them, and a reset flushes what nghttp2 still holds first
-    stream.once('wantTrailers', () =>
-      setImmediate(() => {
-        if (!stream.closed && !stream.destroyed && !clientEnded(stream))
-          stream.close(constants.NGHTTP2_NO_ERROR)
-      }),
-    )
+  stopClientAfterEnd(stream)
   end()
 }
 
-/** Whether the client's END_STREAM came (nghttp2's view, before the request body was read to its end). */
-const clientEnded = (stream: ServerHttp2Stream): boolean => stream.state?.remoteClose === 1
+/** Whether the stream is open and the client's END_STREAM has not come (nghttp2's view, before the request body
+ * was read to its end). */
+const stillSending = (stream: ServerHttp2Stream): boolean =>
+  !stream.closed && !stream.destroyed && stream.state?.remoteClose !== 1

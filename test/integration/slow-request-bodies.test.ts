@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
+import { type H2FrameSeen, startH2FrameLog } from '../support/h2-frame-log.js'
 import { rawConnection, within } from '../support/raw-connection.js'
 
 /** A JSON body of exactly `n` bytes that parses but is no valid run (400 once it arrived whole). */
@@ -56,6 +57,22 @@ async function h2Health(session: http2.ClientHttp2Session): Promise<number> {
   req.resume()
   await new Promise((resolve) => req.once('end', resolve))
   return status
+}
+
+/** The frames up to the stream's first RST_STREAM: the whole answer, its last DATA with END_STREAM, came first. */
+function expectEndedBeforeReset(frames: H2FrameSeen[]) {
+  const reset = frames.findIndex((f) => f.type === 'RST_STREAM')
+  expect(reset).toBeGreaterThan(0)
+  expect(frames[reset]!.code).toBe(http2.constants.NGHTTP2_NO_ERROR)
+  expect(
+    frames
+      .slice(0, reset)
+      .filter((f) => f.type !== 'other')
+      .at(-1),
+  ).toMatchObject({
+    type: 'DATA',
+    endStream: true,
+  })
 }
 
 async function refusedCount(gw: TestGateway, reason: string): Promise<number> {
@@ -129,7 +146,9 @@ describe('a request body that stalls is cut (BODY_IDLE_SECONDS, BODY_MIN_BYTES_P
   })
 
   it('HTTP/2 (h2c): a stalled stream gets 408 and is closed; the session and its /agent/stream stream go on', async () => {
-    const session = http2.connect(gw.url)
+    // through a proxy that logs the frames: the 408 ends with END_STREAM, then RST_STREAM NO_ERROR stops the client
+    const wire = await startH2FrameLog(gw.url)
+    const session = http2.connect(wire.url)
     session.on('error', () => {})
     try {
       // a long-lived /agent/stream stream that sends nothing: its body is the stream, it has no body clock
@@ -150,13 +169,16 @@ describe('a request body that stalls is cut (BODY_IDLE_SECONDS, BODY_MIN_BYTES_P
       expect(agentStream.closed).toBe(false)
       expect(await h2Health(session)).toBe(200)
       agentStream.close()
+      expectEndedBeforeReset(wire.of(stalled.stream.id!))
     } finally {
       session.destroy()
+      await wire.close()
     }
   })
 
   it('HTTP/2: a stream still open after its 413 (past BODY_LIMIT_BYTES) is closed once it idles', async () => {
-    const session = http2.connect(gw.url)
+    const wire = await startH2FrameLog(gw.url)
+    const session = http2.connect(wire.url)
     session.on('error', () => {})
     try {
       const before = await refusedCount(gw, 'body_timeout')
@@ -177,9 +199,11 @@ describe('a request body that stalls is cut (BODY_IDLE_SECONDS, BODY_MIN_BYTES_P
       await within(closed, 8000, 'h2 stream after its 413')
       // not a stalled body: it was answered
       expect(await refusedCount(gw, 'body_timeout')).toBe(before)
+      expectEndedBeforeReset(wire.of(stream.id!))
       expect(await h2Health(session)).toBe(200)
     } finally {
       session.destroy()
+      await wire.close()
     }
   })
 
