@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, streamSession } from '../support/agent-stream-client.js'
@@ -9,6 +10,7 @@ import {
   gatewayModules,
   pendingApprovalAt,
   postJson,
+  sessionEventsUntil,
   sessionEventsUntilTurnEnd,
   startGateway,
   type TestGateway,
@@ -225,27 +227,9 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
   }
   /** Resolves once the session's event stream brings turn `turnId`'s `turn.started` (its claude process runs). */
   const turnStarted = async (sessionId: string, turnId: string) => {
-    const stop = new AbortController()
-    const res = await fetch(`${gw.url}/v1/sessions/${sessionId}/events`, {
-      headers: { accept: 'application/x-ndjson' },
-      signal: stop.signal,
-    })
-    let text = ''
-    const decoder = new TextDecoder()
-    try {
-      for await (const chunk of res.body ?? []) {
-        text += decoder.decode(chunk, { stream: true })
-        const lines = text.split('\n')
-        text = lines.pop() ?? ''
-        for (const line of lines.filter(Boolean)) {
-          const ev = JSON.parse(line) as { type: string; turnId?: string }
-          if (ev.type === 'turn.started' && ev.turnId === turnId) return
-        }
-      }
-    } finally {
-      stop.abort()
-    }
-    throw new Error(`turn ${turnId} did not start`)
+    const started = (ev: StoredEvent) => ev.type === 'turn.started' && ev.turnId === turnId
+    const events = await sessionEventsUntil(gw.url, sessionId, started)
+    if (!events.some(started)) throw new Error(`turn ${turnId} did not start`)
   }
 
   // last: it restarts the suite's gateway. This case and the next run 4-5 claude turns and a gateway start: 33.8 s and

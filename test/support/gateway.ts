@@ -352,13 +352,13 @@ export function requestInput(mock: MockLlm, index = -1): string {
 }
 
 /**
- * A session's events at the gateway at `url` (its NDJSON stream replays, then follows) up to the end of turn
- * `turnId` (`turn.completed` or `turn.failed`); what came when the stream ended first.
+ * A session's events at the gateway at `url` (its NDJSON stream replays, then follows) up to and with the first
+ * that `last` holds for; all of them when the stream ended first.
  */
-export async function sessionEventsUntilTurnEnd(
+export async function sessionEventsUntil(
   url: string,
   sessionId: string,
-  turnId: string,
+  last: (ev: StoredEvent) => boolean,
 ): Promise<StoredEvent[]> {
   const stop = new AbortController()
   const res = await fetch(`${url}/v1/sessions/${sessionId}/events`, {
@@ -376,7 +376,7 @@ export async function sessionEventsUntilTurnEnd(
       for (const line of lines.filter(Boolean)) {
         const ev = JSON.parse(line) as StoredEvent
         events.push(ev)
-        if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId) return events
+        if (last(ev)) return events
       }
     }
   } finally {
@@ -384,3 +384,11 @@ export async function sessionEventsUntilTurnEnd(
   }
   return events
 }
+
+/** A session's events up to the end of turn `turnId` (`turn.completed` or `turn.failed`): sessionEventsUntil. */
+export const sessionEventsUntilTurnEnd = (url: string, sessionId: string, turnId: string) =>
+  sessionEventsUntil(
+    url,
+    sessionId,
+    (ev) => (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId,
+  )
