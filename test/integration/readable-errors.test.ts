@@ -355,9 +355,10 @@ describe("a newcomer's first mistakes", () => {
       allow: 'POST',
       body: { detail: 'Method Not Allowed' },
     })
+    // FastAPI's GET route takes no HEAD: codex_serve.py answered HEAD /clis with 405 too
     expect(await wrong('PUT', '/clis')).toEqual({
       status: 405,
-      allow: 'GET, HEAD',
+      allow: 'GET',
       body: { detail: 'Method Not Allowed' },
     })
     // an unknown path under any method is still a 404; a GET route's own 404 is not turned into a 405

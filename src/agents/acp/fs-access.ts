@@ -1,6 +1,7 @@
 import { constants, lstatSync, realpathSync } from 'node:fs'
-import { type FileHandle, mkdir, open, realpath } from 'node:fs/promises'
+import { type FileHandle, mkdir, open } from 'node:fs/promises'
 import path from 'node:path'
+import { openFilePath } from '../../process/open-file-path.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { agentLineChars } from '../../util/agent-line.js'
 import { acpSdk } from './sdk.js'
@@ -125,7 +126,7 @@ export class FsAccess {
     }
     try {
       if (!(await handle.stat()).isFile()) throw invalid(`${file}: not a regular file`)
-      const opened = await realpath(`/proc/self/fd/${handle.fd}`).catch(() => real)
+      const opened = (await openFilePath(handle.fd)) ?? real
       if (!this.inside(opened)) throw invalid(`${file}: outside the session's working directory`)
       return handle
     } catch (err) {
