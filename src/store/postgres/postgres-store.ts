@@ -80,6 +80,13 @@ export interface PgStoreOptions {
   queryTimeoutMs?: number
 }
 
+/**
+ * A checked-out connection's 'error' (the server ended it between or right after its queries): pg-pool hears it
+ * only while the connection is idle, and an 'error' nobody hears is an uncaught exception. The next query on it
+ * fails, and the connection is released with that failure.
+ */
+const ignoreLost = () => {}
+
 /** The default of STORE_QUERY_TIMEOUT_SECONDS, in ms. */
 export const defaultQueryTimeoutMs = 10_000
 
@@ -226,6 +233,9 @@ export class PostgresStore implements Store {
         this.unavailable(err)
         throw err
       })
+      // the server's FATAL (a shutdown) can come in the same read as the answer, after the query ended and before
+      // the release: heard here, as pg-pool's own query() does, or it is an uncaught 'error'
+      client.on('error', ignoreLost)
       let failed: unknown
       try {
         const result = await client
@@ -241,6 +251,7 @@ export class PostgresStore implements Store {
         this.unavailable(err)
         throw err
       } finally {
+        client.removeListener('error', ignoreLost)
         client.release(failed as Error | undefined)
       }
     }) as Queryable['query'],
@@ -308,9 +319,8 @@ export class PostgresStore implements Store {
       throw err
     })
     // The server may end this connection between two of its queries (a node paused past
-    // idle_in_transaction_session_timeout): the next query fails, and the error must not go unheard meanwhile.
-    const onLost = () => {}
-    client.on('error', onLost)
+    // idle_in_transaction_session_timeout): the next query fails, and the error must not go unheard meanwhile
+    client.on('error', ignoreLost)
     let failed: Error | undefined
     try {
       // refused at BEGIN (a pooled connection the server ended meanwhile): nothing of the write was run
@@ -344,7 +354,7 @@ export class PostgresStore implements Store {
       throw err
     } finally {
       grew.delete(client)
-      client.removeListener('error', onLost)
+      client.removeListener('error', ignoreLost)
       // a connection that failed is not handed out again (it may be the one the server ended)
       client.release(failed)
     }
@@ -1001,6 +1011,7 @@ export class PostgresStore implements Store {
   async storageFull(_probed?: WriteProbe): Promise<boolean> {
     return this.full.check(async () => {
       const client = await this.pool.connect()
+      client.on('error', ignoreLost)
       let failed: Error | undefined
       try {
         await client.query('BEGIN')
@@ -1021,6 +1032,7 @@ export class PostgresStore implements Store {
         throw err
       } finally {
         await client.query('ROLLBACK').catch(() => {})
+        client.removeListener('error', ignoreLost)
         client.release(failed)
       }
     })
