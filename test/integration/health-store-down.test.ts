@@ -20,6 +20,7 @@ import {
   startGateway,
   type TestGateway,
 } from '../support/gateway.js'
+import { signalPostgres } from '../support/postgres-signals.js'
 import { pgProgram, runAs, serverUser } from '../support/postgres-tools.js'
 import {
   listProcesses,
@@ -104,15 +105,7 @@ describe('GET /health with the store down', () => {
   })
 
   /** Sends `sig` to this file's server alone: its postmaster and its children (backends and the rest). */
-  const signalServer = (sig: NodeJS.Signals) => {
-    const { dir } = server.ownServer()
-    const postmaster = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
-    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
-      .split('\n')
-      .map((s) => Number(s.trim()))
-      .filter((n) => n > 0)
-    for (const pid of [postmaster, ...children]) process.kill(pid, sig)
-  }
+  const signalServer = (sig: NodeJS.Signals) => signalPostgres(server.ownServer().dir, sig)
 
   it("a server that hangs (SIGSTOP): a run's read is 503 store_unavailable within STORE_QUERY_TIMEOUT_SECONDS, 200 once it wakes; nothing is lost", async () => {
     // before: GET /v1/runs/:id got no answer until the server woke (no client-side bound; statement_timeout is the

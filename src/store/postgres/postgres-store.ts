@@ -74,8 +74,10 @@ export interface PgStoreOptions {
   timeouts?: PgTimeouts
   /**
    * STORE_QUERY_TIMEOUT_SECONDS (ms; 0: never): the client-side bound of a read outside a transaction (its
-   * connection's wait included), of a new connection or a wait for one, and of a transaction's BEGIN. Writes past
-   * BEGIN have none: the driver cannot know whether what it sent was stored, so they wait for the server.
+   * connection's wait included), of a new connection or a wait for one, of a transaction's BEGIN and of each of its
+   * statements before COMMIT (one cut: COMMIT is never sent, the connection is destroyed, so the server rolls it
+   * back). COMMIT and single statements outside a transaction have none: the driver cannot know whether what it
+   * sent was stored, so they wait for the server.
    */
   queryTimeoutMs?: number
 }
@@ -114,7 +116,7 @@ const webhookLeaseMs = 300_000
 
 /** One inOneTransaction call's transaction, shared by the calls of the view it hands out. */
 interface SharedTransaction {
-  db: pg.PoolClient
+  db: Queryable
   /** False once the call settled: a call of its view after that goes to the pool. */
   open: boolean
   /** The first failure of a call in it (caught by its caller or not): the transaction is lost. */
@@ -186,6 +188,7 @@ export class PostgresStore implements Store {
   }
 
   private async migrate(): Promise<void> {
+    // a migration's statement may take long on a big table (an index built): not cut by STORE_QUERY_TIMEOUT_SECONDS
     await this.transaction(async (db) => {
       await db.query('SELECT pg_advisory_xact_lock($1)', [migrationLock])
       await db.query('CREATE TABLE IF NOT EXISTS agw_schema_version (version INTEGER NOT NULL)')
@@ -197,7 +200,7 @@ export class PostgresStore implements Store {
         await db.query(migrations[v]!)
         await db.query('UPDATE agw_schema_version SET version = $1', [v + 1])
       }
-    })
+    }, false)
   }
 
   /**
@@ -301,7 +304,7 @@ export class PostgresStore implements Store {
    * Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change); inside an
    * inOneTransaction view, in its transaction (a failure marks it failed, whoever catches it).
    */
-  private async transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(fn: (db: Queryable) => Promise<T>, bounded = true): Promise<T> {
     const shared = this.shared
     if (shared?.open) {
       try {
@@ -322,6 +325,8 @@ export class PostgresStore implements Store {
     // idle_in_transaction_session_timeout): the next query fails, and the error must not go unheard meanwhile
     client.on('error', ignoreLost)
     let failed: Error | undefined
+    let db: Queryable = client
+    const cut: { err?: StoreNoAnswer } = {}
     try {
       // refused at BEGIN (a pooled connection the server ended meanwhile): nothing of the write was run
       // not answered within STORE_QUERY_TIMEOUT_SECONDS (a hung server): nothing else was sent (the driver sends
@@ -333,27 +338,35 @@ export class PostgresStore implements Store {
         markNotStarted(failure)
         throw failure
       })
-      const result = await fn(client)
+      // each statement before COMMIT bounded alike (not a migration's): one not answered cuts the transaction
+      db = bounded && ms > 0 ? boundedStatements(client, ms, cut) : client
+      const result = await fn(db)
+      // a statement not answered in time (caught by `fn` or not): COMMIT is never sent, the write was not stored
+      if (cut.err) throw cut.err
+      // COMMIT itself is not bounded: cut, the node could not know whether the server applied it (docs/OPERATIONS.md)
       // a transaction a statement failed in is rolled back by COMMIT, without an error
       if ((await client.query('COMMIT')).command === 'ROLLBACK')
         throw new Error('the transaction was rolled back')
       // stored events took room: the disk may have room again (a write of no new row may fit on a full disk), but
       // only in `events` (pages of its own with room, the other tables' full): the probe says, and unmarks it
-      if (grew.has(client) && this.full.fullSince !== undefined) void this.storageFull().catch(() => {})
+      if (grew.has(db) && this.full.fullSince !== undefined) void this.storageFull().catch(() => {})
       this.answered()
       return result
-    } catch (err) {
+    } catch (thrown) {
+      // a statement cut: that is the failure, whatever `fn` made of it (nothing of the write was stored)
+      const err = cut.err ?? thrown
       failed = err as Error
       // a write refused for a full disk (53100) marks it full: /health says so until a later write takes room
       this.full.refused(err)
       this.unavailable(err)
       // the driver sent nothing on a connection it knows is broken (not even COMMIT): the transaction is lost with it
       if (/connection error and is not queryable/.test(failed?.message ?? '')) markNotStarted(err)
-      // a ROLLBACK behind a query still pending (a BEGIN not answered) would wait with it: the connection is destroyed
+      // a ROLLBACK behind a query still pending (a BEGIN or a statement not answered) would wait with it: the
+      // connection is destroyed instead (release), and the server rolls the transaction back with it
       if (!(err instanceof StoreNoAnswer)) await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
-      grew.delete(client)
+      grew.delete(db)
       client.removeListener('error', ignoreLost)
       // a connection that failed is not handed out again (it may be the one the server ended)
       client.release(failed)
@@ -655,7 +668,7 @@ export class PostgresStore implements Store {
 
   /** The state change asked for, or computed from the session's state read in `db`'s transaction. */
   private async changeOf(
-    db: pg.PoolClient,
+    db: Queryable,
     sessionId: string,
     change: SessionStateChange | StateChangeFromRead | undefined,
   ): Promise<SessionStateChange | undefined> {
@@ -668,7 +681,7 @@ export class PostgresStore implements Store {
    * session-archive-race.test.ts lands another node's archive right after this read, before that write.
    */
   private async fromStateRead<T>(
-    db: pg.PoolClient,
+    db: Queryable,
     sessionId: string,
     from: (read: SessionStateRead) => T | undefined,
   ): Promise<T | undefined> {
@@ -809,7 +822,7 @@ export class PostgresStore implements Store {
 
   /** completeTurn's step, inside the caller's transaction. */
   private async completeTurnIn(
-    db: pg.PoolClient,
+    db: Queryable,
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
@@ -1053,6 +1066,32 @@ export class PostgresStore implements Store {
 /** `query` with the driver's query_timeout (`ms`; 0: none), which its types leave out of QueryConfig. */
 function timed(query: pg.QueryConfig, ms: number): pg.QueryConfig {
   return ms > 0 ? Object.assign(query, { query_timeout: ms }) : query
+}
+
+/**
+ * The statements of a transaction on `client` before its COMMIT, each bounded by `ms` (STORE_QUERY_TIMEOUT_SECONDS):
+ * one the server does not answer in time (it hangs: SIGSTOP, frozen, partitioned) fails with StoreNoAnswer, marked
+ * not started (isOutageBeforeWrite), and recorded in `cut`; every later statement fails with it at once, and the
+ * transaction never sends COMMIT but destroys the connection (release with the error), so the server can only roll
+ * it back: the write is held and tried again within STORE_OUTAGE_GRACE_SECONDS, as a BEGIN not answered is. (Left
+ * to the driver alone, a statement sent after a timed-out one waits behind it on the connection, and a COMMIT sent
+ * then would commit it once the server wakes.)
+ */
+function boundedStatements(client: pg.PoolClient, ms: number, cut: { err?: StoreNoAnswer }): Queryable {
+  return {
+    query: (async (textOrConfig: string | pg.QueryConfig, values?: unknown[]) => {
+      if (cut.err) throw cut.err
+      const config = typeof textOrConfig === 'string' ? { text: textOrConfig, values } : { ...textOrConfig }
+      return client.query(timed(config, ms)).catch((err: unknown) => {
+        const failure = noAnswer(err, 'a statement of a transaction (before its COMMIT)', ms)
+        if (failure instanceof StoreNoAnswer) {
+          markNotStarted(failure)
+          cut.err ??= failure
+        }
+        throw failure
+      })
+    }) as Queryable['query'],
+  }
 }
 
 /**
