@@ -57,8 +57,10 @@ export async function openBackend(config: Config): Promise<Backend> {
   return {
     store,
     shared: true,
-    openBus: (node) => PgEventBus.start(url, store.pool, node),
-    openSignals: (node) => PgNodeSignals.start(url, store.pool, node),
+    // their LISTEN connections checked every STORE_QUERY_TIMEOUT_SECONDS: one a hung server or a dead network
+    // does not answer is replaced (and the bus's followers catch up from the table)
+    openBus: (node) => PgEventBus.start(url, store.pool, node, store.queryTimeoutMs),
+    openSignals: (node) => PgNodeSignals.start(url, store.pool, node, store.queryTimeoutMs),
     openLock: (node) => PgLivenessLock.start(url, node, (key, held) => store.setNodeLockKey(node, key, held)),
     openQueue: async () => {
       if (config.GATEWAY_ROLE === 'all') return undefined

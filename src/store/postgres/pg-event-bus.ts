@@ -28,13 +28,16 @@ export class PgEventBus implements EventBus {
     this.local.setMaxListeners(0)
   }
 
-  /** A bus publishing through `pool` (the store's) and listening on a connection of its own. */
-  static async start(url: string, pool: pg.Pool, node: string): Promise<PgEventBus> {
+  /**
+   * A bus publishing through `pool` (the store's) and listening on a connection of its own, checked every
+   * `checkMs` (STORE_QUERY_TIMEOUT_SECONDS; 0: never): PgListenerOptions.checkMs.
+   */
+  static async start(url: string, pool: pg.Pool, node: string, checkMs = 0): Promise<PgEventBus> {
     const bus = new PgEventBus(pool, node)
     bus.listener = await PgListener.start(
       url,
       { [channel]: (payload) => void bus.deliver(payload).catch(() => {}) },
-      () => void bus.nudgeAll().catch(() => {}),
+      { onReconnect: () => void bus.nudgeAll().catch(() => {}), checkMs },
     )
     return bus
   }

@@ -23,11 +23,14 @@ export class PgNodeSignals implements NodeSignals {
     private readonly node: string,
   ) {}
 
-  static async start(url: string, pool: pg.Pool, node: string): Promise<PgNodeSignals> {
+  /** Listening on a connection of its own, checked every `checkMs` (PgListenerOptions.checkMs; 0: never). */
+  static async start(url: string, pool: pg.Pool, node: string, checkMs = 0): Promise<PgNodeSignals> {
     const signals = new PgNodeSignals(pool, node)
-    signals.listener = await PgListener.start(url, {
-      [channel]: (payload) => void signals.receive(payload).catch(() => {}),
-    })
+    signals.listener = await PgListener.start(
+      url,
+      { [channel]: (payload) => void signals.receive(payload).catch(() => {}) },
+      { checkMs },
+    )
     return signals
   }
 
