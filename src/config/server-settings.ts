@@ -180,7 +180,7 @@ export const serverSettings = z.object({
   ),
   STORE_QUERY_TIMEOUT_SECONDS: setting(
     '10',
-    "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, and a transaction's BEGIN that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed: a request answers 503 `store_unavailable`, a run's or turn's events not yet sent are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A write already sent waits for the server: its outcome is unknown, it is never cut nor sent again. 0: never.",
+    "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, a transaction's BEGIN and each of its statements before COMMIT that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed (COMMIT never sent: the server rolls it back): a request answers 503 `store_unavailable`, a run's or turn's events are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A COMMIT (or a single write statement) already sent waits for the server: its outcome is unknown, it is never cut nor sent again. The LISTEN connections are checked this often and replaced when not answered in time. 0: never.",
     int(10, 0, maxTimerSeconds),
   ),
   SHUTDOWN_GRACE_SECONDS: setting(

@@ -20,7 +20,8 @@ const thaw = () => signalPostgres(server.ownServer().dir, 'SIGCONT')
 gatewayModules()
 
 /** The SQL text of a query as the driver is handed it (a string or a config). */
-const textOf = (query: unknown) => (typeof query === 'string' ? query : (query as { text?: string }).text ?? '')
+const textOf = (query: unknown) =>
+  typeof query === 'string' ? query : ((query as { text?: string }).text ?? '')
 
 /**
  * Freezes the server as a pool connection of `store` is about to send the first statement matching `match` (inside
@@ -120,7 +121,9 @@ describe("a transaction's statement sent to a hung PostgreSQL", () => {
       )
       expect(gw.ctx.log.held).toBeGreaterThan(0)
       // the connection it was sent on was destroyed (COMMIT never sent): the server can only roll it back
-      const cut = releases.failed.filter((f) => f.err instanceof StoreNoAnswer && /statement/.test(f.err.message))
+      const cut = releases.failed.filter(
+        (f) => f.err instanceof StoreNoAnswer && /statement/.test(f.err.message),
+      )
       expect(cut).toHaveLength(1)
       expect(destroyed(cut[0]!.client)).toBe(true)
     } finally {
