@@ -124,8 +124,8 @@ describe("a transaction's statement sent to a hung PostgreSQL", () => {
       const cut = releases.failed.filter(
         (f) => f.err instanceof StoreNoAnswer && /statement/.test(f.err.message),
       )
-      expect(cut).toHaveLength(1)
-      expect(destroyed(cut[0]!.client)).toBe(true)
+      expect(cut.length).toBeGreaterThanOrEqual(1)
+      for (const { client } of cut) expect(destroyed(client)).toBe(true)
     } finally {
       releases.stop()
       thaw()
