@@ -34,7 +34,7 @@ export const serverSettings = z.object({
   ),
   METRICS_TOKEN: setting(
     '(none)',
-    'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
+    "A bearer token that opens GET /metrics only (the untenanted API tokens with `read` open it too; a tenant's token gets 403: the counts are the whole server's).",
     optionalString,
   ),
   BUDGET_MAX_DURATION_SECONDS: setting(
