@@ -7,7 +7,7 @@ import { checkRunInput } from './cli-policy.js'
 import { checkImageFile } from './image-checks.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
-import { checkOutputSchemaSize, compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { checkOutputSchema, compileOutputSchema, type OutputValidator } from './output-schema.js'
 import type { RunCluster } from './run-cluster.js'
 import { checkContainerCwd, containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
@@ -53,7 +53,7 @@ export async function admitRequest(
         'invalid_request',
         `agent ${driver.id} does not support ${capability}; GET /v1/agents lists each agent's capabilities`,
       )
-  if (fields.outputSchema) checkOutputSchemaSize(fields.outputSchema)
+  if (fields.outputSchema) checkOutputSchema(fields.outputSchema)
   const validate = outputValidator(driver, fields.outputSchema)
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
