@@ -5,6 +5,7 @@ import { AppError } from '../protocol/errors.js'
 import type { Run, RunRequestFields } from '../protocol/runs.js'
 import { checkRunInput } from './cli-policy.js'
 import { checkImageFile } from './image-checks.js'
+import { checkInputSize } from './input-size.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
 import { checkOutputSchema, compileOutputSchema, type OutputValidator } from './output-schema.js'
@@ -47,6 +48,8 @@ export async function admitRequest(
 ): Promise<AdmittedRequest> {
   if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry, opts.policyArgs)
   checkSandbox(fields.sandbox, config)
+  // a prompt its agent could not take whole (its own limit, the line it is echoed on): input-size.ts
+  if (fields.prompt !== undefined) checkInputSize([{ type: 'text', text: fields.prompt }], driver, 'prompt')
   for (const capability of ['outputSchema', 'images'] as const)
     if (fields[capability] && !driver.capabilities[capability] && !builtCodexExec(fields, opts))
       throw new AppError(
