@@ -227,9 +227,10 @@ describe('/v1/sessions on codex app-server', () => {
       expect((await json<{ error: { message: string } }>(answer)).error.message).toBe(message)
     }
     // An image within MAX_IMAGE_BYTES with more text than codex's echo of the turn (its `userMessage` item, text and
-    // data: URLs inline, on one line the gateway reads: 8 MiB) can carry (with the default cap, two 5 MiB images
-    // are: echoed-input.test.ts): a 400 naming them. Before, the turn ran and that line was cut and lost: the user
-    // message's item events silently missing (core/echoed-input.ts).
+    // data: URLs inline, on one line the gateway reads: 8 MiB) can carry: a 400. Before, the turn ran and that line
+    // was cut and lost: the user message's item events silently missing (core/echoed-input.ts). Such text is past
+    // codex's own limit (1,048,576 characters), which is what it is refused for now (core/input-size.ts); images
+    // alone that do not fit the line (two of 5 MiB, the default cap) are refused naming them: echoed-input.test.ts.
     const long = { type: 'text', text: 'x'.repeat(8 * 1024 * 1024 - 100 * 1024) }
     const image = { type: 'image', url: `data:image/png;base64,${png.toString('base64')}` }
     const echoed = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: [long, image] })
@@ -237,10 +238,8 @@ describe('/v1/sessions on codex app-server', () => {
     expect(await json<{ error: unknown }>(echoed)).toMatchObject({
       error: {
         code: 'invalid_request',
-        message: expect.stringMatching(
-          /^input\[0\], input\[1\]: agent codex writes a turn's input back on one line of at most 8323072 chars/,
-        ),
-        details: { items: ['input[0]', 'input[1]'] },
+        message: expect.stringMatching(/^input: agent codex takes at most 1048576 characters of text a turn/),
+        details: { agent: 'codex', chars: long.text.length, limit: 1_048_576 },
       },
     })
     expect(
