@@ -88,4 +88,9 @@ export interface AgentDriver {
   close?(): Promise<void>
   /** The driver's warm runs, when it makes things ahead for them (for /metrics). */
   readonly warmPool?: WarmPoolCounts
+  /**
+   * The most characters (Unicode code points) of text the agent takes a turn or run, its own limit, when it has one:
+   * a longer input is refused when it is sent (core/input-size.ts), not failed once the agent got it.
+   */
+  readonly maxInputChars?: number
 }

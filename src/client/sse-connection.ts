@@ -46,12 +46,24 @@ export const keepAliveHeader = 'x-keepalive-seconds'
 /** The server's keep-alive interval times this: a stream silent for longer (no event, no comment) is dead. */
 export const silenceFactor = 2.5
 
-/** How long a stream whose server announced `keepAliveSeconds` (the header's value) may be silent; 0: unbounded. */
+/**
+ * The shortest silence bound taken from a server, the one the gateway's shortest interval (SSE_KEEPALIVE_SECONDS=1)
+ * gives: a server or proxy announcing `X-Keepalive-Seconds: 0.1` made every client abort and reconnect each stream
+ * that was quiet for 250 ms.
+ */
+export const minSilenceLimitMs = 2_500
+
+/** The longest: a timer's delay past 2^31-1 ms fires at once (Node and browsers), which made a huge value abort at once. */
+export const maxSilenceLimitMs = 2_147_483_647
+
+/**
+ * How long a stream whose server announced `keepAliveSeconds` (the header's value) may be silent, within
+ * [minSilenceLimitMs, maxSilenceLimitMs]; 0: unbounded (no header, 0, or not a number).
+ */
 export function silenceLimitMs(keepAliveSeconds: string | null): number {
   const seconds = Number(keepAliveSeconds)
-  return keepAliveSeconds && Number.isFinite(seconds) && seconds > 0
-    ? Math.ceil(seconds * 1000 * silenceFactor)
-    : 0
+  if (!keepAliveSeconds || !Number.isFinite(seconds) || seconds <= 0) return 0
+  return Math.min(maxSilenceLimitMs, Math.max(minSilenceLimitMs, Math.ceil(seconds * 1000 * silenceFactor)))
 }
 
 /**

@@ -34,7 +34,7 @@ export const serverSettings = z.object({
   ),
   METRICS_TOKEN: setting(
     '(none)',
-    'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
+    "A bearer token that opens GET /metrics only (the untenanted API tokens with `read` open it too; a tenant's token gets 403: the counts are the whole server's).",
     optionalString,
   ),
   BUDGET_MAX_DURATION_SECONDS: setting(
@@ -120,7 +120,11 @@ export const serverSettings = z.object({
     'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',
     optionalTimeoutSeconds,
   ),
-  BODY_LIMIT_BYTES: setting('1048576', 'Largest request body accepted (413 beyond).', int(1_048_576, 1024)),
+  BODY_LIMIT_BYTES: setting(
+    '1048576',
+    "Largest request body accepted (413 beyond). Raised, a turn's input or a run's prompt is still bounded by its agent (codex: 1,048,576 characters of text) and by the 8 MiB line the gateway reads of an agent, on which agents write it back (400 beyond).",
+    int(1_048_576, 1024),
+  ),
   MAX_CONCURRENT_RUNS: setting(
     '4',
     "Agent runs executing at once (per tenant, see docs/OPERATIONS.md; a worker node's for all tenants together); more wait as `queued`.",

@@ -8,8 +8,8 @@ import { agentLineChars, agentLineEnvelopeChars } from '../util/agent-line.js'
  * data: URL inline, a `localImage` by its path. That line must fit agentLineChars (8 MiB): a longer one is cut and
  * lost. Each image is capped (MAX_IMAGE_BYTES, at most maxImageBytesCeiling) to fit it alone, but two 5 MiB images
  * (the default cap) do not fit together: codex 0.171 ran such a turn, and the user message's item events were
- * silently dropped. Such a turn is a 400 naming its large items when it is sent instead (a turn of text alone is not
- * checked: BODY_LIMIT_BYTES, 1 MiB by default, bounds it).
+ * silently dropped. Such a turn is a 400 naming its large items when it is sent instead (its text alone is checked for
+ * every agent, against the agent's own limit and this line: input-size.ts).
  */
 
 /** The chars of `input` as its echo carries them: each item as JSON (a path, not the image, for a localImage). */

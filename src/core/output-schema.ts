@@ -3,6 +3,7 @@ import v8 from 'node:v8'
 import type { Ajv, ErrorObject } from 'ajv'
 import { AppError } from '../protocol/errors.js'
 import type { RunCompletedEvent } from '../protocol/events.js'
+import { externalRef } from './schema-refs.js'
 
 export type OutputValidator = (completed: RunCompletedEvent) => RunCompletedEvent
 
@@ -62,13 +63,26 @@ const linearEngine = Object.assign(linearRegExp, { code: 'linearRegExp' })
  */
 export const maxOutputSchemaChars = 128 * 1024
 
-/** Refuses (400) an outputSchema longer than maxOutputSchemaChars as JSON; `field` names it as the route does. */
-export function checkOutputSchemaSize(schema: Record<string, unknown>, field = 'outputSchema'): void {
+/**
+ * Refuses (400) an outputSchema longer than maxOutputSchemaChars as JSON, or with a `$ref` outside itself (a file,
+ * a URL: schema-refs.ts); `field` names it as the route does. Its nesting is bounded with the body's (64 levels).
+ * The gateway's own check (compileOutputSchema) resolves no such reference, and codex (seed 002's
+ * `--output-schema`) sends the schema as it is to the model provider, which then would be the one to resolve it:
+ * the OpenAI API refuses it (its structured outputs take references within the schema only), another provider
+ * (CODEX_API_BASE_URL) might fetch it. Before, seed 002's routes ran codex with it.
+ */
+export function checkOutputSchema(schema: Record<string, unknown>, field = 'outputSchema'): void {
   const chars = JSON.stringify(schema).length
   if (chars > maxOutputSchemaChars)
     throw new AppError(
       'invalid_request',
       `${field} is ${chars} characters as JSON; at most ${maxOutputSchemaChars} are accepted`,
+    )
+  const external = externalRef(schema)
+  if (external)
+    throw new AppError(
+      'invalid_request',
+      `${field}${external.path} "${external.ref.slice(0, 200)}" points outside the schema: only references within it (starting with #, such as #/$defs/name) are accepted`,
     )
 }
 

@@ -5,9 +5,10 @@ import { AppError } from '../protocol/errors.js'
 import type { Run, RunRequestFields } from '../protocol/runs.js'
 import { checkRunInput } from './cli-policy.js'
 import { checkImageFile } from './image-checks.js'
+import { checkInputSize } from './input-size.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
-import { checkOutputSchemaSize, compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { checkOutputSchema, compileOutputSchema, type OutputValidator } from './output-schema.js'
 import type { RunCluster } from './run-cluster.js'
 import { checkContainerCwd, containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
@@ -47,13 +48,15 @@ export async function admitRequest(
 ): Promise<AdmittedRequest> {
   if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry, opts.policyArgs)
   checkSandbox(fields.sandbox, config)
+  // a prompt its agent could not take whole (its own limit, the line it is echoed on): input-size.ts
+  if (fields.prompt !== undefined) checkInputSize([{ type: 'text', text: fields.prompt }], driver, 'prompt')
   for (const capability of ['outputSchema', 'images'] as const)
     if (fields[capability] && !driver.capabilities[capability] && !builtCodexExec(fields, opts))
       throw new AppError(
         'invalid_request',
         `agent ${driver.id} does not support ${capability}; GET /v1/agents lists each agent's capabilities`,
       )
-  if (fields.outputSchema) checkOutputSchemaSize(fields.outputSchema)
+  if (fields.outputSchema) checkOutputSchema(fields.outputSchema)
   const validate = outputValidator(driver, fields.outputSchema)
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)

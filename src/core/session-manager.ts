@@ -18,6 +18,7 @@ import { ArchiveGate } from './archive-gate.js'
 import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { holdsHistory } from './held-history.js'
+import { checkInputSize, smallestInputLimit, textChars } from './input-size.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
 import type { SessionNotices } from './ops/session-notices.js'
@@ -328,12 +329,15 @@ export class SessionManager {
     onBusy: OnBusy,
     requested: TurnOptions,
   ): Promise<Turn> {
-    // a turn naming a policy or an image reads its session for it (its agent, its own policy, its cwd): other
-    // turns need no read
+    // a turn naming a policy or an image reads its session for it (its agent, its own policy, its cwd), and so does
+    // one whose text is longer than some agent takes (its agent's limit): other turns need no read
     const session =
-      requested.approvalPolicy || input.some((part) => part.type !== 'text')
+      requested.approvalPolicy ||
+      input.some((part) => part.type !== 'text') ||
+      textChars(input) > smallestInputLimit(this.registry.list())
         ? await this.mustGet(id)
         : undefined
+    checkInputSize(input, session && this.registry.find(session.agent))
     if (session)
       checkTurnImages(
         this.registry,

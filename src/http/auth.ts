@@ -22,6 +22,11 @@ declare module 'fastify' {
     public?: boolean
     /** A WebSocket route: its upgrade may carry the token as the `bearer.<base64url>` subprotocol (ws-bearer.ts). */
     websocketBearer?: boolean
+    /**
+     * Data of the whole server (/metrics: every tenant's activity, counted): refused (403) to a tenant's token, which
+     * sees its own tenant only; untenanted tokens with the route's scope and METRICS_TOKEN reach it.
+     */
+    serverWide?: boolean
   }
 }
 
@@ -31,7 +36,7 @@ const metricsScraper: Principal = { name: 'metrics', scopes: new Set(['read']), 
 
 /**
  * Bearer tokens and their scopes. With API_TOKENS set every request needs one of them (401 without, 403 when
- * its scopes lack the route's); /metrics also takes METRICS_TOKEN. Tokens are compared as SHA-256 digests with
+ * its scopes lack the route's, or it is a tenant's on a server-wide route); /metrics also takes METRICS_TOKEN. Tokens are compared as SHA-256 digests with
  * timingSafeEqual against every entry (constant time, any length) and are never logged.
  */
 export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], metricsToken?: string): void {
@@ -61,6 +66,11 @@ export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], 
     const needed = requiredScope(request)
     if (!found.scopes.has(needed))
       throw new AppError('forbidden', `token "${found.name}" lacks the "${needed}" scope this request needs`)
+    if (route.config?.serverWide && found.tenant !== null)
+      throw new AppError(
+        'forbidden',
+        `token "${found.name}" is bound to tenant "${found.tenant}" and ${route.url} counts the whole server: use METRICS_TOKEN or an untenanted token`,
+      )
     request.principal = found
   }
   // A callback hook: the check is synchronous, so no promise per request.

@@ -9,10 +9,13 @@ declare module 'fastify' {
   }
 }
 
-/** GET /metrics: Prometheus text format. Behind the API tokens (read scope) or METRICS_TOKEN (see auth.ts). */
+/**
+ * GET /metrics: Prometheus text format, counts of the whole server. Behind METRICS_TOKEN or an untenanted API token
+ * with `read`; a tenant's token is refused (403: it would learn the other tenants' activity; see auth.ts).
+ */
 export function metricsRoutes(ctx: GatewayContext): FastifyPluginAsync {
   return async (app) => {
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    app.get('/metrics', { schema: { hide: true }, config: { serverWide: true } }, async (_request, reply) =>
       reply.type(ctx.metrics.contentType).send(await ctx.metrics.text()),
     )
   }

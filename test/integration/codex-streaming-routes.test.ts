@@ -177,11 +177,13 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
   })
 
   it("output_schema reaches codex as the original's --output-schema: the model is asked for that JSON, from a file gone after the run", async () => {
+    // a reference within the schema (#/$defs/...) reaches codex as it is; so does a `$ref` that is data (an enum's)
     const schema = {
       type: 'object',
-      properties: { greeting: { type: 'string' } },
+      properties: { greeting: { $ref: '#/$defs/word' }, note: { enum: [{ $ref: 'elsewhere.json' }] } },
       required: ['greeting'],
       additionalProperties: false,
+      $defs: { word: { type: 'string' } },
     }
     const staged = () =>
       readdirSync(tmpdir()).filter((n) => n.startsWith(`agent-gateway-staged-${process.pid}-`))
@@ -405,6 +407,26 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
         'stream',
         { prompt: 'x', output_schema: { description: 'x'.repeat(128 * 1024) } },
         /output_schema is 131090 characters as JSON; at most 131072/,
+      ],
+      // codex sent such a schema as it was to the model provider (which would resolve it, or refuse it): before,
+      // codex ran with it; no file is read by codex or the gateway either way
+      [
+        'an output_schema $ref to a file',
+        'run',
+        { prompt: 'x', output_schema: { type: 'object', properties: { a: { $ref: 'file:///etc/passwd' } } } },
+        /^output_schema\.properties\.a\.\$ref "file:\/\/\/etc\/passwd" points outside the schema: only references within it \(starting with #, such as #\/\$defs\/name\) are accepted$/,
+      ],
+      [
+        'an output_schema $ref to a path outside the workspace, in a list',
+        'stream',
+        { prompt: 'x', output_schema: { anyOf: [{ type: 'string' }, { $ref: '../../../etc/passwd' }] } },
+        /^output_schema\.anyOf\[1\]\.\$ref "\.\.\/\.\.\/\.\.\/etc\/passwd" points outside the schema/,
+      ],
+      [
+        'an output_schema $ref to a URL, at its root',
+        'run',
+        { prompt: 'x', output_schema: { $ref: 'http://127.0.0.1:9/schema.json' } },
+        /^output_schema\.\$ref "http:\/\/127\.0\.0\.1:9\/schema\.json" points outside the schema/,
       ],
       [
         'danger-full-access without ALLOW_DANGER_FULL_ACCESS',

@@ -8,6 +8,7 @@ import { readSseUntil } from '../support/sse-client.js'
 const ops = 'ops-secret-0123'
 const dash = 'dash-secret-4567'
 const scrape = 'scrape-secret-89'
+const tenantAdmin = 'tenant-admin-secret-12'
 
 gatewayModules()
 
@@ -18,7 +19,7 @@ describe('GET /metrics', () => {
   beforeAll(async () => {
     mock = await startMockLlm()
     gw = await startGateway(mock, {
-      API_TOKENS: `ops:${ops}:read+run+approve,dash:${dash}:read`,
+      API_TOKENS: `ops:${ops}:read+run+approve,dash:${dash}:read,teamlead:${tenantAdmin}:admin:team-a`,
       METRICS_TOKEN: scrape,
       MAX_CONCURRENT_RUNS: '2',
     })
@@ -53,6 +54,18 @@ describe('GET /metrics', () => {
     await metrics(dash)
     // METRICS_TOKEN opens /metrics only.
     expect((await fetch(`${gw.url}/v1/runs`, { headers: auth(scrape) })).status).toBe(401)
+    // A tenant's token, admin included, sees its tenant only: /metrics counts every tenant's runs, sessions and
+    // events (before, it answered 200 to any token with read). Its own routes still answer it.
+    const refused = await fetch(`${gw.url}/metrics`, { headers: auth(tenantAdmin) })
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toEqual({
+      error: {
+        code: 'forbidden',
+        message:
+          'token "teamlead" is bound to tenant "team-a" and /metrics counts the whole server: use METRICS_TOKEN or an untenanted token',
+      },
+    })
+    expect((await fetch(`${gw.url}/v1/runs`, { headers: auth(tenantAdmin) })).status).toBe(200)
   })
 
   it('counters and gauges move under load', async () => {

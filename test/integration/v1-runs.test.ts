@@ -220,7 +220,9 @@ describe('/v1/runs', () => {
       },
     })
     expect(borrowing.res.status).toBe(400)
-    expect(JSON.stringify(borrowing.run)).toMatch(/can't resolve reference urn:example:nested/)
+    expect(JSON.stringify(borrowing.run)).toMatch(
+      /outputSchema\.properties\.b\.\$ref \\"urn:example:nested\\" points outside the schema/,
+    )
   })
 
   // The default sandbox mode (CODEX_CONFINE_READS unset: `--sandbox workspace-write`, the app-server thread's

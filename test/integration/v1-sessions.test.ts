@@ -227,9 +227,10 @@ describe('/v1/sessions on codex app-server', () => {
       expect((await json<{ error: { message: string } }>(answer)).error.message).toBe(message)
     }
     // An image within MAX_IMAGE_BYTES with more text than codex's echo of the turn (its `userMessage` item, text and
-    // data: URLs inline, on one line the gateway reads: 8 MiB) can carry (with the default cap, two 5 MiB images
-    // are: echoed-input.test.ts): a 400 naming them. Before, the turn ran and that line was cut and lost: the user
-    // message's item events silently missing (core/echoed-input.ts).
+    // data: URLs inline, on one line the gateway reads: 8 MiB) can carry: a 400. Before, the turn ran and that line
+    // was cut and lost: the user message's item events silently missing (core/echoed-input.ts). Such text is past
+    // codex's own limit (1,048,576 characters), which is what it is refused for now (core/input-size.ts); images
+    // alone that do not fit the line (two of 5 MiB, the default cap) are refused naming them: echoed-input.test.ts.
     const long = { type: 'text', text: 'x'.repeat(8 * 1024 * 1024 - 100 * 1024) }
     const image = { type: 'image', url: `data:image/png;base64,${png.toString('base64')}` }
     const echoed = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: [long, image] })
@@ -237,10 +238,8 @@ describe('/v1/sessions on codex app-server', () => {
     expect(await json<{ error: unknown }>(echoed)).toMatchObject({
       error: {
         code: 'invalid_request',
-        message: expect.stringMatching(
-          /^input\[0\], input\[1\]: agent codex writes a turn's input back on one line of at most 8323072 chars/,
-        ),
-        details: { items: ['input[0]', 'input[1]'] },
+        message: expect.stringMatching(/^input: agent codex takes at most 1048576 characters of text a turn/),
+        details: { agent: 'codex', chars: long.text.length, limit: 1_048_576 },
       },
     })
     expect(
@@ -277,6 +276,53 @@ describe('/v1/sessions on codex app-server', () => {
     expect(
       (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))).turns,
     ).toHaveLength(1)
+  })
+
+  it('text alone past what its agent takes (BODY_LIMIT_BYTES raised): a 400 when sent, on a turn and a run, before any agent has it', async () => {
+    // codex's own limit is 1,048,576 characters of text a turn: before, a turn or run of more was taken (202) and
+    // failed once codex had it (`turn/start failed (-32602): Input exceeds the maximum length of 1048576 characters.`)
+    const session = await createSession()
+    const over = 'y'.repeat(1_048_577)
+    const codexMessage = (what: string) =>
+      `${what}: agent codex takes at most 1048576 characters of text a turn (its own limit) and this ${what} has 1048577: send less a turn`
+    // a text-only turn, and one in two items (codex counts them together); characters, not UTF-16 units
+    for (const input of [
+      over,
+      [
+        { type: 'text', text: 'y'.repeat(600_000) },
+        { type: 'text', text: 'z'.repeat(448_577) },
+      ],
+      `${'\u{1F600}'.repeat(1_048_576)}y`,
+    ]) {
+      const answer = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input })
+      expect(answer.status).toBe(400)
+      expect(await json<{ error: unknown }>(answer)).toEqual({
+        error: {
+          code: 'invalid_request',
+          message: codexMessage('input'),
+          details: { agent: 'codex', chars: 1_048_577, limit: 1_048_576 },
+        },
+      })
+    }
+    const run = await postJson(`${gw.url}/v1/runs`, { agent: 'codex', prompt: over })
+    expect(run.status).toBe(400)
+    expect((await json<{ error: { message: string } }>(run)).error.message).toBe(codexMessage('prompt'))
+    // an agent without a limit of its own (copilot): past the line the gateway reads of an agent (8 MiB), on which
+    // agents write the input back (Gemini CLI's user message, a reopened ACP session's history): cut and lost before
+    const copilot = await createSession({ agent: 'copilot' })
+    const long = 'x'.repeat(8 * 1024 * 1024)
+    const lineMessage = (what: string) =>
+      `${what}: takes ${JSON.stringify({ type: 'text', text: long }).length} chars as JSON, and agents write a turn's input back on one line of their output, which the gateway reads up to 8323072 chars (8388608 less the message around it): send less a turn`
+    const turn = await postJson(`${gw.url}/v1/sessions/${copilot.id}/turns`, { input: long })
+    expect(turn.status).toBe(400)
+    expect((await json<{ error: { message: string } }>(turn)).error.message).toBe(lineMessage('input'))
+    const copilotRun = await postJson(`${gw.url}/v1/runs`, { agent: 'copilot', prompt: long })
+    expect(copilotRun.status).toBe(400)
+    expect((await json<{ error: { message: string } }>(copilotRun)).error.message).toBe(lineMessage('prompt'))
+    // nothing reached an agent, no turn or run was stored
+    expect(mock.requests).toHaveLength(0)
+    for (const id of [session.id, copilot.id])
+      expect((await json<{ turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${id}`))).turns).toEqual([])
   })
 
   it('approval round trip: approval.requested, accepted over HTTP, the command writes the file', async () => {

@@ -23,7 +23,7 @@ import { modelListResponse } from '../codex-app-server/wire-schemas.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import { containerImages, innerSandbox, placed } from '../placement.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
-import { CodexExecDriver } from './exec-driver.js'
+import { CodexExecDriver, codexMaxInputChars } from './exec-driver.js'
 
 export interface CodexDriverOptions {
   /** `clientInfo.name` given to codex app-server (codex records it as the threads' originator). */
@@ -69,6 +69,7 @@ export class CodexDriver implements SessionDriver {
   readonly imageUrls = true
   /** Its `userMessage` item echoes a turn's input, data: URL images inline, on one JSON-RPC line. */
   readonly echoesInput = true
+  readonly maxInputChars = codexMaxInputChars
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
   /** Threads started ahead for the next warm one-shot run (ready-threads.ts). */

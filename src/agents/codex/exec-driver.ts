@@ -17,6 +17,13 @@ import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js
 import { codexEnv, codexProviderArgs } from './provider-args.js'
 import { codexSandboxArgs, readProfileOverrides } from './read-profiles.js'
 
+/**
+ * codex's own limit on a turn's text (its text items together, in characters): app-server's `turn/start` (also
+ * under `codex exec`) refuses more with -32602 "Input exceeds the maximum length of 1048576 characters." (codex
+ * 0.171), which failed the turn or run after the gateway had taken it.
+ */
+export const codexMaxInputChars = 1_048_576
+
 export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
 import { innerSandbox, placed, placedImages } from '../placement.js'
@@ -29,6 +36,7 @@ import { codexStartupNoiseFilter } from './stderr-noise.js'
 export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
   readonly capabilities = codexExecCapabilities
+  readonly maxInputChars = codexMaxInputChars
   /**
    * codex's effective `include_only` in a cwd with the markers' names added (undefined: it keeps them), read
    * through codex's `config/read` (CodexDriver sets this); without it a local run's commands may lose the marker.

@@ -32,7 +32,8 @@ import { promptField } from './prompt-field.js'
  * original's image paths for `codex exec --image`, are /v1's: each a file inside the workspace roots (relative to
  * the working directory), else 400; codex reads a private copy of each (core/staged-images.ts). `output_schema`
  * (a JSON object; `{}` is absent, as the original's `if output_schema:`) reaches codex as the original's
- * `--output-schema <file>`, from a file private to the run; longer than 128 KiB as JSON it is the 400.
+ * `--output-schema <file>`, from a file private to the run; longer than 128 KiB as JSON, or with a `$ref` outside
+ * itself (a file, a URL), it is the 400.
  * `approval_policy` is accepted (any string, as pydantic's `str`) and ignored, as the original did: `codex exec` has
  * no approvals. The stream sends a `: keep-alive` comment every SSE_KEEPALIVE_SECONDS while codex is silent, which
  * the original did not; SSE readers (the seed's own page included) skip comment lines.
@@ -61,7 +62,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
     // the original's "image paths to attach" (`codex exec --image`): confined to the workspace as /v1's images
     images: z.array(z.string()).max(16, 'at most 16 images').nullish(),
     // the original's "JSON schema for structured output", passed as `codex exec --output-schema <file>` when not
-    // empty (its `if output_schema:`); its size is bounded (core/output-schema.ts)
+    // empty (its `if output_schema:`); its size is bounded and its `$ref`s stay within it (core/output-schema.ts)
     output_schema: z.record(z.string(), z.unknown()).nullish(),
     // the original's approval policy (default "on-failure"): any string, never passed to codex (its wrapper had
     // `-a` commented out: "not available in 'codex exec'"); `codex exec` runs with approval `never` whatever
