@@ -35,7 +35,8 @@ import { tempDir } from '../support/temp.js'
  * workspace-write one runs a command in its cwd unasked, and a command gemini or copilot runs sees no key. What a
  * claude-agent-acp session's accept_for_session allowed is kept with it, across a gateway restart. The files the
  * gateway writes for an agent (`fs/write_text_file`) are the sandbox's too (write-grants.ts): a read-only session
- * writes only what the client approved (Gemini CLI's approved edit, a custom agent's), in that turn only.
+ * writes only what the client approved (Gemini CLI's approved edit and new file, a custom agent's), in that turn
+ * only, and with the content the approved diff showed.
  */
 const geminiKey = 'gemini-secret-key-5f1c9a2e7b'
 const session = async (gw: TestGateway, body: Record<string, unknown>) => {
@@ -176,8 +177,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
   it('acp:gemini: an edit approved over HTTP in a read-only session is written through the gateway', async () => {
     const s = await session(gw, { agent: 'acp:gemini', sandbox: 'read-only' })
     const file = path.join(s.cwd, 'gemini-edit.txt')
-    // an existing file: Gemini CLI 0.61 takes no client's error for a missing file (a new file's write_file fails)
-    writeFileSync(file, 'old\n')
+    // an existing file (a new one: the test below)
     writeFileSync(file, 'old\n')
     mock.on(
       'edit gemini-edit',
@@ -190,6 +190,34 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     expect((await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept' })).status).toBe(200)
     expect(await finishedTurnAt(gw.url, s.id, turn.id)).toMatchObject({ status: 'completed' })
     expect(readFileSync(file, 'utf8')).toBe('edited\n')
+  }, 120_000)
+
+  // Gemini CLI reads files itself (the gateway does not offer it fs/read_text_file): it took the gateway's error for a
+  // missing file as no answer at all, so its write_file of a new file failed before asking anything. Now the new file
+  // is asked about (an `add`) and, approved, written through the gateway, in a directory of its own too.
+  it('acp:gemini: a new file approved over HTTP in a read-only session is created through the gateway', async () => {
+    const s = await session(gw, { agent: 'acp:gemini', sandbox: 'read-only' })
+    const file = path.join(s.cwd, 'made', 'gemini-new.txt')
+    mock.on(
+      'create gemini-new',
+      { kind: 'tool_use', name: 'write_file', input: { file_path: file, content: 'brand new\n' } },
+      { kind: 'text', text: 'created it' },
+    )
+    const turn = await turnOf(gw, s, 'create gemini-new')
+    // the turn ends without asking when Gemini CLI cannot read the missing file (as before)
+    const asked = await Promise.race([
+      pendingApprovalAt(gw.url, s.id),
+      finishedTurnAt(gw.url, s.id, turn.id).then((t) => ({ turnEnded: t.finalResponse })),
+    ])
+    expect(asked).toMatchObject({
+      kind: 'file_change',
+      state: 'pending',
+      changes: [{ path: file, kind: 'add' }],
+    })
+    if (!('id' in asked)) return
+    expect((await postJson(`${gw.url}/v1/approvals/${asked.id}`, { decision: 'accept' })).status).toBe(200)
+    expect(await finishedTurnAt(gw.url, s.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(readFileSync(file, 'utf8')).toBe('brand new\n')
   }, 120_000)
 
   // A custom agent that writes without asking: the gateway does the write, so the sandbox is the gateway's to keep.
@@ -218,6 +246,34 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     const later = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, 'write asked.txt')).id)
     expect(later.finalResponse).toMatch(new RegExp(`^write asked.txt: ${refused.source}`))
     expect(existsSync(inCwd('asked.txt'))).toBe(false)
+    // approved with one content, written with another: refused, the agent told, the client shown an error item
+    const forged = await turnOf(gw, s, 'ask forged.txt; write-other forged.txt; write forged.txt')
+    const forgedApproval = await pendingApprovalAt(gw.url, s.id)
+    expect(
+      (await postJson(`${gw.url}/v1/approvals/${forgedApproval.id}`, { decision: 'accept' })).status,
+    ).toBe(200)
+    const forgedDone = await finishedTurnAt(gw.url, s.id, forged.id)
+    const [, forgedWrite, approvedWrite] = (forgedDone.finalResponse ?? '').split('\n')
+    const notApproved =
+      /refused: Invalid request: .*sandbox is read-only, and this content is not what the file change/
+    expect(forgedWrite).toMatch(new RegExp(`^write-other forged.txt: ${notApproved.source}`))
+    expect(approvedWrite).toBe('write forged.txt: written')
+    expect(readFileSync(inCwd('forged.txt'), 'utf8')).toMatch(/^written by /)
+    const events = await sessionEventsUntilTurnEnd(gw.url, s.id, forged.id)
+    const shown = events.flatMap((e) =>
+      e.type === 'item.completed' && e.item.type === 'error' && e.item.message.includes('forged.txt')
+        ? [e.item.message]
+        : [],
+    )
+    expect(shown).toEqual([expect.stringMatching(/forged\.txt: not written: .*not what the file change/)])
+    // a change named by its location only (no diff: no content shown): any content of that path
+    const located = await turnOf(gw, s, 'ask-location located.txt; write-other located.txt')
+    const locatedApproval = await pendingApprovalAt(gw.url, s.id)
+    expect(
+      (await postJson(`${gw.url}/v1/approvals/${locatedApproval.id}`, { decision: 'accept' })).status,
+    ).toBe(200)
+    const locatedDone = await finishedTurnAt(gw.url, s.id, located.id)
+    expect(locatedDone.finalResponse?.split('\n')[1]).toBe('write-other located.txt: written')
     // workspace-write: written unasked, as before
     const ww = await session(gw, { agent: 'acp:fswrite', sandbox: 'workspace-write' })
     const done = await finishedTurnAt(gw.url, ww.id, (await turnOf(gw, ww, 'write ww/new.txt')).id)

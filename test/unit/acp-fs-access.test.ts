@@ -13,7 +13,7 @@ import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { FsAccess, maxReadBytes } from '../../src/agents/acp/fs-access.js'
 import { loadAcpSdk } from '../../src/agents/acp/sdk.js'
-import type { ApprovalAsk } from '../../src/agents/session.js'
+import { type ApprovedWrite, approvedWrites } from '../../src/agents/acp/write-grants.js'
 import type { SandboxMode } from '../../src/protocol/policies.js'
 import { tempDir } from '../support/temp.js'
 
@@ -31,11 +31,8 @@ describe('FsAccess', () => {
     mkdirSync(outside)
     return { root, outside, fs: new FsAccess(root, sandbox, maxBytes) }
   }
-  const fileChange = (...paths: string[]): ApprovalAsk => ({
-    kind: 'file_change',
-    changes: paths.map((p) => ({ path: p, kind: 'update' })),
-    options: ['accept', 'accept_for_session', 'decline', 'cancel'],
-  })
+  /** A file change naming `paths` by their locations only (no diff: any content may be written). */
+  const fileChange = (...paths: string[]): ApprovedWrite[] => paths.map((p) => ({ path: p }))
 
   it('writes and reads inside the cwd, new directories included', async () => {
     const { root, fs } = setup()
@@ -101,21 +98,21 @@ describe('FsAccess', () => {
     expect(await fs.read(path.join(root, 'kept.txt'))).toBe('original')
   })
 
-  it('read-only: writes the paths of a file change the client accepted, until the turn ends; declined ones and others not', async () => {
+  it('read-only: writes the paths a file change the client accepted names by location (no diff), until the turn ends; declined ones and others not', async () => {
     const { root, fs } = setup('read-only')
     const approved = path.join(root, 'approved.txt')
     const other = path.join(root, 'other.txt')
-    fs.grants.answered(fileChange(path.join(root, 'declined.txt')), 'decline')
-    fs.grants.answered(fileChange(path.join(root, 'cancelled.txt')), 'cancel')
+    fs.grants.answered('file_change', 'decline', fileChange(path.join(root, 'declined.txt')))
+    fs.grants.answered('file_change', 'cancel', fileChange(path.join(root, 'cancelled.txt')))
     // a relative path in the change is the cwd's
-    fs.grants.answered(fileChange('approved.txt'), 'accept')
+    fs.grants.answered('file_change', 'accept', fileChange('approved.txt'))
     await fs.write(approved, 'edit')
     await fs.write(approved, 'edit again')
     expect(readFileSync(approved, 'utf8')).toBe('edit again')
     for (const name of ['declined.txt', 'cancelled.txt', 'other.txt'])
       await expect(fs.write(path.join(root, name), 'x')).rejects.toThrow(/read-only/)
     // a command's approval lets no file be written
-    fs.grants.answered({ kind: 'command', command: `echo x > ${other}`, options: ['accept'] }, 'accept')
+    fs.grants.answered('command', 'accept', [{ path: other }])
     await expect(fs.write(other, 'x')).rejects.toThrow(/read-only/)
     fs.grants.turnEnded()
     await expect(fs.write(approved, 'next turn')).rejects.toThrow(/read-only/)
@@ -123,9 +120,68 @@ describe('FsAccess', () => {
     expect(existsSync(other)).toBe(false)
   })
 
+  it('read-only: a file change with a diff lets only its new text be written (line endings aside): an agent may not ask about one edit and write another (before, any content was written)', async () => {
+    const { root, fs } = setup('read-only')
+    const file = path.join(root, 'edited.txt')
+    writeFileSync(file, 'old\n')
+    const refusals: string[] = []
+    fs.onRefused = (message) => refusals.push(message)
+    fs.grants.answered('file_change', 'accept', [{ path: file, content: 'first\nedit\n' }])
+    const forged = fs.write(file, 'something else\n')
+    await expect(forged).rejects.toMatchObject({ code: -32600 })
+    await expect(forged).rejects.toThrow(
+      /read-only, and this content is not what the file change the client approved/,
+    )
+    expect(readFileSync(file, 'utf8')).toBe('old\n')
+    expect(refusals).toEqual([
+      expect.stringMatching(/^.*edited\.txt: not written: .*not what the file change/),
+    ])
+    // what the diff showed, with CRLF line endings (Gemini CLI keeps a CRLF file's own)
+    await fs.write(file, 'first\r\nedit\r\n')
+    expect(readFileSync(file, 'utf8')).toBe('first\r\nedit\r\n')
+    // a second approved change of the same path in the turn: its text too
+    fs.grants.answered('file_change', 'accept', [{ path: file, content: 'second\n' }])
+    await fs.write(file, 'second\n')
+    await fs.write(file, 'first\nedit\n')
+    await expect(fs.write(file, 'third\n')).rejects.toThrow(/not what the file change/)
+    expect(readFileSync(file, 'utf8')).toBe('first\nedit\n')
+    fs.grants.turnEnded()
+    await expect(fs.write(file, 'second\n')).rejects.toThrow(/no file change of this path was approved/)
+    expect(refusals).toHaveLength(3)
+  })
+
+  it('approvedWrites: the new text of each diff of a file change, else its locations (no content)', () => {
+    const base = { id: 't', kind: 'edit', output: {} }
+    const diff = (p: string, newText: string) => ({ type: 'diff', path: p, oldText: null, newText })
+    expect(
+      approvedWrites({
+        ...base,
+        content: [
+          diff('/w/a.txt', 'A'),
+          { type: 'content', content: { type: 'text', text: 'x' } },
+          diff('/w/b.txt', 'B'),
+        ],
+        locations: [{ path: '/w/a.txt' }],
+      } as never),
+    ).toEqual([
+      { path: '/w/a.txt', content: 'A' },
+      { path: '/w/b.txt', content: 'B' },
+    ])
+    expect(approvedWrites({ ...base, content: [], locations: [{ path: '/w/c.txt' }] } as never)).toEqual([
+      { path: '/w/c.txt' },
+    ])
+  })
+
+  it("a missing file's read is ACP's Resource not found (-32002) naming it (before, an internal error)", async () => {
+    const { root, fs } = setup('read-only')
+    const missing = path.join(root, 'no/such.txt')
+    const read = fs.read(missing)
+    await expect(read).rejects.toMatchObject({ code: -32002, message: `Resource not found: ${missing}` })
+  })
+
   it('read-only: a file change accepted for the session lets every file in the cwd be written, still not outside it', async () => {
     const { root, outside, fs } = setup('read-only')
-    fs.grants.answered(fileChange(path.join(root, 'a.txt')), 'accept_for_session')
+    fs.grants.answered('file_change', 'accept_for_session', fileChange(path.join(root, 'a.txt')))
     fs.grants.turnEnded()
     await fs.write(path.join(root, 'b/c.txt'), 'later')
     expect(readFileSync(path.join(root, 'b/c.txt'), 'utf8')).toBe('later')

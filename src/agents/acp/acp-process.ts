@@ -145,7 +145,8 @@ export class AcpProcess {
   }
 
   /**
-   * `initialize`: our protocol version and capabilities (fs inside the cwd, no terminal). `_meta.terminal_output`
+   * `initialize`: our protocol version and capabilities (fs inside the cwd, reads not for an agent that reads
+   * itself: launch.ts `readsItself`; no terminal). `_meta.terminal_output`
    * asks agents that know the terminal extension (claude-agent-acp) to report a command's output and exit code.
    * claude-agent-acp on the key proxy is then authenticated at the proxy (proxy-authentication.ts).
    */
@@ -155,7 +156,7 @@ export class AcpProcess {
       const init = await this.connection.agent.request<InitializeResponse>('initialize', {
         protocolVersion: acpSdk().PROTOCOL_VERSION,
         clientCapabilities: {
-          fs: { readTextFile: true, writeTextFile: true },
+          fs: { readTextFile: !this.launch.readsItself, writeTextFile: true },
           terminal: false,
           _meta: { terminal_output: true },
           ...(proxied ? proxyAuthenticationCapability : {}),

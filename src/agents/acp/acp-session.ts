@@ -20,6 +20,7 @@ import { permissionAnswer, permissionAsk } from './permission.js'
 import { promptBlocks, textBlocks } from './prompt-blocks.js'
 import { mergeToolCall } from './tool-items.js'
 import { toolCallFields } from './wire.js'
+import { approvedWrites } from './write-grants.js'
 
 /** How long a cancelled turn may take to answer its prompt before the gateway fails it. */
 export const cancelGraceMs = 10_000
@@ -51,6 +52,8 @@ export class AcpSession implements AgentSession, AcpPeer {
   private notices: AgentEvent[] = []
   /** The turn that failed with its prompt never sent (its connection was closed already: unsent). */
   private unsentTurn: string | undefined
+  /** How many writes the sandbox refused in this session (the ids of their error items). */
+  private refusedWrites = 0
 
   constructor(
     private readonly lease: AcpLease,
@@ -63,6 +66,7 @@ export class AcpSession implements AgentSession, AcpPeer {
     this.agent = lease.agent
     this.init = lease.init
     this.fs = new FsAccess(cwd, sandbox)
+    this.fs.onRefused = (message) => this.writeRefused(message)
     this.agent.attach(agentSessionId, this)
     const agent = this.agent
     void agent.done.then((outcome) => this.active?.fail(agent.exitMessage(outcome)))
@@ -173,6 +177,14 @@ export class AcpSession implements AgentSession, AcpPeer {
     if (sessionId === this.agentSessionId) this.active?.push(this.active.mapper.map(update))
   }
 
+  /** A write the sandbox refused: the agent got a JSON-RPC error, the client sees an error item in the turn. */
+  private writeRefused(message: string): void {
+    const run = this.active
+    if (!run || run.isFinished) return
+    const item = { id: `write_refused_${++this.refusedWrites}`, type: 'error' as const, message }
+    run.push([{ type: 'item.completed', item }])
+  }
+
   async permission(
     params: RequestPermissionRequest,
     signal: AbortSignal,
@@ -188,7 +200,8 @@ export class AcpSession implements AgentSession, AcpPeer {
     const decision = await decide(this.hooks, ask, ended)
     if (decision === 'decline' || decision === 'cancel') run?.mapper.declined(tool.id)
     // what an approved file change names may be written (fs/write_text_file) while this turn runs
-    if (run && this.active === run && !run.isFinished) this.fs.grants.answered(ask, decision)
+    if (run && this.active === run && !run.isFinished)
+      this.fs.grants.answered(ask.kind, decision, approvedWrites(tool))
     return permissionAnswer(decision, params.options)
   }
 

@@ -19,13 +19,17 @@ const chunkBytes = 64 * 1024
  * The client side of ACP `fs/read_text_file` and `fs/write_text_file`, confined to the session's cwd: a path
  * that resolves (after symlinks of its existing part) outside it is refused, and so is anything but a regular file
  * (a FIFO a command made in the cwd held the gateway's read or write open for good, one libuv thread each). A write
- * is the sandbox's to allow (write-grants.ts: a read-only session writes only what the client approved). A read
+ * is the sandbox's to allow (write-grants.ts: a read-only session writes only what the client approved). A missing
+ * file is ACP's `Resource not found` (-32002), as agents look for it (Gemini CLI's message test). A read
  * streams the file and keeps only the lines asked for (`line`, `limit`), stopping after them; what it would return
  * is at most `maxBytes` (a larger file read whole, or larger lines asked for, are refused, naming the size).
  */
 export class FsAccess {
   private readonly root: string
   readonly grants: WriteGrants
+
+  /** Told why a write was refused by the sandbox (the agent gets a JSON-RPC error; the client is told this way). */
+  onRefused: ((message: string) => void) | undefined
 
   constructor(
     cwd: string,
@@ -96,8 +100,11 @@ export class FsAccess {
   async write(file: string, content: string): Promise<void> {
     const target = this.confine(file)
     // before anything is made (the directories above it included)
-    const refused = this.grants.refusal(file, target)
-    if (refused !== undefined) throw acpSdk().RequestError.invalidRequest(undefined, refused)
+    const refused = this.grants.refusal(file, target, content)
+    if (refused !== undefined) {
+      this.onRefused?.(refused)
+      throw acpSdk().RequestError.invalidRequest(undefined, refused)
+    }
     await mkdir(path.dirname(target), { recursive: true })
     const handle = await this.openFile(file, target, constants.O_WRONLY | constants.O_CREAT)
     try {
@@ -122,6 +129,7 @@ export class FsAccess {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ELOOP') throw invalid(`${file}: a symbolic link is in its path`)
       if (code === 'ENXIO') throw invalid(`${file}: not a regular file`)
+      if (code === 'ENOENT') throw acpSdk().RequestError.resourceNotFound(file)
       throw err
     }
     try {

@@ -52,6 +52,13 @@ export interface AcpLaunch {
    */
   markerPrefix?: string
   /**
+   * The agent reads files itself, not through the gateway (`fs.readTextFile` not offered; its writes still go
+   * through it): Gemini CLI, which takes no JSON-RPC error for a missing file (it gets the error as a plain object and
+   * looks for `ENOENT` in an Error's message), so it could create no file through the gateway's reads. It runs
+   * unconfined on the same files and reads them anyway (its shell, and the files outside the cwd it reads itself).
+   */
+  readsItself?: boolean
+  /**
    * claude-agent-acp on the key proxy: after `initialize` it is told to send its model requests to the proxy with
    * the token it was lent for this provider (proxy-authentication.ts).
    */
@@ -141,7 +148,7 @@ export function acpLaunch(
     toolSettleMs: config.ACP_TOOL_SETTLE_MS,
     ...(spec.flavor === 'codex-acp' ? { codexMarker: true } : {}),
     ...(spec.flavor === 'codex-acp' && codexAcpProfile(config, s) ? { startsHelpers: true } : {}),
-    ...(spec.flavor === 'gemini' ? { markerPrefix: geminiMarkerPrefix } : {}),
+    ...(spec.flavor === 'gemini' ? { markerPrefix: geminiMarkerPrefix, readsItself: true } : {}),
     ...(proxied ? { proxyAuthentication: 'anthropic' as const } : {}),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...(s.signal ? { signal: s.signal } : {}),

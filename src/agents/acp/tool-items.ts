@@ -134,8 +134,10 @@ function exitCodeOf(rawOutput: unknown): number | null {
 
 function changesOf(t: ToolCallState): { path: string; kind: 'add' | 'delete' | 'update' }[] {
   const diffs = t.content.flatMap((c) => {
-    const d = c as { type: string; path?: unknown; oldText?: unknown }
-    return d.type === 'diff' && typeof d.path === 'string' ? [{ path: d.path, isNew: d.oldText == null }] : []
+    const d = c as { type: string; path?: unknown; oldText?: unknown; _meta?: { kind?: unknown } | null }
+    // a new file: no old text, or Gemini CLI's `add` (with an empty old text)
+    const isNew = d.oldText == null || d._meta?.kind === 'add'
+    return d.type === 'diff' && typeof d.path === 'string' ? [{ path: d.path, isNew }] : []
   })
   if (diffs.length > 0)
     return diffs.map((d) => ({

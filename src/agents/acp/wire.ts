@@ -22,6 +22,8 @@ const toolContent = z.union([
     path: z.string(),
     oldText: z.string().nullish(),
     newText: z.string(),
+    /** Gemini CLI's `kind` of the change (`add` for a new file, whose oldText it gives as ''). */
+    _meta: z.object({ kind: z.string().optional() }).loose().nullish(),
   }),
   z.object({ type: z.string() }).loose(),
 ])
