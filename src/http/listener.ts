@@ -212,8 +212,13 @@ function routeH2cConnections(
       }
       socket.off('error', onError)
       socket.unshift(data)
-      if (couldBeH2) h2c.emit('connection', socket)
-      else http1.call(server, socket)
+      if (couldBeH2) {
+        // an HTTP/1.1 server's sockets stay half-open after the client's FIN (its parser ends them); an HTTP/2
+        // session ends only when its socket closes, so one whose client left with streams open would stay, with
+        // them, in CLOSE-WAIT for good (Node's own HTTP/2 server is not half-open)
+        socket.allowHalfOpen = false
+        h2c.emit('connection', socket)
+      } else http1.call(server, socket)
     }
     sniff()
   })
