@@ -114,7 +114,9 @@ class TimedBody extends Readable {
   /** The client went away (or its stream failed) before the body ended. */
   private readonly onGone = (err?: Error) => {
     clearTimeout(this.timer)
-    if (!this.stalled && !this.ended) this.destroy(err ?? new Error('the request was aborted'))
+    if (this.stalled || this.ended) return
+    // a parser that gave up already (413) listens no more: the error would be nobody's (an uncaught exception)
+    this.destroy(this.listenerCount('error') > 0 ? (err ?? new Error('the request was aborted')) : undefined)
   }
 
   private arm(ms: number): void {

@@ -10,18 +10,17 @@ import { constants, type ServerHttp2Stream } from 'node:http2'
  */
 export function stopClientAfterEnd(stream: ServerHttp2Stream): void {
   if (!stillSending(stream)) return
-  // the response's END_STREAM (its empty trailers) went to nghttp2 already: the reset goes out after it
-  if (stream.sentTrailers !== undefined) {
-    stream.close(constants.NGHTTP2_NO_ERROR)
-    return
-  }
-  // after the response's own listener (set when it was made) submitted the trailers, i.e. END_STREAM; the
-  // next loop turn is after the send that asked for them, and a reset flushes what nghttp2 still holds first
-  stream.once('wantTrailers', () =>
+  // the next loop turn is after the send that asked for the trailers and after their submission (Node marks them
+  // sent, then submits them on the next turn: `sentTrailers` alone is not yet the END_STREAM); a reset flushes what
+  // nghttp2 still holds first
+  const stop = () =>
     setImmediate(() => {
       if (stillSending(stream)) stream.close(constants.NGHTTP2_NO_ERROR)
-    }),
-  )
+    })
+  // the response's END_STREAM (its empty trailers) is with nghttp2, or on its way there
+  if (stream.sentTrailers !== undefined) stop()
+  // else after the response's own listener (set when it was made) submitted them
+  else stream.once('wantTrailers', stop)
 }
 
 /** Ends an HTTP/2 compat response (`end`, which writes its last bytes), then stops a client still sending. */
@@ -32,5 +31,5 @@ export function endThenStopClient(stream: ServerHttp2Stream, end: () => void): v
 
 /** Whether the stream is open and the client's END_STREAM has not come (nghttp2's view, before the request body
  * was read to its end). */
-const stillSending = (stream: ServerHttp2Stream): boolean =>
+export const stillSending = (stream: ServerHttp2Stream): boolean =>
   !stream.closed && !stream.destroyed && stream.state?.remoteClose !== 1

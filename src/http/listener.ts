@@ -5,6 +5,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket, Server as TlsServer } from 'node:tls'
 import type { Config } from '../config/load.js'
 import type { ConnectionGuard } from './connection-guard.js'
+import { answeredBodyBytes, drainAfterAnswer } from './h2-answered-body.js'
 
 /** What Fastify hands a server factory; it serves HTTP/2 compatibility requests as well. */
 type Handler = http.RequestListener
@@ -53,6 +54,15 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
     // Long-lived streams (SSE, /agent/stream) share one connection; Node's own default has no bound.
     settings: { maxConcurrentStreams: config.HTTP2_MAX_STREAMS },
   }
+  const answeredBody = {
+    idleMs: config.BODY_IDLE_SECONDS * 1000,
+    minBytesPerSecond: config.BODY_MIN_BYTES_PER_SECOND,
+    maxBytes: answeredBodyBytes(config.BODY_LIMIT_BYTES),
+  }
+  // after Fastify's handler (the server's first listener); TLS with `allowHTTP1` emits HTTP/1.1 requests here too
+  const onRequest = (request: http2.Http2ServerRequest | http.IncomingMessage) => {
+    if (request instanceof http2.Http2ServerRequest) drainAfterAnswer(request, answeredBody)
+  }
   const closeHttp2Sessions = () => {
     for (const s of sessions) s.close()
   }
@@ -95,6 +105,7 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
       if (guard.admitClient(socket)) socket.destroy()
     })
     server.on('session', track)
+    server.on('request', onRequest)
     server.on('connection', trackSocket)
     return { server, protocol: 'https', closeHttp2Sessions, destroyAll, closeSilent: silentTls(server) }
   }
@@ -102,6 +113,7 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
   server.keepAliveTimeout = keepAliveTimeoutMs
   const h2c = http2.createServer(h2Settings, h2Handler)
   h2c.on('session', track)
+  h2c.on('request', onRequest)
   const silent = new Set<Socket>()
   routeH2cConnections(server, h2c, guard, silent)
   server.on('connection', trackSocket)
@@ -200,8 +212,13 @@ function routeH2cConnections(
       }
       socket.off('error', onError)
       socket.unshift(data)
-      if (couldBeH2) h2c.emit('connection', socket)
-      else http1.call(server, socket)
+      if (couldBeH2) {
+        // an HTTP/1.1 server's sockets stay half-open after the client's FIN (its parser ends them); an HTTP/2
+        // session ends only when its socket closes, so one whose client left with streams open would stay, with
+        // them, in CLOSE-WAIT for good (Node's own HTTP/2 server is not half-open)
+        socket.allowHalfOpen = false
+        h2c.emit('connection', socket)
+      } else http1.call(server, socket)
     }
     sniff()
   })

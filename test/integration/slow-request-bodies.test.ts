@@ -67,7 +67,7 @@ function expectEndedBeforeReset(frames: H2FrameSeen[]) {
   expect(
     frames
       .slice(0, reset)
-      .filter((f) => f.type !== 'other')
+      .filter((f) => f.type === 'DATA' || f.type === 'HEADERS')
       .at(-1),
   ).toMatchObject({
     type: 'DATA',
