@@ -203,6 +203,12 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     await page.waitForURL(/#\/runs\/run_/)
     await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
     await page.getByTestId('agent-message').waitFor()
+    // the view followed the run as it streamed (before: it stayed at the top, the answer a screen or more down)
+    expect(
+      await page.evaluate('document.documentElement.scrollHeight - innerHeight - scrollY'),
+      'how far the run view is from its end once the run ended',
+    ).toBeLessThanOrEqual(48)
+    expect(await page.evaluate('document.documentElement.scrollHeight > innerHeight')).toBe(true)
     // a long output (60 lines; a build's thousands made the page tens of thousands of pixels tall): its last 40
     // lines show, as a terminal's, the rest a tap away
     const lines = (from: number, to: number) =>
@@ -232,6 +238,8 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     await poll(() => page.getByTestId('command').textContent()).toContain('sleep 60')
     await page.getByRole('button', { name: 'Cancel' }).tap()
     await poll(() => page.getByTestId('run-status').textContent()).toBe('cancelled')
+    // Cancel run went with the run's end: the focus it had is on the run's heading, not on the page's top
+    await poll(() => page.evaluate('document.activeElement.id')).toBe('run-title')
     await fits('cancelled run')
 
     await page.goto(`${shared.gw.url}/#/runs`)

@@ -598,7 +598,10 @@ describe('web console', { timeout: 120_000 }, () => {
       ' · approvals: untrusted',
     )
     expect(await page.getByTestId('turn-approvals').count()).toBe(1)
-    await screenshot(page, 'session')
+    // the picture: the session's end, its message box below it (no "New output": nothing unread)
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+    await poll(() => page.getByRole('button', { name: 'New output' }).count()).toBe(0)
+    await screenshot(page, 'session', { screen: true })
   })
 
   it('a double tap does each thing once: one session started, one turn sent, one answer, one fork', async () => {

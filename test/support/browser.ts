@@ -63,12 +63,15 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`)
 }
 
-/** Saves a screenshot under docs/screenshots when SCREENSHOTS=1 (how the README's pictures are made). */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/**
+ * Saves a screenshot under docs/screenshots when SCREENSHOTS=1 (how the README's pictures are made): the whole page,
+ * or with `screen` what the screen shows (a phone's view of a long page, its bars where they stick).
+ */
+export async function screenshot(page: Page, name: string, { screen = false } = {}): Promise<void> {
   if (process.env.SCREENSHOTS !== '1') return
   const dir = path.join(root, 'docs/screenshots')
   mkdirSync(dir, { recursive: true })
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true })
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: !screen })
 }
 
 /**

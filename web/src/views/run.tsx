@@ -1,13 +1,18 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
 import { EventList, RawEvents } from '../components/events.js'
 import { StreamNews } from '../components/stream-news.js'
 import { useEvents } from '../use-events.js'
+import { useFocusRescue } from '../use-focus-rescue.js'
+import { useFollowTail } from '../use-follow-tail.js'
 
 type Run = Schemas['Run']
 
-/** One run: its events by kind (live while it runs), status, usage, duration, cancel. */
+/**
+ * One run: its events by kind (live while it runs), status, usage, duration, cancel. The view follows new output
+ * while the reader is at its end (use-follow-tail.ts); Cancel run stays at the screen's bottom while the run runs.
+ */
 export function RunView({ id }: { id: string }) {
   const { events, state, error } = useEvents('run', id)
   const [run, setRun] = useState<Run | null>(null)
@@ -25,13 +30,19 @@ export function RunView({ id }: { id: string }) {
       })
       .catch((err) => setProblem(errorText(err)))
   }, [id, ended, started])
+  const newest = events.at(-1)?.seq ?? 0
+  const follow = useFollowTail(newest, since !== undefined && newest > since)
+  // Cancel run goes once the run ended: the focus it had goes to the heading, not to the page's top
+  const view = useRef<HTMLElement>(null)
+  useFocusRescue(view, () => document.getElementById('run-title'))
+  const running = run !== null && (run.status === 'queued' || run.status === 'running') && !ended
   const cancel = () =>
     call(client.api.POST('/v1/runs/{id}/cancel', { params: { path: { id } } }))
       .then(setRun)
       .catch((err) => setProblem(errorText(err)))
   return (
-    <section aria-labelledby="run-title" data-loaded={run ? true : undefined}>
-      <h1 id="run-title">
+    <section ref={view} aria-labelledby="run-title" data-loaded={run ? true : undefined}>
+      <h1 id="run-title" tabIndex={-1}>
         Run <code>{id}</code>
       </h1>
       {run && (
@@ -72,11 +83,6 @@ export function RunView({ id }: { id: string }) {
         <span class={`stream-state st-${state}`} role="status" data-testid="stream-state">
           {state === 'live' && !ended ? 'live' : state}
         </span>
-        {run && (run.status === 'queued' || run.status === 'running') && !ended && (
-          <button type="button" class="danger" onClick={cancel}>
-            Cancel run
-          </button>
-        )}
         <label class="inline">
           <input type="checkbox" checked={raw} onChange={(e) => setRaw(e.currentTarget.checked)} /> Raw events
         </label>
@@ -94,6 +100,21 @@ export function RunView({ id }: { id: string }) {
           <pre>{JSON.stringify(run.result, null, 2)}</pre>
         </>
       )}
+      <div ref={follow.end} class="tail-end" />
+      <div class={`action-bar${running ? '' : ' bare'}`} data-following={follow.following}>
+        {follow.behind && (
+          <button type="button" class="jump" onClick={follow.jump}>
+            <span aria-hidden="true">↓</span> New output
+          </button>
+        )}
+        {running && (
+          <div class="actions">
+            <button type="button" class="danger" onClick={cancel}>
+              Cancel run
+            </button>
+          </div>
+        )}
+      </div>
     </section>
   )
 }

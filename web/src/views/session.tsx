@@ -10,6 +10,8 @@ import { href, navigate } from '../router.js'
 import { eventsOfTurn } from '../turn-events.js'
 import { inputText } from '../turn-input.js'
 import { useEvents } from '../use-events.js'
+import { useFocusRescue } from '../use-focus-rescue.js'
+import { useFollowTail } from '../use-follow-tail.js'
 import { type ForkHistory, useForkHistory } from '../use-fork-history.js'
 import { useInFlight } from '../use-in-flight.js'
 
@@ -18,7 +20,9 @@ type SessionWithTurns = Schemas['Session'] & { turns: Schemas['Turn'][] }
 /**
  * One session as a conversation: each turn's input, then its events. Live through the session's event stream,
  * so two tabs on one session show the same thing. Send (queue / steer / reject while busy), interrupt, fork,
- * archive.
+ * archive. What a reader acts with as the session goes on (the message box, Send, Interrupt, the approvals
+ * waiting) is a bar at the screen's bottom however long the session (on a phone it scrolled thousands of pixels
+ * away); the view follows new output while the reader is at its end (use-follow-tail.ts).
  */
 export function SessionView({ id }: { id: string }) {
   const { events, state, error } = useEvents('session', id)
@@ -75,16 +79,34 @@ export function SessionView({ id }: { id: string }) {
         }),
       )
       type('')
+      // what was sent is at the end: the view goes there and follows it
+      follow.toEnd()
     })
   }
   const path = { params: { path: { id } } }
+  // answered here too (in the bar at the screen's bottom), so a phone following the session need not leave it
+  const waiting = pendingApprovals.value.filter((a) => a.sessionId === id)
+  const newest = events.at(-1)?.seq ?? 0
+  const follow = useFollowTail(
+    // an approval's card grows the bar: the end it covered is shown again
+    `${newest}:${session?.turns.length ?? 0}:${waiting.length}`,
+    since !== undefined && newest > since,
+  )
+  // a control gone or disabled with the focus (Send once sent, Interrupt once idle, an answer once its card went):
+  // the next approval's first answer takes it, else the message box (else, archived, the heading)
+  const view = useRef<HTMLElement>(null)
+  const box = useRef<HTMLTextAreaElement>(null)
+  useFocusRescue(
+    view,
+    () =>
+      view.current?.querySelector<HTMLElement>('.waiting .approval .actions button') ??
+      (box.current && !box.current.disabled ? box.current : document.getElementById('session-title')),
+  )
   const busy = session?.status === 'running' || session?.status === 'waiting_for_approval'
   const archived = session?.status === 'archived'
-  // answered here too, so a phone following the session need not leave it for the inbox
-  const waiting = pendingApprovals.value.filter((a) => a.sessionId === id)
   return (
-    <section aria-labelledby="session-title" data-loaded={session ? true : undefined}>
-      <h1 id="session-title">
+    <section ref={view} aria-labelledby="session-title" data-loaded={session ? true : undefined}>
+      <h1 id="session-title" tabIndex={-1}>
         Session <code>{id}</code>
       </h1>
       {session && (
@@ -146,14 +168,6 @@ export function SessionView({ id }: { id: string }) {
         <button
           type="button"
           class="secondary"
-          disabled={!busy}
-          onClick={() => act('interrupt', () => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))}
-        >
-          Interrupt
-        </button>
-        <button
-          type="button"
-          class="secondary"
           onClick={() =>
             act('fork', async () =>
               navigate('sessions', (await call(client.api.POST('/v1/sessions/{id}/fork', path))).id),
@@ -172,11 +186,6 @@ export function SessionView({ id }: { id: string }) {
         </button>
       </div>
       <StreamNews events={events} since={since} />
-      {(problem || error) && (
-        <p class="error-text" role="alert">
-          {problem ?? error}
-        </p>
-      )}
       <ol class="conversation" aria-label="Turns">
         {inherited.map(({ turn: t, sessionId, events: theirs, cut }, i) => (
           <li key={t.id} class={`turn inherited${cut ? ' cut' : ''}`} data-turn-id={t.id}>
@@ -215,46 +224,74 @@ export function SessionView({ id }: { id: string }) {
           </li>
         ))}
       </ol>
-      {waiting.length > 0 && (
-        <ul class="cards" aria-label="Waiting for your answer">
-          {waiting.map((a) => (
-            <li key={a.id} class="card approval" data-approval-id={a.id}>
-              <ApprovalBody approval={a} />
-              <ApprovalAnswers approval={a} onProblem={setProblem} />
-            </li>
-          ))}
-        </ul>
-      )}
-      <form class="compose" onSubmit={send} aria-label="Send a turn">
-        <label for="turn-input">Message</label>
-        <textarea
-          id="turn-input"
-          rows={3}
-          value={input}
-          disabled={archived}
-          placeholder="Ask the agent (Ctrl+Enter sends)"
-          onInput={(e) => type(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e)
-          }}
-        />
-        <div class="actions">
-          <label>
-            While busy{' '}
-            <select value={onBusy} onChange={(e) => setOnBusy(e.currentTarget.value as typeof onBusy)}>
-              <option value="queue">queue</option>
-              {/* an agent that cannot steer queues such input as the next turn: not offered */}
-              <option value="steer" disabled={!canSteer}>
-                steer the running turn{canSteer ? '' : ' (this agent cannot)'}
-              </option>
-              <option value="reject">reject</option>
-            </select>
-          </label>
-          <button type="submit" disabled={archived || !input.trim()}>
-            Send
+      <div ref={follow.end} class="tail-end" />
+      <section class="action-bar" data-following={follow.following} aria-label="Actions">
+        {follow.behind && (
+          <button type="button" class="jump" onClick={follow.jump}>
+            <span aria-hidden="true">↓</span> New output
           </button>
-        </div>
-      </form>
+        )}
+        {(problem || error) && (
+          <p class="error-text" role="alert">
+            {problem ?? error}
+          </p>
+        )}
+        {waiting.length > 0 && (
+          <ul class="cards waiting" aria-label="Waiting for your answer">
+            {waiting.map((a) => (
+              <li key={a.id} class="card approval" data-approval-id={a.id}>
+                <ApprovalBody approval={a} />
+                <ApprovalAnswers approval={a} onProblem={setProblem} />
+              </li>
+            ))}
+          </ul>
+        )}
+        <form class="compose" onSubmit={send} aria-label="Send a turn">
+          <label for="turn-input" class="sr-only">
+            Message
+          </label>
+          <div class="compose-row">
+            <textarea
+              id="turn-input"
+              ref={box}
+              rows={2}
+              value={input}
+              disabled={archived}
+              placeholder="Message the agent (Ctrl+Enter sends)"
+              onInput={(e) => type(e.currentTarget.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e)
+              }}
+            />
+            <button type="submit" disabled={archived || !input.trim()}>
+              Send
+            </button>
+          </div>
+          <div class="actions">
+            <label class="busy-choice">
+              While busy{' '}
+              <select value={onBusy} onChange={(e) => setOnBusy(e.currentTarget.value as typeof onBusy)}>
+                <option value="queue">queue</option>
+                {/* an agent that cannot steer queues such input as the next turn: not offered */}
+                <option value="steer" disabled={!canSteer}>
+                  steer the running turn{canSteer ? '' : ' (this agent cannot)'}
+                </option>
+                <option value="reject">reject</option>
+              </select>
+            </label>
+            <button
+              type="button"
+              class="secondary"
+              disabled={!busy}
+              onClick={() =>
+                act('interrupt', () => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))
+              }
+            >
+              Interrupt
+            </button>
+          </div>
+        </form>
+      </section>
     </section>
   )
 }

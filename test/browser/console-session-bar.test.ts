@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import type { Session } from '../../src/protocol/sessions.js'
+import { held } from '../mock-llm/index.js'
+import { phoneLayoutProblems, screenshot } from '../support/browser.js'
+import { consoleFixture, json, poll } from '../support/console-fixture.js'
+import { postJson } from '../support/gateway.js'
+
+/** Thirty paragraphs: an answer several screens long on a phone. */
+const longAnswer = (name: string) =>
+  Array.from(
+    { length: 12 },
+    (_, i) => `${name} paragraph ${i + 1}: ${'lorem ipsum dolor sit amet '.repeat(5)}`,
+  ).join('\n\n')
+
+/** How far the page is from its end (0: scrolled to the end). */
+const fromEnd = (page: Page) =>
+  page.evaluate<number>('Math.round(document.documentElement.scrollHeight - innerHeight - scrollY)')
+
+/** Whether the element `selector` names lies wholly within the screen (not scrolled away, not under the bar). */
+const onScreen = (page: Page, selector: string) =>
+  page.evaluate<boolean>(`(() => {
+    const box = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect()
+    return box.height > 0 && box.top >= 0 && box.bottom <= innerHeight
+  })()`)
+
+/** The top of the action bar, and the bottom of the last block above it, in the screen's coordinates. */
+const barAndLast = (page: Page) =>
+  page.evaluate<{ bar: number; last: number }>(`(() => {
+    const blocks = document.querySelectorAll('.conversation .block')
+    return {
+      bar: document.querySelector('.action-bar').getBoundingClientRect().top,
+      last: blocks[blocks.length - 1].getBoundingClientRect().bottom,
+    }
+  })()`)
+
+const focusedId = (page: Page) => page.evaluate<string>('document.activeElement?.id ?? ""')
+
+/**
+ * A long session in the console as a person uses it, on a phone and at a desk, in real Chromium against the real
+ * server running the real codex and the mock model: the view follows new output while they are at its end and
+ * stays put when they scrolled up; the message box, Send, Interrupt and the approvals waiting stay on the screen;
+ * the focus stays where a keyboard can go on from.
+ */
+describe('web console: a long session', { timeout: 120_000 }, () => {
+  const { shared, contexts, open } = consoleFixture({ AGENTS: 'codex' })
+
+  it('on a phone: the view follows the streamed answer while at its end, stays put (with "New output") when scrolled up; the message box, Send, Interrupt and an approval stay on the screen', async () => {
+    const context = await shared.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+    })
+    contexts.push(context)
+    const page = await context.newPage()
+    const session = await json<Session>(
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+    )
+    shared.mock.on('the first long answer', { kind: 'text', text: longAnswer('First'), deltas: true })
+    shared.mock.on('the second long answer', { kind: 'text', text: longAnswer('Second'), deltas: true })
+    shared.mock.on(
+      'write after asking',
+      { kind: 'exec_command', cmd: 'echo yes > asked-on-the-phone.txt' },
+      { kind: 'text', text: 'wrote it after asking' },
+    )
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    await page.getByLabel('Message').fill('the first long answer please')
+    await page.getByRole('button', { name: 'Send' }).tap()
+    const turns = page.locator('.turn')
+    await poll(() => turns.nth(0).textContent()).toContain('First paragraph 12')
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+    // The answer grew the page by screens while it streamed: the view went with it (before: it stayed at the
+    // top, the answer's end and the message box thousands of pixels down). Its end shows above the bar.
+    expect(await fromEnd(page)).toBe(0)
+    const { bar, last } = await barAndLast(page)
+    expect(last).toBeLessThanOrEqual(bar)
+    expect(await onScreen(page, '#turn-input')).toBe(true)
+    // an answer's paragraphs stand apart (before: one wall of text, `.block p` had no margins)
+    const gap = await page.evaluate<number>(`(() => {
+      const [a, b] = document.querySelectorAll('.conversation .message p')
+      return b.getBoundingClientRect().top - a.getBoundingClientRect().bottom
+    })()`)
+    expect(gap).toBeGreaterThan(0)
+
+    // Scrolled back up to read: new output does not take the reader away; a button says there is some.
+    await page.evaluate('window.scrollTo(0, 0)')
+    const actionBar = page.locator('.action-bar')
+    await poll(() => actionBar.getAttribute('data-following')).toBe('false')
+    // the message box, Send and Interrupt are on the screen at the session's top too (before: at its very end)
+    for (const control of ['#turn-input', '.compose button[type=submit]', '.compose .actions button'])
+      expect(await onScreen(page, control), control).toBe(true)
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
+      input: 'the second long answer please',
+    })
+    await poll(() => turns.nth(1).textContent()).toContain('Second paragraph 12')
+    expect(await page.evaluate('scrollY')).toBe(0)
+    const newOutput = page.getByRole('button', { name: 'New output' })
+    expect(await newOutput.isVisible()).toBe(true)
+    await newOutput.tap()
+    expect(await fromEnd(page)).toBe(0)
+    await poll(() => newOutput.count()).toBe(0)
+    // the button went: the focus is on the newest output (a screen reader reads it), not on the page's top
+    expect(await page.evaluate('document.activeElement.matches(".conversation .block")')).toBe(true)
+    expect(await page.evaluate('document.activeElement.textContent')).toContain('completed')
+
+    // An approval asked while the reader is at the session's top: its answers are on the screen, not at the end.
+    await page.evaluate('window.scrollTo(0, 0)')
+    await poll(() => actionBar.getAttribute('data-following')).toBe('false')
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'write after asking' })
+    const waiting = page.getByRole('list', { name: 'Waiting for your answer' })
+    const accept = waiting.getByRole('button', { name: 'Accept', exact: true })
+    await accept.waitFor()
+    expect(await onScreen(page, '.waiting .approval .actions button')).toBe(true)
+    expect(await page.evaluate('scrollY')).toBe(0)
+    expect(await phoneLayoutProblems(page)).toEqual([])
+    await screenshot(page, 'session-phone', { screen: true })
+    await accept.tap()
+    await poll(() => turns.nth(2).textContent()).toContain('wrote it after asking')
+    expect(existsSync(path.join(session.cwd, 'asked-on-the-phone.txt'))).toBe(true)
+    expect(await phoneLayoutProblems(page)).toEqual([])
+  })
+
+  it('the focus stays where a keyboard goes on: in the message box after Send, after an approval is answered, after Interrupt', async () => {
+    const session = await json<Session>(
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+    )
+    shared.mock.on(
+      'ask before writing',
+      { kind: 'exec_command', cmd: 'echo yes > asked-at-the-desk.txt' },
+      { kind: 'text', text: 'wrote it at the desk' },
+    )
+    const page = await open(`#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    const message = page.getByLabel('Message')
+    await message.fill('ask before writing')
+    // Send clicked: once sent, the box is cleared and Send disabled (before: the focus went to the page's top)
+    await page.getByRole('button', { name: 'Send' }).click()
+    await poll(() => message.inputValue()).toBe('')
+    await poll(() => focusedId(page)).toBe('turn-input')
+    // an approval answered with the keyboard: its card goes, the focus comes back to the message box
+    const accept = page
+      .getByRole('list', { name: 'Waiting for your answer' })
+      .getByRole('button', { name: 'Accept', exact: true })
+    await accept.focus()
+    await page.keyboard.press('Enter')
+    await poll(() => accept.count()).toBe(0)
+    await poll(() => focusedId(page)).toBe('turn-input')
+    await poll(() => page.locator('.turn').first().textContent()).toContain('wrote it at the desk')
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+
+    // Interrupt pressed: the turn ends, Interrupt is disabled, the focus goes to the message box
+    const slow = held({ kind: 'text', text: 'never finished' })
+    shared.mock.script(slow.step)
+    await message.fill('a turn to interrupt')
+    await message.press('Control+Enter')
+    await slow.asked
+    const interrupt = page.getByRole('button', { name: 'Interrupt' })
+    await poll(() => interrupt.isEnabled()).toBe(true)
+    await interrupt.focus()
+    await page.keyboard.press('Enter')
+    await poll(() => page.locator('.turn').nth(1).textContent()).toContain('interrupted')
+    await poll(() => interrupt.isDisabled()).toBe(true)
+    await poll(() => focusedId(page)).toBe('turn-input')
+    slow.release()
+  })
+})

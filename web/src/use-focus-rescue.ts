@@ -1,0 +1,32 @@
+import type { RefObject } from 'preact'
+import { useEffect, useRef } from 'preact/hooks'
+
+/**
+ * A control of `container` that is disabled or goes while it has the focus (Send once the box is cleared,
+ * Interrupt once the turn ended, an approval's answer once its card goes, Cancel run once the run ended) would
+ * drop the keyboard's focus to the page's top: `fallback` (the message box, the view's heading) takes it instead.
+ * Focus a person moved elsewhere, or off every control (a click on text), is left where it went.
+ */
+export function useFocusRescue(
+  container: RefObject<HTMLElement | null>,
+  fallback: () => HTMLElement | null | undefined,
+): void {
+  const latest = useRef(fallback)
+  latest.current = fallback
+  useEffect(() => {
+    const region = container.current
+    if (!region) return
+    const onFocusOut = (e: FocusEvent) => {
+      if (e.relatedTarget) return
+      const lost = e.target as HTMLElement
+      // Chromium tells a removed control's blur at once, a disabled one's a task later: read both after it
+      setTimeout(() => {
+        const gone = !lost.isConnected || (lost as HTMLButtonElement).disabled === true
+        const dropped = document.activeElement === null || document.activeElement === document.body
+        if (gone && dropped) latest.current()?.focus({ preventScroll: true })
+      })
+    }
+    region.addEventListener('focusout', onFocusOut)
+    return () => region.removeEventListener('focusout', onFocusOut)
+  }, [])
+}
