@@ -11,7 +11,6 @@ const maxPrepared = 200
 
 export class JsonTable<T extends { id: string }> {
   private readonly insertStmt
-  private readonly updateStmt
   private readonly getStmt
   /** Statements of `where` and `select`, by their SQL: preparing one costs more than running it. */
   private readonly prepared = new Map<string, Database.Statement>()
@@ -29,8 +28,6 @@ export class JsonTable<T extends { id: string }> {
     this.insertStmt = db.prepare(
       `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`,
     )
-    const sets = [...Object.keys(columns), 'body'].map((n) => `${n} = @${n}`).join(', ')
-    this.updateStmt = db.prepare(`UPDATE ${table} SET ${sets} WHERE id = @id`)
     this.getStmt = db.prepare(`SELECT ${this.readColumns} FROM ${table} WHERE id = ?`)
     this.updateTx = db.transaction((id: string, patch: Partial<T>) => this.merge(id, patch))
   }
@@ -51,7 +48,14 @@ export class JsonTable<T extends { id: string }> {
     const current = this.get(id)
     if (!current) return undefined
     const next = { ...current, ...patch, id }
-    this.updateStmt.run(this.row(next))
+    const row = this.row(next)
+    // Only the columns whose value changes are written: SQLite rewrites an index on every column a SET names,
+    // even to the same value (a turn's updates rewrote turns_session, a page in the WAL each time, for nothing).
+    const changed = Object.entries(this.columns)
+      .filter(([column, field]) => row[column] !== (current[field] ?? null))
+      .map(([column]) => column)
+    const sets = [...changed, 'body'].map((n) => `${n} = @${n}`).join(', ')
+    this.statement(`UPDATE ${this.table} SET ${sets} WHERE id = @id`).run(row)
     return next
   }
 
