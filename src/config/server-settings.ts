@@ -182,6 +182,11 @@ export const serverSettings = z.object({
     "With DATABASE_URL: a run's or a session turn's events that PostgreSQL refuses before their transaction could start (the connection refused or not made: a restart, a failover, too many connections) are held in order, in memory, and tried again with a short backoff for this long, its agent's output not read meanwhile; then stored and the run or turn goes on. Past it the run or turn fails as the store's failure. 0: it fails at once.",
     int(30, 0, maxTimerSeconds),
   ),
+  STORE_OUTAGE_HELD_MAX_BYTES: setting(
+    '67108864',
+    "The events of runs and session turns in flight (not yet stored: what a store outage holds in memory, STORE_OUTAGE_GRACE_SECONDS), about their bytes, all runs' and turns' together: past it each run or turn waits for its next event to be stored before it reads more of its agent's output, as past 1000 events in flight of its own. Bounds the memory a few huge events (a command's output of megabytes) hold while the store does not answer.",
+    int(67_108_864, 1_048_576),
+  ),
   STORE_QUERY_TIMEOUT_SECONDS: setting(
     '10',
     "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, a transaction's BEGIN and each of its statements before COMMIT that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed (COMMIT never sent: the server rolls it back): a request answers 503 `store_unavailable`, a run's or turn's events are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A COMMIT (or a single write statement) already sent waits for the server: its outcome is unknown, it is never cut nor sent again. The LISTEN connections are checked this often and replaced when not answered in time. 0: never.",

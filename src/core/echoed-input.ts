@@ -1,6 +1,6 @@
 import type { TurnInput } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
-import { agentLineChars, agentLineEnvelopeChars } from '../util/agent-line.js'
+import { agentLineChars, agentLineEnvelopeChars, agentLineWrapperChars } from '../util/agent-line.js'
 
 /**
  * A turn's input that its agent writes back on one line the gateway reads (SessionDriver.echoesInput): codex
@@ -19,7 +19,7 @@ export const echoedChars = (input: TurnInput): number =>
 /** Refuses (400) a turn whose input, echoed by agent `agent` on one line, would not fit the line the gateway reads. */
 export function checkEchoedInput(input: TurnInput, agent: string): void {
   const chars = echoedChars(input)
-  const room = agentLineChars - agentLineEnvelopeChars
+  const room = agentLineChars - agentLineWrapperChars
   if (chars <= room) return
   // the items that take the room (an image's data: URL, a long text), else all
   const large = input.flatMap((part, i) =>

@@ -122,6 +122,14 @@ export class EventLog {
     over(heldMs: number, gaveUp: boolean): void
   }
 
+  /**
+   * About the bytes (eventBytes) of the events EventPipes appended that are not yet stored or failed, every run's and
+   * turn's together: what a store outage holds in memory (EventPipe keeps it). Past `maxPipedBytes`
+   * (STORE_OUTAGE_HELD_MAX_BYTES), a pipe's push waits for its event to be stored, as past its 1000 events in flight.
+   */
+  pipedBytes = 0
+  maxPipedBytes: () => number = () => Number.POSITIVE_INFINITY
+
   /** The waits between the attempts of held entries (the last repeated; tests lengthen them). */
   outageRetryMs: readonly number[] = outageRetryMs
 

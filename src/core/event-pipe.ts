@@ -1,5 +1,6 @@
 import type { AgentEvent } from '../protocol/events.js'
 import type { EventFence } from '../store/store.js'
+import { eventBytes } from './event-bytes.js'
 import type { EventLog } from './event-log.js'
 
 /** Events in flight (queued, not yet stored) before `push` waits for the store. */
@@ -10,7 +11,9 @@ const maxInFlight = 1000
  * events that arrive together share a group commit. Order is kept (the log stores in append order);
  * `drain` waits until all are stored and throws the first store error. Its events are held through a brief store
  * outage (EventLog.outageGraceMs): while the log holds, each push waits for its event to be stored, so its producer
- * stops reading the agent's output and what is held stays what was in flight when the outage began.
+ * stops reading the agent's output and what is held stays what was in flight when the outage began. What is in
+ * flight is bounded in events (per pipe) and in bytes (EventLog.pipedBytes, every pipe's together): a few events of
+ * megabytes (a command's output in an item) fill memory long before a thousand.
  */
 export class EventPipe {
   private last: Promise<unknown> = Promise.resolve()
@@ -27,25 +30,30 @@ export class EventPipe {
   ) {}
 
   /**
-   * Queues the event. Returns a promise only when the caller must wait (too many events in flight) or a store
+   * Queues the event. Returns a promise only when the caller must wait (too many events, or bytes, in flight) or a store
    * error refuses it (rejected with the first one), so a producer spends no await per event otherwise.
    */
   push(event: AgentEvent): Promise<void> | undefined {
     if (this.error !== undefined) return Promise.reject(this.error)
     this.inFlight++
-    const appended = this.log.append(this.ownerId, event, this.fence, true).then(
-      () => {
-        this.inFlight--
-      },
-      (err: unknown) => {
-        this.inFlight--
-        if (this.error !== undefined) return
-        this.error = err
-        this.onError?.(err)
-      },
-    )
+    const bytes = eventBytes(event)
+    this.log.pipedBytes += bytes
+    const settled = () => {
+      this.inFlight--
+      this.log.pipedBytes -= bytes
+    }
+    const appended = this.log.append(this.ownerId, event, this.fence, true).then(settled, (err: unknown) => {
+      settled()
+      if (this.error !== undefined) return
+      this.error = err
+      this.onError?.(err)
+    })
     this.last = appended
-    return this.inFlight >= maxInFlight || this.log.holding ? appended : undefined
+    // past either bound, the producer waits for this event to be stored: every pipe, past the bytes (all pipes' events
+    // together), holds at most the one it waits for beyond it
+    const full =
+      this.inFlight >= maxInFlight || this.log.holding || this.log.pipedBytes > this.log.maxPipedBytes()
+    return full ? appended : undefined
   }
 
   /** Whether an event was refused (the first store error came): nothing pushed since is stored. */

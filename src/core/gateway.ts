@@ -70,6 +70,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const log = new EventLog(store, bus, redactor)
   // a run's and a turn's events ride over a brief store outage (only PostgreSQL's connections are refused so)
   log.outageGraceMs = () => config.STORE_OUTAGE_GRACE_SECONDS * 1000
+  // what they may hold in memory meanwhile (their events in flight), in bytes beside the count
+  log.maxPipedBytes = () => config.STORE_OUTAGE_HELD_MAX_BYTES
   log.outageNotices = {
     held: (err, graceMs) => storeNotices.eventsHeld(err, graceMs),
     gaveUp: (err, heldMs) => storeNotices.eventsGivenUp(err, heldMs),

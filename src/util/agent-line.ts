@@ -10,3 +10,11 @@ export const agentLineChars = 8 * 1024 * 1024
 
 /** What a JSON line carrying a turn's input holds besides it: the JSON-RPC envelope, ids, a data: URL's head. */
 export const agentLineEnvelopeChars = 64 * 1024
+
+/**
+ * What the line of an agent's echo of a turn's input (codex's `userMessage` item) holds besides the items, each
+ * counted as its JSON (core/echoed-input.ts): the JSON-RPC envelope, its method, ids (a few hundred chars). Before,
+ * the echo check kept agentLineEnvelopeChars for it too, while counting each item's own JSON and data: URL head:
+ * an image of the ceiling (maxImageBytesCeiling) was refused as a data: URL, however short the turn's text.
+ */
+export const agentLineWrapperChars = 4 * 1024

@@ -7,7 +7,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeStartupError } from '../../src/cli/startup-error.js'
-import type { StoredEvent } from '../../src/protocol/events.js'
+import type { AgentEvent, StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
@@ -185,6 +185,66 @@ describe('GET /health with the store down', () => {
     const listed = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
     expect(listed.runs.map((r) => r.id)).toEqual([id])
     expect(await healthOf(gw)).toMatchObject({ status: 200, body: { store: { ready: true } } })
+  })
+
+  it("a server that hangs under a run writing megabytes: the run's events in flight are bounded in bytes (STORE_OUTAGE_HELD_MAX_BYTES), not only in count; all stored once it wakes", async () => {
+    // before: only 1000 events in flight a run bounded what a hang (or an outage) held in the log, so a run's 8 MiB
+    // (32 chunks of 256 KiB, 128 events of 64 KiB) was all queued while the server hung; now the run takes no more
+    // of its driver's events once 1 MiB is in flight, until the server wakes
+    const chunks = 32
+    const chunk = 256 * 1024
+    const bound = 1024 * 1024
+    const release = path.join(gw.workspace, 'bytes-release')
+    const progress = path.join(gw.workspace, 'bytes-progress')
+    expect(spawnSync('mkfifo', [release]).status).toBe(0)
+    const script =
+      `echo ready; read x < bytes-release; i=0; while [ $i -lt ${chunks} ]; do ` +
+      `yes abcdefghijklmno | head -c ${chunk}; i=$((i+1)); echo $i > bytes-progress; done`
+    const res = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', script] },
+    })
+    expect(res.status).toBe(202)
+    const { id } = (await res.json()) as Run
+    for await (const ev of gw.ctx.runs.events(id, 0)) if (ev.type === 'output') break
+    const log = gw.ctx.log
+    const notices = log.outageNotices!
+    const heldNotice = notices.held
+    const held = new Promise<void>((resolve) => {
+      notices.held = (err, graceMs) => {
+        heldNotice.call(notices, err, graceMs)
+        resolve()
+      }
+    })
+    gw.ctx.config.STORE_OUTAGE_HELD_MAX_BYTES = bound
+    signalServer('SIGSTOP')
+    try {
+      await writeFile(release, 'go\n')
+      // the run's first output after the hang began is held once its BEGIN goes unanswered (2 s): by then the run
+      // had all that time to read its agent's output
+      await held
+      // the output the log has queued behind the one held: the bound and the one event the run waits for past it (a
+      // pipe read: 64 KiB at most); before, all it had read in those 2 s (its 8 MiB on a quiet machine)
+      const lanes = (log as unknown as { lanes: { all: { queue: { event: AgentEvent }[] }[] } }).lanes.all
+      const queued = lanes
+        .flatMap((lane) => lane.queue)
+        .reduce((sum, q) => sum + (q.event.type === 'output' ? q.event.data.length : 0), 0)
+      expect(queued).toBeLessThanOrEqual(bound + 65_536)
+      expect(log.pipedBytes).toBeLessThanOrEqual(bound + 65_536 + 1024)
+    } finally {
+      notices.held = heldNotice
+      signalServer('SIGCONT')
+      gw.ctx.config.STORE_OUTAGE_HELD_MAX_BYTES = 64 * 1024 * 1024
+    }
+    // once it wakes, everything is stored: each byte once, in order
+    expect(await gw.ctx.runs.wait(id)).toMatchObject({ status: 'succeeded', exitCode: 0 })
+    const events = await gw.ctx.store.eventsAfter(id, 0, 10_000)
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    const output = events.flatMap((e) => (e.type === 'output' ? [e.data] : [])).join('')
+    expect(output.length).toBe('ready\n'.length + chunks * chunk)
+    expect(output === `ready\n${'abcdefghijklmno\n'.repeat((chunks * chunk) / 16)}`).toBe(true)
+    expect(readFileSync(progress, 'utf8').trim()).toBe(String(chunks))
+    expect(log.pipedBytes).toBe(0)
   })
 
   it('is 503 unhealthy while the database refuses connections, 200 healthy before and after', async () => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest'
 import type { TurnInput } from '../../src/agents/session.js'
 import { checkEchoedInput, echoedChars } from '../../src/core/echoed-input.js'
 import { AppError } from '../../src/protocol/errors.js'
-import { agentLineChars, agentLineEnvelopeChars } from '../../src/util/agent-line.js'
-import { defaultMaxImageBytes } from '../../src/util/image-type.js'
+import { agentLineChars, agentLineWrapperChars } from '../../src/util/agent-line.js'
+import { defaultMaxImageBytes, maxImageBytesCeiling } from '../../src/util/image-type.js'
 
 /** A data: URL of `bytes` bytes (its base64 only: nothing here reads the image). */
 const url = (bytes: number) => `data:image/png;base64,${'A'.repeat(Math.ceil(bytes / 3) * 4)}`
-const room = agentLineChars - agentLineEnvelopeChars
+const room = agentLineChars - agentLineWrapperChars
 const refusal = (input: TurnInput) => {
   try {
     checkEchoedInput(input, 'codex')
@@ -55,5 +55,13 @@ describe('checkEchoedInput: a codex turn whose input, echoed on one line, cannot
     expect(refusal([text(10), image, image, image])?.details).toMatchObject({
       items: ['input[1]', 'input[2]', 'input[3]'],
     })
+  })
+
+  it('takes an image of the ceiling (MAX_IMAGE_BYTES at its most) as a data: URL, with text of up to 60 KB', () => {
+    // before: refused whatever the text (the line's envelope was kept twice: for the line, and in each item's JSON)
+    const image = { type: 'image', url: url(maxImageBytesCeiling) } as const
+    expect(refusal([image])).toBeUndefined()
+    expect(refusal([{ type: 'text', text: 'x'.repeat(60_000) }, image])).toBeUndefined()
+    expect(refusal([{ type: 'text', text: 'x'.repeat(64_000) }, image])).toBeInstanceOf(AppError)
   })
 })
