@@ -1,7 +1,7 @@
 import type { AgentDriver } from '../agents/driver.js'
 import type { TurnInput } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
-import { agentLineChars, agentLineEnvelopeChars } from '../util/agent-line.js'
+import { agentLineChars, agentLineWrapperChars } from '../util/agent-line.js'
 import { echoedChars } from './echoed-input.js'
 
 /**
@@ -9,7 +9,7 @@ import { echoedChars } from './echoed-input.js'
  * agent; BODY_LIMIT_BYTES (1 MiB by default) is the only other bound, and an operator may raise it:
  * - past the agent's own limit (AgentDriver.maxInputChars: codex's 1,048,576 characters of text, which failed the
  *   turn or run once codex had it: `Input exceeds the maximum length`);
- * - past the line the gateway reads of an agent (agentLineChars, 8 MiB, less an envelope): every agent's output is
+ * - past the line the gateway reads of an agent (agentLineChars, 8 MiB, less its JSON-RPC wrapper): every agent's output is
  *   read as lines of at most that, and agents write the input back on one (codex's `userMessage` item, Gemini CLI's
  *   user `message` event, an ACP agent's history when a session is reopened); a longer line is cut and lost.
  * The images of a codex turn, echoed inline, are checked with it by echoed-input.ts.
@@ -23,7 +23,7 @@ export function checkInputSize(input: TurnInput, agent: AgentDriver | undefined,
       { agent: agent.id, chars: text, limit: agent.maxInputChars },
     )
   const chars = echoedChars(input)
-  const room = agentLineChars - agentLineEnvelopeChars
+  const room = agentLineChars - agentLineWrapperChars
   if (chars > room)
     throw new AppError(
       'invalid_request',

@@ -4,11 +4,11 @@ import type { TurnInput } from '../../src/agents/session.js'
 import { echoedChars } from '../../src/core/echoed-input.js'
 import { checkInputSize, smallestInputLimit, textChars } from '../../src/core/input-size.js'
 import { AppError } from '../../src/protocol/errors.js'
-import { agentLineChars, agentLineEnvelopeChars } from '../../src/util/agent-line.js'
+import { agentLineChars, agentLineWrapperChars } from '../../src/util/agent-line.js'
 
 const codex = { id: 'codex', maxInputChars: 1_048_576 } as AgentDriver
 const claude = { id: 'claude' } as AgentDriver
-const room = agentLineChars - agentLineEnvelopeChars
+const room = agentLineChars - agentLineWrapperChars
 const refusal = (input: TurnInput, agent?: AgentDriver) => {
   try {
     checkInputSize(input, agent)
