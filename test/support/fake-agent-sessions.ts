@@ -85,7 +85,7 @@ export async function sessionsOnFakeAgent<S extends Store>(
     resumeSession: async (agentSessionId: string, _req: unknown, hooks: SessionHooks) =>
       options.resume(agentSessionId, hooks),
   }
-  const registry = { get: () => driver } as unknown as AgentRegistry
+  const registry = { get: () => driver, find: () => driver, list: () => [driver] } as unknown as AgentRegistry
   const log = new EventLog(store, undefined, options.redactor)
   const active = new ActiveRuns()
   const sessions = new SessionManager(store, log, registry, config, active, 'node_a')
