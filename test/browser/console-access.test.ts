@@ -264,13 +264,17 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
     await poll(() => waiting.textContent()).toContain('phone-tapped.txt')
     await fits('session waiting for an approval')
-    const inboxLink = page.getByRole('link', { name: 'answer in the inbox' })
-    expect(await inboxLink.count()).toBe(1)
+    // the request in the turn points to its answers right below (in the bar), not away to the inbox: they are
+    // here, and the inbox (every session's approvals) is one tap away in the navigation (before: "answer in the
+    // inbox", as if they were not here)
+    const answerBelow = page.locator('.conversation').getByTestId('answer-below')
+    expect(await answerBelow.textContent()).toContain('waiting for your answer, below')
+    expect(await page.getByRole('link', { name: 'answer in the inbox' }).count()).toBe(0)
     await waiting.getByRole('button', { name: 'Accept', exact: true }).tap()
     await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
     await poll(() => waiting.count()).toBe(0)
-    // answered: the request stays in the turn, without a link to an inbox that has nothing of it
-    expect(await inboxLink.count()).toBe(0)
+    // answered: the request stays in the turn, without saying an answer is waiting
+    expect(await answerBelow.count()).toBe(0)
     // (idle: its Interrupt button disabled, not going so while Tab walks the view)
     await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
     await fits('session')

@@ -6,6 +6,7 @@ import type { Session } from '../../src/protocol/sessions.js'
 import { held } from '../mock-llm/index.js'
 import { phoneLayoutProblems, screenshot } from '../support/browser.js'
 import { consoleFixture, json, poll } from '../support/console-fixture.js'
+import { startCuttingProxy } from '../support/cutting-proxy.js'
 import { postJson } from '../support/gateway.js'
 
 /** Thirty paragraphs: an answer several screens long on a phone. */
@@ -121,6 +122,106 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
     await poll(() => turns.nth(2).textContent()).toContain('wrote it after asking')
     expect(existsSync(path.join(session.cwd, 'asked-on-the-phone.txt'))).toBe(true)
     expect(await phoneLayoutProblems(page)).toEqual([])
+  })
+
+  it('on a phone: a tap on an answer or Interrupt does not open the keyboard (the bar has the focus, not the message box); the While busy choice reads whole; a reconnect shows at the bottom', async () => {
+    const proxy = await startCuttingProxy(shared.gw.url)
+    try {
+      const context = await shared.browser.newContext({
+        viewport: { width: 390, height: 844 },
+        hasTouch: true,
+        isMobile: true,
+      })
+      contexts.push(context)
+      const page = await context.newPage()
+      const session = await json<Session>(
+        postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+      )
+      shared.mock.on('a long answer on the phone', { kind: 'text', text: longAnswer('Phone') })
+      shared.mock.on(
+        'ask on the phone',
+        { kind: 'exec_command', cmd: 'echo yes > tapped-accept.txt' },
+        { kind: 'text', text: 'wrote it after the tap' },
+      )
+      // the session's stream through a proxy that can drop it; its reconnection held while `holding`
+      const eventsUrl = `${proxy.url}/v1/sessions/${session.id}/events`
+      let holding = false
+      const reconnections: { fallback(): Promise<void> }[] = []
+      await page.route(eventsUrl, (route) => (holding ? void reconnections.push(route) : route.fallback()))
+      await page.goto(`${proxy.url}/#/sessions/${session.id}`)
+      await page.locator('[data-loaded]').waitFor()
+      const message = page.getByLabel('Message')
+      await message.fill('a long answer on the phone')
+      // Send tapped: the box keeps the focus (its keyboard was open for what was typed; more may follow)
+      await page.getByRole('button', { name: 'Send' }).tap()
+      await poll(() => message.inputValue()).toBe('')
+      await poll(() => focusedId(page)).toBe('turn-input')
+      await poll(() => page.locator('.turn').first().textContent()).toContain('Phone paragraph 12')
+      await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+      await page.evaluate('document.activeElement.blur()')
+
+      // "steer the running turn" chosen: the select shows it whole (before: "steer the runn", squeezed beside
+      // Interrupt); the bar still fits the phone
+      await page.getByLabel('While busy').selectOption('steer')
+      expect(await phoneLayoutProblems(page)).toEqual([])
+      await page.getByLabel('While busy').selectOption('queue')
+
+      // An approval answered with a tap: its card goes, and the focus goes to the bar, not to the message box,
+      // whose on-screen keyboard would cover half the screen as the agent goes on (before: the message box)
+      await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'ask on the phone' })
+      const accept = page
+        .getByRole('list', { name: 'Waiting for your answer' })
+        .getByRole('button', { name: 'Accept', exact: true })
+      await accept.waitFor()
+      // the request in the turn says where it is answered: right below, not "in the inbox" (another view)
+      expect(await page.locator('.conversation').getByTestId('answer-below').count()).toBe(1)
+      expect(await page.locator('.conversation').getByRole('link', { name: /inbox/ }).count()).toBe(0)
+      await accept.tap()
+      await poll(() => accept.count()).toBe(0)
+      const focusIsBar = () => page.evaluate<boolean>('document.activeElement.matches(".action-bar")')
+      await poll(focusIsBar).toBe(true)
+      await poll(() => page.locator('.turn').nth(1).textContent()).toContain('wrote it after the tap')
+      expect(existsSync(path.join(session.cwd, 'tapped-accept.txt'))).toBe(true)
+      await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+
+      // Interrupt tapped: once the turn ended, the bar has the focus, not the message box
+      const slow = held({ kind: 'text', text: 'never finished on the phone' })
+      shared.mock.script(slow.step)
+      await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
+        input: 'a turn to interrupt by tap',
+      })
+      await slow.asked
+      const interrupt = page.getByRole('button', { name: 'Interrupt' })
+      await poll(() => interrupt.isEnabled()).toBe(true)
+      await interrupt.tap()
+      await poll(() => interrupt.isDisabled()).toBe(true)
+      await poll(focusIsBar).toBe(true)
+      slow.release()
+
+      // The stream drops while the reader is at the end, the toolbar's "live" scrolled away: the bar says it
+      // reconnects (before: only the toolbar at the top did), not read out a second time (aria-hidden: the
+      // toolbar's status region says it)
+      await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+      expect(await onScreen(page, '[data-testid=stream-state]')).toBe(false)
+      const barState = page.getByTestId('bar-stream-state')
+      expect(await barState.count()).toBe(0)
+      holding = true
+      proxy.cut()
+      await poll(() => page.getByTestId('stream-state').textContent()).toBe('reconnecting')
+      await barState.waitFor()
+      expect(await onScreen(page, '[data-testid=bar-stream-state]')).toBe(true)
+      expect(await barState.textContent()).toContain('reconnecting')
+      expect(await barState.getAttribute('aria-hidden')).toBe('true')
+      expect(await page.getByRole('status').filter({ hasText: 'reconnecting' }).count()).toBe(1)
+      expect(await phoneLayoutProblems(page)).toEqual([])
+      await screenshot(page, 'session-phone-reconnecting', { screen: true })
+      holding = false
+      for (const route of reconnections.splice(0)) await route.fallback().catch(() => {})
+      await poll(() => page.getByTestId('stream-state').textContent()).toBe('live')
+      await poll(() => barState.count()).toBe(0)
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('the focus stays where a keyboard goes on: in the message box after Send, after an approval is answered, after Interrupt', async () => {

@@ -78,7 +78,8 @@ export async function screenshot(page: Page, name: string, { screen = false } = 
  * What makes the current view hard to use on a phone: the page scrolling sideways, a word of a label, button,
  * heading or fact (not code: an id or a path breaks where it must) broken across lines (a squeezed label reads
  * "Stat us"), and a control smaller than WCAG 2.5.8's 24 x 24 CSS pixels, or 44 x 44 on a touch screen (WCAG
- * 2.5.5: a finger; the page's pointer is coarse) (a checkbox inside its label counts as the label). Runs in the page as source text: the test
+ * 2.5.5: a finger; the page's pointer is coarse) (a checkbox inside its label counts as the label), and a select too
+ * narrow to show its choice whole. Runs in the page as source text: the test
  * TypeScript has no DOM types.
  */
 export function phoneLayoutProblems(page: Page): Promise<string[]> {
@@ -115,6 +116,21 @@ export function phoneLayoutProblems(page: Page): Promise<string[]> {
       if (box.width < least - 0.5 || box.height < least - 0.5)
         problems.push(name(el) + ' is ' + Math.round(box.width) + ' x ' + Math.round(box.height) + ' px, under ' + least + ' x ' + least)
     }
+    // a select shows its choice whole: one as wide as that choice alone needs (a copy, its width not set) is no
+    // wider ("steer the running turn" squeezed read "steer the runn")
+    for (const el of document.querySelectorAll('select')) {
+      if (!shown(el) || el.selectedIndex < 0) continue
+      const copy = document.createElement('select')
+      copy.className = el.className
+      copy.append(el.options[el.selectedIndex].cloneNode(true))
+      copy.style.cssText = 'position:absolute;visibility:hidden;width:auto;min-width:0;max-width:none;flex:none'
+      el.parentElement.append(copy)
+      const needed = copy.getBoundingClientRect().width
+      copy.remove()
+      const has = el.getBoundingClientRect().width
+      if (has < needed - 0.5)
+        problems.push('select "' + (el.labels[0]?.firstChild?.textContent || el.name).trim() + '" shows "' + el.options[el.selectedIndex].text + '" cut off: ' + Math.round(has) + ' px of ' + Math.round(needed))
+    }
     return problems
   })()`)
 }
@@ -138,7 +154,8 @@ const operatedRoles = new Set([
  * What keeps the current view from being used with a keyboard alone: a control (a link, button, field, summary,
  * or a region that scrolls sideways) that Tab never reaches, one that Tab reaches without a visible focus
  * indicator, and a control without an accessible name (Chromium's own accessibility tree, as a screen reader
- * reads it). Tabs through the whole page from its start; leaves the focus where it was not (on the page's end).
+ * reads it). Tabs through the whole page from its start; leaves the focus where it was not (on the page's end). A
+ * control that went during the walk (or was hidden) is not counted as never reached.
  */
 export async function keyboardProblems(page: Page): Promise<string[]> {
   const problems: string[] = []
@@ -200,10 +217,13 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
     const seen = []
     const onKey = (e) => { if (e.key === 'Tab') seen.push(at()) }
     window.addEventListener('keydown', onKey, true)
-    globalThis.__kbWalk = { at, seen, stop: () => window.removeEventListener('keydown', onKey, true) }
+    // a control gone meanwhile ("New output" once the walk's focus scrolled the view to its end) was not missed
+    const present = () => found.map((el) => el.isConnected && shown(el))
+    globalThis.__kbWalk = { at, seen, present, stop: () => window.removeEventListener('keydown', onKey, true) }
     return found.map(name)
   })()`)) as string[]
   const reached = new Set<number>()
+  let present: boolean[] = []
   type Stop = { index: string | null; indicated: boolean; name: string } | null
   try {
     // Tab is pressed in batches (as many as the walk should take, then a few more until it ends), the stops read
@@ -225,6 +245,7 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
         if (!at.indicated) problems.push(`${at.name} is focused without a visible focus indicator`)
       }
     }
+    present = (await page.evaluate('globalThis.__kbWalk.present()')) as boolean[]
   } finally {
     await page.evaluate(`(() => {
       globalThis.__kbWalk?.stop()
@@ -234,7 +255,7 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
     })()`)
   }
   controls.forEach((name, i) => {
-    if (!reached.has(i)) problems.push(`${name} is never reached by Tab`)
+    if (!reached.has(i) && present[i]) problems.push(`${name} is never reached by Tab`)
   })
   return problems
 }

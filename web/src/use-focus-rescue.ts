@@ -4,12 +4,13 @@ import { useEffect, useRef } from 'preact/hooks'
 /**
  * A control of `container` that is disabled or goes while it has the focus (Send once the box is cleared,
  * Interrupt once the turn ended, an approval's answer once its card goes, Cancel run once the run ended) would
- * drop the keyboard's focus to the page's top: `fallback` (the message box, the view's heading) takes it instead.
- * Focus a person moved elsewhere, or off every control (a click on text), is left where it went.
+ * drop the keyboard's focus to the page's top: `fallback` (the message box, the view's heading) takes it instead;
+ * it is told the control that lost it. Focus a person moved elsewhere, or off every control (a click on text), is
+ * left where it went.
  */
 export function useFocusRescue(
   container: RefObject<HTMLElement | null>,
-  fallback: () => HTMLElement | null | undefined,
+  fallback: (lost: HTMLElement) => HTMLElement | null | undefined,
 ): void {
   const latest = useRef(fallback)
   latest.current = fallback
@@ -23,10 +24,16 @@ export function useFocusRescue(
       setTimeout(() => {
         const gone = !lost.isConnected || (lost as HTMLButtonElement).disabled === true
         const dropped = document.activeElement === null || document.activeElement === document.body
-        if (gone && dropped) latest.current()?.focus({ preventScroll: true })
+        if (gone && dropped) latest.current(lost)?.focus({ preventScroll: true })
       })
     }
     region.addEventListener('focusout', onFocusOut)
     return () => region.removeEventListener('focusout', onFocusOut)
   }, [])
 }
+
+/**
+ * Whether the screen is touched (the pointer is coarse: a phone, a tablet): a text field given the focus there
+ * may open the on-screen keyboard, which covers half the screen.
+ */
+export const touchScreen = () => matchMedia('(pointer: coarse)').matches

@@ -8,10 +8,26 @@ import { Markdown } from './markdown.js'
 import { OutputTail } from './output-tail.js'
 
 /**
- * The events of a run or a session, rendered by kind. `aborted`: items a fork holds as aborted (running when its
- * parent was forked: fork-cut.ts), shown so instead of in progress.
+ * Where an approval still waiting is answered: in the inbox (a run's view, a turn a fork holds from its parent),
+ * or `below`, in the bar at the screen's bottom of the session it belongs to (its answers are there: a link away
+ * to the inbox, the cross-session view, read as if they were not).
  */
-export function EventList({ events, aborted }: { events: StoredEvent[]; aborted?: ReadonlySet<string> }) {
+export type AnswerWhere = 'inbox' | 'below'
+
+/**
+ * The events of a run or a session, rendered by kind. `aborted`: items a fork holds as aborted (running when its
+ * parent was forked: fork-cut.ts), shown so instead of in progress. `answers`: where an approval waiting is
+ * answered (the inbox unless told).
+ */
+export function EventList({
+  events,
+  aborted,
+  answers = 'inbox',
+}: {
+  events: StoredEvent[]
+  aborted?: ReadonlySet<string>
+  answers?: AnswerWhere
+}) {
   return (
     <ol class="events" aria-label="Events">
       {foldEvents(events)
@@ -28,7 +44,7 @@ export function EventList({ events, aborted }: { events: StoredEvent[]; aborted?
             ) : b.kind === 'raw' ? (
               <RawGroup events={b.events} />
             ) : (
-              <EventView event={b.event} />
+              <EventView event={b.event} answers={answers} />
             )}
           </li>
         ))}
@@ -168,7 +184,7 @@ function RawGroup({ events }: { events: Extract<StoredEvent, { type: 'agent.raw'
   )
 }
 
-function EventView({ event }: { event: StoredEvent }) {
+function EventView({ event, answers }: { event: StoredEvent; answers: AnswerWhere }) {
   switch (event.type) {
     case 'run.completed':
       return (
@@ -200,13 +216,19 @@ function EventView({ event }: { event: StoredEvent }) {
         <p>
           <Badge type={event.type} /> {event.kind}:{' '}
           <code>{event.command ?? event.changes?.map((c) => c.path).join(', ')}</code>
-          {/* only while it waits: once answered, the inbox has nothing of it to answer */}
-          {pendingApprovals.value.some((a) => a.id === event.approvalId) && (
-            <>
-              {' '}
-              <a href={`#/approvals`}>answer in the inbox</a>
-            </>
-          )}
+          {/* only while it waits: once answered, there is nothing of it to answer */}
+          {pendingApprovals.value.some((a) => a.id === event.approvalId) &&
+            (answers === 'below' ? (
+              <span class="quiet" data-testid="answer-below">
+                {' '}
+                · waiting for your answer, below <span aria-hidden="true">↓</span>
+              </span>
+            ) : (
+              <>
+                {' '}
+                <a href={`#/approvals`}>answer in the inbox</a>
+              </>
+            ))}
         </p>
       )
     case 'approval.resolved':

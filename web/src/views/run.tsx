@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
+import { ConnectionNote } from '../components/connection-note.js'
 import { EventList, RawEvents } from '../components/events.js'
 import { StreamNews } from '../components/stream-news.js'
 import { useEvents } from '../use-events.js'
@@ -107,6 +108,7 @@ export function RunView({ id }: { id: string }) {
             <span aria-hidden="true">↓</span> New output
           </button>
         )}
+        {running && <ConnectionNote state={state} />}
         {running && (
           <div class="actions">
             <button type="button" class="danger" onClick={cancel}>

@@ -3,6 +3,7 @@ import type { Schemas } from '../../../src/client/index.js'
 import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
 import { ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
+import { ConnectionNote } from '../components/connection-note.js'
 import { EventList } from '../components/events.js'
 import { StreamNews } from '../components/stream-news.js'
 import { pendingApprovals } from '../pending.js'
@@ -10,7 +11,7 @@ import { href, navigate } from '../router.js'
 import { eventsOfTurn } from '../turn-events.js'
 import { inputText } from '../turn-input.js'
 import { useEvents } from '../use-events.js'
-import { useFocusRescue } from '../use-focus-rescue.js'
+import { touchScreen, useFocusRescue } from '../use-focus-rescue.js'
 import { useFollowTail } from '../use-follow-tail.js'
 import { type ForkHistory, useForkHistory } from '../use-fork-history.js'
 import { useInFlight } from '../use-in-flight.js'
@@ -93,15 +94,19 @@ export function SessionView({ id }: { id: string }) {
     since !== undefined && newest > since,
   )
   // a control gone or disabled with the focus (Send once sent, Interrupt once idle, an answer once its card went):
-  // the next approval's first answer takes it, else the message box (else, archived, the heading)
+  // the next approval's first answer takes it, else the message box (else, archived, the heading). On a touch
+  // screen only Send gives it to the box (the keyboard was open for it): after a tap on an answer or Interrupt,
+  // the box would open the on-screen keyboard over the output the reader now watches, so the bar takes it.
   const view = useRef<HTMLElement>(null)
+  const bar = useRef<HTMLElement>(null)
   const box = useRef<HTMLTextAreaElement>(null)
-  useFocusRescue(
-    view,
-    () =>
-      view.current?.querySelector<HTMLElement>('.waiting .approval .actions button') ??
-      (box.current && !box.current.disabled ? box.current : document.getElementById('session-title')),
-  )
+  useFocusRescue(view, (lost) => {
+    const next = view.current?.querySelector<HTMLElement>('.waiting .approval .actions button')
+    if (next) return next
+    if (!box.current || box.current.disabled) return document.getElementById('session-title')
+    const sent = lost.matches('.compose button[type=submit]')
+    return touchScreen() && !sent ? bar.current : box.current
+  })
   const busy = session?.status === 'running' || session?.status === 'waiting_for_approval'
   const archived = session?.status === 'archived'
   return (
@@ -220,17 +225,25 @@ export function SessionView({ id }: { id: string }) {
               </span>
               <p>{inputText(t.input)}</p>
             </div>
-            <EventList events={eventsOfTurn(events, t.id)} />
+            {/* its approvals waiting are answered in the bar below (a turn a fork holds: in the inbox) */}
+            <EventList events={eventsOfTurn(events, t.id)} answers="below" />
           </li>
         ))}
       </ol>
       <div ref={follow.end} class="tail-end" />
-      <section class="action-bar" data-following={follow.following} aria-label="Actions">
+      <section
+        ref={bar}
+        class="action-bar"
+        data-following={follow.following}
+        aria-label="Actions"
+        tabIndex={-1}
+      >
         {follow.behind && (
           <button type="button" class="jump" onClick={follow.jump}>
             <span aria-hidden="true">↓</span> New output
           </button>
         )}
+        <ConnectionNote state={state} />
         {(problem || error) && (
           <p class="error-text" role="alert">
             {problem ?? error}
