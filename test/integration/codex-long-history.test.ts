@@ -14,11 +14,12 @@ const pngUrl = (bytes: number) =>
 
 /**
  * A codex session whose history is longer than the 8 MiB line the gateway reads of an agent (two turns with a
- * 4.5 MiB image each, which codex keeps as data: URLs: about 12 MiB of turns), unloaded while idle and used again.
- * Its next turn resumes the thread without its turns (`excludeTurns`); seed 003's routes answer with the turns
- * (thread/read with includeTurns, on one line of about 12 MiB, as /api/thread/read with them): read up to CODEX_HISTORY_MAX_BYTES, they answer at
- * once, where the line cut at 8 MiB left each request to time out (CODEX_REQUEST_TIMEOUT, then a 500 or 504).
- * The real codex app-server against the mock model; one gateway, one codex.
+ * 3.2 MiB image each, which codex keeps as data: URLs: about 9 MiB of turns), unloaded while idle and used again,
+ * then after a restart. Its next turn resumes the thread without its turns (`excludeTurns`); seed 003's routes
+ * answer with the turns (thread/read with includeTurns: one line of about 9 MiB). Read up to
+ * CODEX_HISTORY_MAX_BYTES, they answer at once, and past it they fail at once, saying so; the line cut at 8 MiB
+ * left each request to time out (CODEX_REQUEST_TIMEOUT, then a 500, or turn/start's 504 for a completed turn).
+ * The real codex app-server against the mock model; two gateways one after the other, a codex each.
  */
 describe('a codex session with a history longer than 8 MiB', { timeout: 180_000 }, () => {
   let mock: MockLlm
@@ -49,7 +50,7 @@ describe('a codex session with a history longer than 8 MiB', { timeout: 180_000 
     const created = await postJson(`${gw.url}/v1/sessions`, {})
     const session = (await created.json()) as Session
     expect(created.status, JSON.stringify(session)).toBe(201)
-    const images = [pngUrl(4.5 * 1024 * 1024), pngUrl(4.5 * 1024 * 1024)]
+    const images = [pngUrl(3.2 * 1024 * 1024), pngUrl(3.2 * 1024 * 1024)]
     for (const [i, url] of images.entries()) {
       mock.script({ kind: 'text', text: `seen ${i}` })
       const res = await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, {
