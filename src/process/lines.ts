@@ -10,6 +10,20 @@ import { agentLineChars } from '../util/agent-line.js'
  * end would: the last line read, even without its newline, is yielded.
  */
 export async function* readLines(stream: Readable, maxLineChars = agentLineChars): AsyncGenerator<string> {
+  for await (const part of readLineParts(stream, maxLineChars)) yield part.text
+}
+
+/** A line, or a piece of a line longer than the reader's limit: `cut` when the line goes on in the next part. */
+export interface LinePart {
+  text: string
+  cut: boolean
+}
+
+/** readLines, saying of each piece of a line longer than `maxLineChars` that it was cut (one that needs to know). */
+export async function* readLineParts(
+  stream: Readable,
+  maxLineChars = agentLineChars,
+): AsyncGenerator<LinePart> {
   const decoder = new StringDecoder('utf8')
   let buffered = ''
   try {
@@ -26,7 +40,7 @@ export async function* readLines(stream: Readable, maxLineChars = agentLineChars
       // Keep a trailing '\r' with the rest: it may be the first half of a CRLF split across chunks.
       while (buffered.length > maxLineChars) {
         if (buffered.length === maxLineChars + 1 && buffered.endsWith('\r')) break
-        yield buffered.slice(0, maxLineChars)
+        yield { text: buffered.slice(0, maxLineChars), cut: true }
         buffered = buffered.slice(maxLineChars)
       }
     }
@@ -89,12 +103,13 @@ const pending = (decoder: StringDecoder): number => (decoder as { lastNeed?: num
 
 const prematureClose = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE'
 
-function* pieces(line: string, max: number): Generator<string> {
+function* pieces(line: string, max: number): Generator<LinePart> {
   if (line.length <= max) {
-    yield line
+    yield { text: line, cut: false }
     return
   }
-  for (let i = 0; i < line.length; i += max) yield line.slice(i, i + max)
+  for (let i = 0; i < line.length; i += max)
+    yield { text: line.slice(i, i + max), cut: i + max < line.length }
 }
 
 const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line)

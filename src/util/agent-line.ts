@@ -4,7 +4,9 @@
  * run's output (process/lines.ts, process/line-splitter.ts). A longer one is cut into pieces of this size (so one
  * runaway line cannot exhaust memory), and a JSON message cut so is lost. What an agent echoes (codex's
  * `userMessage` item with a turn's data: URL images) must fit: the image cap (MAX_IMAGE_BYTES) is bounded by it,
- * and a codex turn's images together are (core/echoed-input.ts).
+ * and a codex turn's images together are (core/echoed-input.ts). codex app-server's answers that carry a thread's
+ * history are read longer, up to CODEX_HISTORY_MAX_BYTES (codex-app-server/history-answers.ts); any answer past
+ * its limit fails its request at once.
  */
 export const agentLineChars = 8 * 1024 * 1024
 

@@ -3,13 +3,21 @@ import { describe, expect, it } from 'vitest'
 import { RpcPeer } from '../../src/agents/codex-app-server/rpc.js'
 import {
   RpcClosedError,
+  RpcOverlongAnswerError,
   RpcResponseError,
   RpcTimeoutError,
 } from '../../src/agents/codex-app-server/rpc-errors.js'
 import { readLines } from '../../src/process/lines.js'
 
 /** Our peer wired to a fake on the other end: `sent` yields what we wrote, `reply` writes lines to us. */
-function connect(options: { onInputEnd?: () => void } = {}) {
+function connect(
+  options: {
+    onInputEnd?: () => void
+    maxLineChars?: number
+    maxAnswerChars?: number
+    largeAnswers?: ReadonlySet<string>
+  } = {},
+) {
   const toFake = new PassThrough()
   const fromFake = new PassThrough()
   const unknown: { line: string; reason: string }[] = []
@@ -198,5 +206,52 @@ describe('RpcPeer input safety', () => {
       'neither a request, a notification nor a response',
     ])
     expect(unknown[0]?.line).toBe('not json')
+  })
+})
+
+describe('RpcPeer answers longer than a line', () => {
+  const limits = { maxLineChars: 100, maxAnswerChars: 400, largeAnswers: new Set(['thread/read']) }
+  const padded = (id: number, chars: number) => {
+    const line = JSON.stringify({ id, result: { text: '' } })
+    return JSON.stringify({ id, result: { text: 'x'.repeat(chars - line.length) } })
+  }
+
+  it('reads an answer of a large-answer method up to maxAnswerChars, any other line up to maxLineChars', async () => {
+    const { peer, sent, reply, unknown } = connect(limits)
+    const read = peer.request('thread/read', {}, 5000)
+    await sent()
+    reply(padded(1, 400))
+    await expect(read).resolves.toEqual({ text: expect.stringMatching(/^x+$/) })
+    // another method's answer that long fails its request at once, saying so (no wait for its timeout)
+    const other = peer.request('model/list', {}, 60_000)
+    await sent()
+    reply(padded(2, 101))
+    const err = await other.catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RpcOverlongAnswerError)
+    expect(err).toMatchObject({ method: 'model/list', limit: 100 })
+    // a notification that long is dropped as before; the peer goes on
+    reply(JSON.stringify({ method: 'item/completed', params: { text: 'y'.repeat(150) } }))
+    await tick()
+    expect(unknown.map((u) => u.reason)).toEqual(['longer than 100 characters', 'longer than 100 characters'])
+    const next = peer.request('model/list', {}, 5000)
+    await sent()
+    reply({ id: 3, result: { data: [] } })
+    await expect(next).resolves.toEqual({ data: [] })
+  })
+
+  it('fails a request whose answer is longer than maxAnswerChars at once, and reads the next line whole', async () => {
+    const { peer, sent, reply, unknown } = connect(limits)
+    const read = peer.request('thread/read', {}, 60_000)
+    await sent()
+    reply(padded(1, 1000))
+    const err = await read.catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RpcOverlongAnswerError)
+    expect((err as Error).message).toMatch(/answered thread\/read with more than 400 characters on one line/)
+    const next = peer.request('thread/read', {}, 5000)
+    await sent()
+    reply(padded(2, 399))
+    await expect(next).resolves.toMatchObject({ text: expect.any(String) })
+    // the long line's three pieces were reported, nothing else
+    expect(unknown).toHaveLength(3)
   })
 })

@@ -5,6 +5,7 @@ import type { EscapeScope } from '../../process/escaped-processes.js'
 import { readLines } from '../../process/lines.js'
 import { localRunner } from '../../process/local-runner.js'
 import type { LaunchSpec, ProcessRunner, RunningProcess } from '../../process/runner.js'
+import { overlongAnswer } from '../../protocol/agent-overlong-answer.js'
 import { AppError } from '../../protocol/errors.js'
 import { codexInstallHint } from '../codex/probe.js'
 import { resolveCodexBinary } from '../codex-binary.js'
@@ -12,10 +13,11 @@ import { appServerLaunch } from './app-server-launch.js'
 import { codexHomeOf } from './config-files.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
+import { historyAnswers, overlongHint } from './history-answers.js'
 import { IncludeOnlyReader } from './include-only-reader.js'
 import { optedOutNotifications } from './opted-out-notifications.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
-import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
+import { RpcClosedError, RpcOverlongAnswerError, RpcResponseError } from './rpc-errors.js'
 
 /** Every method a client may call, and the params the pinned codex expects for it. */
 /** JSON-RPC codes for an invalid request and invalid params. */
@@ -151,6 +153,8 @@ export class AppServerProcess {
       // codex refusing what it was asked is the caller's mistake (400), not the gateway's (500)
       if (err instanceof RpcResponseError && invalidRequestCodes.has(err.code))
         throw new AppError('invalid_request', err.message, undefined, { cause: err })
+      if (err instanceof RpcOverlongAnswerError)
+        throw new AppError('agent_failed', err.message, overlongAnswer(err), { cause: err })
       throw err
     }
   }
@@ -246,6 +250,10 @@ export class AppServerProcess {
       input: stdout,
       output: stdin,
       name,
+      // a thread's history may come on a line longer than the 8 MiB read of any other (history-answers.ts)
+      maxAnswerChars: this.options.config.CODEX_HISTORY_MAX_BYTES,
+      largeAnswers: historyAnswers,
+      overlongHint,
       ...(this.options.onUnknown ? { onUnknown: this.options.onUnknown } : {}),
       // the exit closes the connection, with the reason (see spawn)
       onInputEnd: () => {},

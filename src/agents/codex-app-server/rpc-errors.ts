@@ -29,5 +29,23 @@ export class RpcClosedError extends Error {
   override name = 'RpcClosedError'
 }
 
+/**
+ * The peer's answer is longer than the gateway reads as one line (`limit` characters): it is dropped, and the
+ * request fails at once with this rather than waiting for its time limit.
+ */
+export class RpcOverlongAnswerError extends Error {
+  override name = 'RpcOverlongAnswerError'
+  constructor(
+    readonly method: string,
+    readonly limit: number,
+    peer: string,
+    hint: string,
+  ) {
+    super(
+      `${peer} answered ${method} with more than ${limit} characters on one line, more than the gateway reads: ${hint}`,
+    )
+  }
+}
+
 /** JSON-RPC error codes used when answering the peer's requests. */
 export const rpcErrorCodes = { methodNotFound: -32601, internalError: -32603 } as const

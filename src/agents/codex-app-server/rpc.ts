@@ -1,6 +1,13 @@
 import type { Readable, Writable } from 'node:stream'
-import { readLines } from '../../process/lines.js'
-import { RpcClosedError, RpcResponseError, RpcTimeoutError, rpcErrorCodes } from './rpc-errors.js'
+import { readLineParts } from '../../process/lines.js'
+import { agentLineChars } from '../../util/agent-line.js'
+import {
+  RpcClosedError,
+  RpcOverlongAnswerError,
+  RpcResponseError,
+  RpcTimeoutError,
+  rpcErrorCodes,
+} from './rpc-errors.js'
 import { parseMessage, type RequestId, type RpcErrorObject } from './rpc-message.js'
 
 export type NotificationHandler = (method: string, params: unknown) => void
@@ -21,6 +28,15 @@ export interface RpcPeerOptions {
   onInputEnd?: () => void
   /** Longest line accepted as one message (longer lines arrive in pieces and are reported unknown). */
   maxLineChars?: number
+  /**
+   * Longest answer accepted to a request of `largeAnswers` (methods whose answer holds a thread's history); at
+   * least `maxLineChars`. Any answer longer than its limit fails its request at once (RpcOverlongAnswerError,
+   * saying `overlongHint`), never leaving it to time out.
+   */
+  maxAnswerChars?: number
+  largeAnswers?: ReadonlySet<string>
+  /** What an RpcOverlongAnswerError tells to do about it. */
+  overlongHint?: string
 }
 
 interface Pending {
@@ -40,8 +56,13 @@ export class RpcPeer {
   private readonly notificationHandlers = new Set<NotificationHandler>()
   private requestHandler: RequestHandler | undefined
   private closedWith: Error | undefined
+  /** The longest line read as one (lines longer come in pieces of this length). */
+  private readonly readChars: number
+  /** Set while the pieces of a line longer than `readChars` arrive (after its first, before its last). */
+  private inOverlongLine = false
 
   constructor(private readonly options: RpcPeerOptions) {
+    this.readChars = Math.max(options.maxLineChars ?? agentLineChars, options.maxAnswerChars ?? 0)
     options.output.on('error', (err) =>
       this.close(new RpcClosedError(`${options.name}: cannot write: ${err.message}`)),
     )
@@ -111,8 +132,9 @@ export class RpcPeer {
 
   private async read(): Promise<void> {
     try {
-      for await (const line of readLines(this.options.input, this.options.maxLineChars)) {
-        if (line.trim() !== '') this.dispatch(line)
+      for await (const { text, cut } of readLineParts(this.options.input, this.readChars)) {
+        if (this.inOverlongLine || cut) this.overlongPiece(text, cut)
+        else if (text.trim() !== '') this.dispatch(text)
       }
     } catch {
       // a failing stream ends the connection like a closed one
@@ -121,7 +143,39 @@ export class RpcPeer {
     else this.close(new RpcClosedError(`${this.options.name} closed the connection`))
   }
 
+  /**
+   * A piece of a line longer than the gateway reads (readLines cut it; the last piece is the shorter one). The
+   * first names the request it answers, if it is an answer (codex writes `{"id":...` first): that request fails
+   * now. The pieces are reported unknown.
+   */
+  private overlongPiece(piece: string, cut: boolean): void {
+    if (!this.inOverlongLine) {
+      const id = answeredId(piece)
+      if (id !== undefined) this.failOverlong(id, this.readChars)
+    }
+    this.inOverlongLine = cut
+    this.options.onUnknown?.(piece, `a piece of a line longer than ${this.readChars} characters`)
+  }
+
+  /** Rejects the pending request `id` (if any) as answered by a line too long for it. */
+  private failOverlong(id: RequestId, limit: number): void {
+    const pending = this.pending.get(id)
+    if (!pending) return
+    this.pending.delete(id)
+    if (pending.timer) clearTimeout(pending.timer)
+    const hint = this.options.overlongHint ?? 'the answer is dropped'
+    pending.reject(new RpcOverlongAnswerError(pending.method, limit, this.options.name, hint))
+  }
+
   private dispatch(line: string): void {
+    const maxLineChars = this.options.maxLineChars ?? agentLineChars
+    if (line.length > maxLineChars && !this.isLargeAnswer(line)) {
+      // read as one only for an answer of `largeAnswers`: anything else this long is dropped, as before
+      const id = answeredId(line)
+      if (id !== undefined) this.failOverlong(id, maxLineChars)
+      this.options.onUnknown?.(line, `longer than ${maxLineChars} characters`)
+      return
+    }
     const message = parseMessage(line)
     if (message.kind === 'invalid') this.options.onUnknown?.(line, message.reason)
     else if (message.kind === 'notification') this.deliver(line, message.method, message.params)
@@ -140,6 +194,13 @@ export class RpcPeer {
         pending.reject(new RpcResponseError(pending.method, code, text, data, this.options.name))
       }
     }
+  }
+
+  /** The line answers a pending request of a method in `largeAnswers`. */
+  private isLargeAnswer(line: string): boolean {
+    const id = answeredId(line)
+    const method = id === undefined ? undefined : this.pending.get(id)?.method
+    return method !== undefined && (this.options.largeAnswers?.has(method) ?? false)
   }
 
   private deliver(line: string, method: string, params: unknown): void {
@@ -174,6 +235,15 @@ export class RpcPeer {
       this.write(serialize({ id, error: toRpcError(err) }))
     }
   }
+}
+
+/** The id a JSON-RPC answer starts with (`{"id":7,"result":...`, as codex writes it); undefined for another line. */
+function answeredId(line: string): RequestId | undefined {
+  const head = /^\s*\{\s*"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*"(?:result|error)"/.exec(
+    line.slice(0, 256),
+  )
+  if (!head?.[1]) return undefined
+  return JSON.parse(head[1]) as RequestId
 }
 
 function serialize(message: Record<string, unknown>): string {

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { Skills } from '../../core/skills.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
+import { isOverlongAnswer } from '../../protocol/agent-overlong-answer.js'
 import { isAgentRequestTimeoutMessage } from '../../protocol/agent-request-timeout.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
@@ -367,9 +368,11 @@ async function recordedItems(
   turn: Turn,
 ): Promise<unknown[]> {
   if (turn.agentTurnId) {
-    const read = (await sessions.read(sessionId, true)) as {
-      thread?: { turns?: { id?: string; items?: unknown }[] }
-    }
+    // a history too long to read (CODEX_HISTORY_MAX_BYTES) still answers the turn that ran: with the gateway's items
+    const read = (await sessions.read(sessionId, true).catch((err: unknown) => {
+      if (isOverlongAnswer(err)) return undefined
+      throw err
+    })) as { thread?: { turns?: { id?: string; items?: unknown }[] } } | undefined
     const recorded = read?.thread?.turns?.find((t) => t.id === turn.agentTurnId)?.items
     if (Array.isArray(recorded)) return recorded
   }
