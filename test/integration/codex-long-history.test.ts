@@ -5,6 +5,7 @@ import type { Session } from '../../src/protocol/sessions.js'
 import { agentLineChars } from '../../src/util/agent-line.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { idleUnloaded } from '../support/idle-unload.js'
 
 gatewayModules()
 
@@ -70,7 +71,7 @@ describe('a codex session with a history longer than 8 MiB', { timeout: 180_000 
 
     // let go while idle: the next turn resumes the thread, here through seed 003's turn/start, whose answer
     // lists codex's own items of the turn (read with the thread's turns)
-    const unloaded = await within(() => !gw!.ctx.sessions.isLoaded(session.id), 20_000)
+    const unloaded = await idleUnloaded(gw!.ctx.sessions, session.id)
     expect(unloaded, 'the idle session was not unloaded within 20 s').toBe(true)
     mock.script({ kind: 'text', text: 'seen both' })
     const third = await post('/api/turn/start', {
@@ -116,13 +117,3 @@ describe('a codex session with a history longer than 8 MiB', { timeout: 180_000 
     )
   })
 })
-
-/** Polls `done` until it holds (true) or `ms` passed (false). */
-async function within(done: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (!done()) {
-    if (Date.now() > deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return true
-}

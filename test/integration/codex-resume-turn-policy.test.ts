@@ -5,6 +5,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { idleUnloaded } from '../support/idle-unload.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 gatewayModules()
@@ -50,7 +51,7 @@ describe('a codex session reopened after a turn with a policy of its own', { tim
     expect(first.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
 
     // the session is let go (its agent session closed, as after a turn ended by force) and reopened for the next
-    const unloaded = await within(() => !gw!.ctx.sessions.isLoaded(session.id), 20_000)
+    const unloaded = await idleUnloaded(gw!.ctx.sessions, session.id)
     expect(unloaded, 'the idle session was not unloaded within 20 s').toBe(true)
     mock.script({ kind: 'exec_command', cmd: 'echo own > own.txt' }, { kind: 'text', text: 'wrote it' })
     const next = await turnUntilEndOrAsk(session.id, { input: 'write the file' })
@@ -58,13 +59,3 @@ describe('a codex session reopened after a turn with a policy of its own', { tim
     expect(existsSync(path.join(session.cwd, 'own.txt'))).toBe(true)
   })
 })
-
-/** Polls `done` until it holds (true) or `ms` passed (false). */
-async function within(done: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (!done()) {
-    if (Date.now() > deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return true
-}
