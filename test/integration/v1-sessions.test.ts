@@ -8,6 +8,7 @@ import { SessionManager } from '../../src/core/session-manager.js'
 import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import { agentLineChars, agentLineWrapperChars } from '../../src/util/agent-line.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { codexRequestsOf } from '../support/codex-requests.js'
 import {
@@ -312,7 +313,7 @@ describe('/v1/sessions on codex app-server', () => {
     const copilot = await createSession({ agent: 'copilot' })
     const long = 'x'.repeat(8 * 1024 * 1024)
     const lineMessage = (what: string) =>
-      `${what}: takes ${JSON.stringify({ type: 'text', text: long }).length} chars as JSON, and agents write a turn's input back on one line of their output, which the gateway reads up to 8323072 chars (8388608 less the message around it): send less a turn`
+      `${what}: takes ${JSON.stringify({ type: 'text', text: long }).length} chars as JSON, and agents write a turn's input back on one line of their output, which the gateway reads up to ${agentLineChars - agentLineWrapperChars} chars (${agentLineChars} less the message around it): send less a turn`
     const turn = await postJson(`${gw.url}/v1/sessions/${copilot.id}/turns`, { input: long })
     expect(turn.status).toBe(400)
     expect((await json<{ error: { message: string } }>(turn)).error.message).toBe(lineMessage('input'))
