@@ -17,11 +17,47 @@ export function stopClientAfterEnd(stream: ServerHttp2Stream): void {
     setImmediate(() => {
       if (stillSending(stream)) stream.close(constants.NGHTTP2_NO_ERROR)
     })
-  // the response's END_STREAM (its empty trailers) is with nghttp2, or on its way there
-  if (stream.sentTrailers !== undefined) stop()
-  // else after the response's own listener (set when it was made) submitted them
-  else stream.once('wantTrailers', stop)
+  // the response's END_STREAM (its empty trailers, or its HEADERS when it has no body) is with nghttp2, or on its
+  // way there
+  if (stream.sentTrailers !== undefined || endedWithHeaders(stream)) stop()
+  else {
+    // else after the response's own listener (set when it was made) submitted them
+    stream.once('wantTrailers', stop)
+    // or, an answer that turns out to have no body, once its HEADERS went with END_STREAM: no trailers are asked
+    if (!stream.headersSent)
+      afterRespond(stream, () => {
+        if (endedWithHeaders(stream)) stop()
+      })
+  }
 }
+
+/**
+ * Runs `then` right after the stream's response HEADERS were handed to nghttp2: Node has no event for it (a HEAD
+ * stream's writable side finished when it came, before any answer; a 204's finishes on a later turn).
+ */
+export function afterRespond(stream: ServerHttp2Stream, then: () => void): void {
+  const respond = stream.respond
+  stream.respond = ((...args: Parameters<typeof respond>) => {
+    stream.respond = respond
+    respond.apply(stream, args)
+    then()
+  }) as typeof respond
+}
+
+/**
+ * Whether the response went as HEADERS with END_STREAM: an answer to HEAD, a 204, 205 or 304 (Node's own rule in
+ * `respond`). nghttp2 then never asks for trailers (`wantTrailers`), which the END_STREAM of every other compat
+ * response waits for.
+ */
+export function endedWithHeaders(stream: ServerHttp2Stream): boolean {
+  if (!stream.headersSent) return false
+  const status = Number(stream.sentHeaders[':status'])
+  return headRequest(stream) || status === 204 || status === 205 || status === 304
+}
+
+/** A HEAD request's stream: Node marks it so (not in its types), and sends any answer to it as headers alone. */
+const headRequest = (stream: ServerHttp2Stream): boolean =>
+  (stream as ServerHttp2Stream & { headRequest?: boolean }).headRequest === true
 
 /** Ends an HTTP/2 compat response (`end`, which writes its last bytes), then stops a client still sending. */
 export function endThenStopClient(stream: ServerHttp2Stream, end: () => void): void {

@@ -162,7 +162,8 @@ function silentTls(server: TlsServer): () => void {
  * back (`unshift`), and the socket goes to `h2c` when they are the HTTP/2 connection preface. The guard counts
  * the connection first; one over MAX_CONNECTIONS (or MAX_CONNECTIONS_PER_CLIENT) is answered 429 once it spoke
  * HTTP/1.1 (closed if HTTP/2).
- * A client that says nothing, or only part of the preface, within HEADERS_TIMEOUT_SECONDS is cut.
+ * A client that says nothing, or only part of the preface, within HEADERS_TIMEOUT_SECONDS is cut; one that leaves
+ * (FIN) meanwhile is closed at once.
  */
 function routeH2cConnections(
   server: http.Server,
@@ -178,6 +179,10 @@ function routeH2cConnections(
     // A client that resets before it spoke goes quietly.
     const onError = () => socket.destroy()
     socket.on('error', onError)
+    // A client that leaves (FIN) before it said which protocol (nothing, or part of the preface) will say no more:
+    // its socket is half-open (the HTTP/1.1 server's), and would wait in CLOSE-WAIT for HEADERS_TIMEOUT_SECONDS.
+    const onEnd = () => socket.destroy()
+    socket.once('end', onEnd)
     const refused = guard.admit(socket)
     let seen: Buffer = Buffer.alloc(0)
     silent.add(socket)
@@ -205,6 +210,8 @@ function routeH2cConnections(
       }
       socket.setTimeout(0)
       socket.removeAllListeners('timeout')
+      // it spoke: a FIN that came with its bytes is for the server it goes to (or the refusal) to read
+      socket.off('end', onEnd)
       if (refused) {
         if (couldBeH2) socket.destroy()
         else guard.refuseOverCapacity(socket, refused)

@@ -111,3 +111,63 @@ describe('h2c clients that leave with streams open', () => {
     expect(status).toBe(200)
   })
 })
+
+const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
+
+/**
+ * A client that sends `bytes` and its FIN in one write, then waits for the gateway to close the connection, at most
+ * `boundMs`: whether it did, and what it answered.
+ */
+async function sayAndLeave(url: string, bytes: Buffer, boundMs: number) {
+  const { hostname, port } = new URL(url)
+  const socket = net.connect(Number(port), hostname)
+  socket.on('error', () => {})
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  let answered = ''
+  socket.on('data', (chunk: Buffer) => {
+    answered += chunk.toString('latin1')
+  })
+  const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)))
+  socket.end(bytes)
+  let bound: NodeJS.Timeout | undefined
+  const gone = await Promise.race([
+    closed,
+    new Promise<boolean>((r) => (bound = setTimeout(() => r(false), boundMs))),
+  ])
+  clearTimeout(bound)
+  socket.destroy()
+  return { gone, answered }
+}
+
+/**
+ * Clients that leave (FIN) while the cleartext port still sniffs which protocol they speak: nothing sent, part of
+ * the HTTP/2 preface. The sniffer waited for more on a half-open socket: each stayed in CLOSE-WAIT until
+ * HEADERS_TIMEOUT_SECONDS (a stress of Node http2 clients destroyed at once left some so), then got a 408 nobody
+ * reads. The whole preface with the FIN goes to HTTP/2, whose session ends with the socket.
+ */
+describe('h2c clients that leave before they said which protocol', () => {
+  let gw: TestGateway
+  gatewayModules()
+  beforeAll(async () => {
+    // the longest allowed: the sniffer's own cut must not be what closes them
+    gw = await startGateway(null, { HEADERS_TIMEOUT_SECONDS: '300' })
+  })
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  const leavers: [string, Buffer][] = [
+    ['nothing', Buffer.alloc(0)],
+    ['the first byte of the preface', preface.subarray(0, 1)],
+    ['all of the preface but its last byte', preface.subarray(0, preface.length - 1)],
+    ['the whole preface', preface],
+  ]
+  it.each(leavers)('%s, then FIN: the gateway closes the connection, no 408', async (_name, bytes) => {
+    // a bound of the test's own time, far below HEADERS_TIMEOUT_SECONDS
+    const { gone, answered } = await sayAndLeave(gw.url, bytes, 20_000)
+    expect(gone).toBe(true)
+    // an HTTP/2 server sends its SETTINGS (and GOAWAY) first; a 408 would answer a request never made
+    expect(answered).not.toContain('HTTP/1.1')
+    expect(await openConnections(gw)).toBe(0)
+  })
+})

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import http2 from 'node:http2'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { drainAfterAnswer } from '../../src/http/h2-answered-body.js'
 import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
 import { frameWord, type H2FrameSeen, startH2FrameLog } from '../support/h2-frame-log.js'
@@ -65,13 +67,17 @@ function expectEndedThenStopped(frames: H2FrameSeen[]) {
 async function endlessBody(url: string, chunk: Buffer, stopAt: number, headers = {}) {
   const session = http2.connect(url)
   session.on('error', () => {})
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': '/v1/runs',
-    'content-type': 'application/json',
-    authorization: `Bearer ${token}`,
-    ...headers,
-  })
+  const stream = session.request(
+    {
+      ':method': 'POST',
+      ':path': '/v1/runs',
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      ...headers,
+    },
+    // a HEAD's too (Node's client ends a HEAD's side with its headers unless told)
+    { endStream: false },
+  )
   stream.on('error', () => {})
   stream.resume()
   let status = 0
@@ -208,6 +214,151 @@ describe('HTTP/2 answers that come before the request body ended', () => {
       // the client's own buffers hold (a few chunks)
       expect(got.sent).toBeGreaterThan(4 * bodyLimit)
       expect(got.sent).toBeLessThan(6 * bodyLimit + 256 * 1024)
+    } finally {
+      await wire.close()
+    }
+  })
+})
+
+/** The answer went as HEADERS with END_STREAM (no body), and the server did not reset the stream. */
+function expectHeadersOnlyNotReset(frames: H2FrameSeen[]) {
+  const words = frames.map(frameWord).join(' ')
+  expect(
+    frames.filter((f) => f.type === 'RST_STREAM'),
+    words,
+  ).toEqual([])
+  expect(
+    frames.filter((f) => f.type === 'DATA' || f.type === 'HEADERS'),
+    words,
+  ).toEqual([expect.objectContaining({ type: 'HEADERS', endStream: true })])
+}
+
+/**
+ * Sends `body` on a request of `method` to `path` (Node's client), the whole of it, and waits for the stream to
+ * close, at most `boundMs`: the status, whether it closed, its RST_STREAM code and id.
+ */
+async function sendWhole(
+  url: string,
+  method: string,
+  path: string,
+  body: Buffer,
+  headers = {},
+  boundMs = 20_000,
+) {
+  const session = http2.connect(url)
+  session.on('error', () => {})
+  const stream = session.request({ ':method': method, ':path': path, ...headers }, { endStream: false })
+  stream.on('error', () => {})
+  stream.resume()
+  let status = 0
+  stream.once('response', (h) => {
+    status = Number(h[':status'])
+  })
+  const closed = new Promise<boolean>((resolve) => stream.once('close', () => resolve(true)))
+  stream.end(body)
+  let bound: NodeJS.Timeout | undefined
+  const ended = await Promise.race([
+    closed,
+    new Promise<boolean>((r) => (bound = setTimeout(() => r(false), boundMs))),
+  ])
+  clearTimeout(bound)
+  const rstCode = stream.rstCode
+  session.destroy()
+  return { status, ended, rstCode, id: stream.id! }
+}
+
+/**
+ * An answer without a body (to HEAD; a 204, a 304) goes as HEADERS with END_STREAM, and nghttp2 asks for no
+ * trailers, which the drain of an early answer waited for. A HEAD stream whose client still sent was never read nor
+ * stopped: Node ends a HEAD stream's writable side when it comes, so its own reset never came either, and the
+ * client hung with its window full (curl too). Now its body is read and dropped as any early answer's.
+ */
+describe('HTTP/2 answers without a body to a request still sending one', () => {
+  let gw: TestGateway
+  gatewayModules()
+  beforeAll(async () => {
+    gw = await startGateway(null, { API_TOKENS: token, BODY_LIMIT_BYTES: String(bodyLimit) })
+  })
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  it('HEAD of a GET route, and a HEAD refused 401: the answer, then the body read to its end; no reset', async () => {
+    const wire = await startH2FrameLog(gw.url)
+    try {
+      const auth = { authorization: `Bearer ${token}` }
+      const cases = [
+        { path: '/health', headers: auth, status: 200 },
+        { path: '/v1/runs', headers: auth, status: 200 },
+        { path: '/v1/runs', headers: {}, status: 401 },
+      ]
+      for (const c of cases) {
+        const before = wire.connections()
+        // more than a stream's window (64 KiB): it goes whole only when read
+        const got = await sendWhole(wire.url, 'HEAD', c.path, Buffer.alloc(2 * bodyLimit, 'a'), c.headers)
+        expect([got.status, got.ended, got.rstCode]).toEqual([
+          c.status,
+          true,
+          http2.constants.NGHTTP2_NO_ERROR,
+        ])
+        expectHeadersOnlyNotReset(wire.of(got.id, before))
+      }
+    } finally {
+      await wire.close()
+    }
+  })
+
+  it('a HEAD body that goes on is read up to 4 x BODY_LIMIT_BYTES, then stopped after the answer', async () => {
+    const wire = await startH2FrameLog(gw.url)
+    try {
+      const got = await endlessBody(wire.url, Buffer.alloc(16_384, 'a'), 40 * bodyLimit, {
+        ':method': 'HEAD',
+        ':path': '/health',
+      })
+      expect(got.status).toBe(200)
+      expect(got.closedByServer).toBe(true)
+      const answer = wire.of(got.id).filter((f) => f.type === 'HEADERS' || f.type === 'RST_STREAM')
+      expect(answer).toEqual([
+        expect.objectContaining({ type: 'HEADERS', endStream: true }),
+        expect.objectContaining({ type: 'RST_STREAM', code: http2.constants.NGHTTP2_NO_ERROR }),
+      ])
+      expect(got.sent).toBeGreaterThan(4 * bodyLimit)
+      expect(got.sent).toBeLessThan(5 * bodyLimit + 256 * 1024)
+    } finally {
+      await wire.close()
+    }
+  })
+})
+
+/**
+ * The same rule on a bare HTTP/2 server with the gateway's drain, registered after the handler as the listener does
+ * (no gateway route answers 204; a 304 comes from the console's files when built): such a stream was left open, its
+ * client hung with its window full.
+ */
+describe('204 and 304 answers to a request still sending its body (drainAfterAnswer)', () => {
+  let server: http2.Http2Server
+  let url: string
+  beforeAll(async () => {
+    server = http2.createServer((request, response) => {
+      response.writeHead(Number(request.headers['x-answer'])).end()
+    })
+    const limits = { idleMs: 10_000, minBytesPerSecond: 0, maxBytes: 4 * bodyLimit }
+    server.on('request', (request: http2.Http2ServerRequest) => drainAfterAnswer(request, limits))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve))
+  })
+
+  it.each([204, 304])('%i: the answer, then the body read to its end; no reset', async (status) => {
+    const wire = await startH2FrameLog(url)
+    try {
+      const got = await sendWhole(wire.url, 'POST', '/', Buffer.alloc(2 * bodyLimit, 'a'), {
+        'x-answer': String(status),
+      })
+      expect([got.status, got.ended, got.rstCode]).toEqual([status, true, http2.constants.NGHTTP2_NO_ERROR])
+      expectHeadersOnlyNotReset(wire.of(got.id))
     } finally {
       await wire.close()
     }
