@@ -9,9 +9,10 @@ const connectionSpecific = ['connection', 'keep-alive', 'proxy-connection', 'tra
  * drops it but prints an UnsupportedWarning on the gateway's stderr (once per process), and refuses the others.
  */
 export function registerH2ResponseHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.raw.httpVersionMajor !== 2) return payload
-    for (const name of connectionSpecific) if (reply.hasHeader(name)) reply.removeHeader(name)
-    return payload
+  // a callback hook, not an async one: every answer passes here, and an HTTP/1.1 one should cost no promise
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.raw.httpVersionMajor === 2)
+      for (const name of connectionSpecific) if (reply.hasHeader(name)) reply.removeHeader(name)
+    done(null, payload)
   })
 }
