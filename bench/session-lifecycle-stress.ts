@@ -88,9 +88,14 @@ async function main(): Promise<number> {
   return report.violations.length ? 1 : 0
 }
 
+// after a signal, the signal's exit (128 + n) comes once the closing ended: a step the closing failed meanwhile
+// (a request to a gateway gone: `fetch failed`) is no finding, and must not exit 1 under the closing
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!exit.stopping) process.exit(code)
+  },
   (err) => {
+    if (exit.stopping) return
     console.error(err instanceof BenchError ? err.message : err)
     process.exit(err instanceof BenchError ? 2 : 1)
   },
