@@ -36,8 +36,9 @@ const metricsScraper: Principal = { name: 'metrics', scopes: new Set(['read']), 
 
 /**
  * Bearer tokens and their scopes. With API_TOKENS set every request needs one of them (401 without, 403 when
- * its scopes lack the route's, or it is a tenant's on a server-wide route); /metrics also takes METRICS_TOKEN. Tokens are compared as SHA-256 digests with
- * timingSafeEqual against every entry (constant time, any length) and are never logged.
+ * its scopes lack the route's, or it is a tenant's on a server-wide route); /metrics also takes METRICS_TOKEN.
+ * Tokens are compared as SHA-256 digests with timingSafeEqual against every entry (constant time, any length) and
+ * are never logged.
  */
 export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], metricsToken?: string): void {
   const entries = tokens.map((t) => ({ digest: digest(t.token), principal: principalOf(t) }))
