@@ -28,6 +28,7 @@ import { registerConsole } from './console.js'
 import { errorBody, errorHandler, frameworkErrorHandler } from './errors.js'
 import { recordFrameworkFolders } from './framework-folders.js'
 import { registerH2ResponseHeaders } from './h2-response-headers.js'
+import { registerHeadAnswers } from './head-answers.js'
 import { healthRoutes } from './health.js'
 import { registerInputGuard } from './input-guard.js'
 import { type LogSink, loggerOptions } from './logging.js'
@@ -149,6 +150,7 @@ export async function buildApp(
   registerBrowserOriginGuard(app, ctx.config.apiTokens.length > 0)
   registerInputGuard(app)
   registerH2ResponseHeaders(app)
+  registerHeadAnswers(app)
   registerBodyClock(
     app,
     { idleMs: ctx.config.BODY_IDLE_SECONDS * 1000, minBytesPerSecond: ctx.config.BODY_MIN_BYTES_PER_SECOND },

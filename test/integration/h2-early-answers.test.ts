@@ -283,7 +283,7 @@ describe('HTTP/2 answers without a body to a request still sending one', () => {
     await gw?.close()
   })
 
-  it('HEAD of a GET route, and a HEAD refused 401: the answer, then the body read to its end; no reset', async () => {
+  it('HEAD of a GET route, a HEAD refused 401 or 405: the answer, then the body read to its end; no reset', async () => {
     const wire = await startH2FrameLog(gw.url)
     try {
       const auth = { authorization: `Bearer ${token}` }
@@ -291,6 +291,10 @@ describe('HTTP/2 answers without a body to a request still sending one', () => {
         { path: '/health', headers: auth, status: 200 },
         { path: '/v1/runs', headers: auth, status: 200 },
         { path: '/v1/runs', headers: {}, status: 401 },
+        // a POST-only route: the 405 (with its Allow header) is an answer without a body to HEAD too
+        { path: '/nowhere', headers: auth, status: 404 },
+        { path: '/v1/runs/x/cancel', headers: auth, status: 405 },
+        { path: '/chat', headers: auth, status: 405 },
       ]
       for (const c of cases) {
         const before = wire.connections()
