@@ -12,7 +12,6 @@ import type { SessionHooks } from '../session.js'
 export function copilotEditRules(hooks: SessionHooks): SessionHooks {
   let editsAccepted = false
   return {
-    ...hooks,
     requestApproval: async (ask, signal) => {
       if (ask.kind !== 'file_change') return hooks.requestApproval(ask, signal)
       if (editsAccepted) return 'accept'
