@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Session, Turn } from '../../src/protocol/sessions.js'
+import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
   finishedTurnAt,
@@ -218,6 +218,119 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     expect((await postJson(`${gw.url}/v1/approvals/${asked.id}`, { decision: 'accept' })).status).toBe(200)
     expect(await finishedTurnAt(gw.url, s.id, turn.id)).toMatchObject({ status: 'completed' })
     expect(readFileSync(file, 'utf8')).toBe('brand new\n')
+  }, 120_000)
+
+  // Gemini CLI's `replace` with an empty old_string creates the file: asked as an `add` (no old text, the new file's
+  // text as its diff's new text), and, approved, written through the gateway with that content.
+  it('acp:gemini: a replace with an empty old_string approved in a read-only session creates the file with its text', async () => {
+    const s = await session(gw, { agent: 'acp:gemini', sandbox: 'read-only' })
+    const file = path.join(s.cwd, 'gemini-replace-new.txt')
+    mock.on(
+      'replace gemini-replace-new',
+      {
+        kind: 'tool_use',
+        name: 'replace',
+        input: { file_path: file, old_string: '', new_string: 'made by replace\n', instruction: 'create it' },
+      },
+      { kind: 'text', text: 'created it' },
+    )
+    const turn = await turnOf(gw, s, 'replace gemini-replace-new')
+    const approval = await pendingApprovalAt(gw.url, s.id)
+    expect(approval).toMatchObject({ kind: 'file_change', changes: [{ path: file, kind: 'add' }] })
+    expect(existsSync(file)).toBe(false)
+    expect((await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept' })).status).toBe(200)
+    expect(await finishedTurnAt(gw.url, s.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(readFileSync(file, 'utf8')).toBe('made by replace\n')
+  }, 120_000)
+
+  // copilot asks about each edit (kind `edit`, its unified diff in rawInput) and then writes it itself, not through the
+  // gateway's fs/write_text_file: the gateway's answers are all that keep its sandbox. An edit of a file outside the
+  // cwd is declined unasked (before: asked, and written when accepted), in read-only as in workspace-write; the
+  // client sees the diff it approves, and a new file as an `add`.
+  const copilotPatch = (op: 'Add' | 'Update', file: string, body: string) =>
+    ({
+      kind: 'apply_patch',
+      patch: `*** Begin Patch\n*** ${op} File: ${file}\n${body}*** End Patch\n`,
+    }) as const
+  const copilotApprovals = async (s: Session) =>
+    ((await (await fetch(`${gw.url}/v1/approvals?sessionId=${s.id}`)).json()) as { approvals: Approval[] })
+      .approvals
+  /** The session's first pending approval, or the turn's end when it asks nothing. */
+  const askedOrEnded = (s: Session, turn: Turn) =>
+    Promise.race([
+      pendingApprovalAt(gw.url, s.id),
+      finishedTurnAt(gw.url, s.id, turn.id).then((t) => ({ turnEnded: t.status })),
+    ])
+
+  for (const sandbox of ['read-only', 'workspace-write'] as const) {
+    it(`acp:copilot (${sandbox}): an edit outside the cwd is declined without asking, and not written`, async () => {
+      const s = await session(gw, { agent: 'acp:copilot', sandbox })
+      const outside = path.join(gw.dir, `copilot-outside-${sandbox}.txt`)
+      const input = `copilot outside ${sandbox}`
+      mock.on(input, copilotPatch('Add', outside, '+outside\n'), { kind: 'text', text: 'tried' })
+      const turn = await turnOf(gw, s, input)
+      expect(await askedOrEnded(s, turn)).toEqual({ turnEnded: 'completed' })
+      expect(existsSync(outside)).toBe(false)
+      expect(await copilotApprovals(s)).toEqual([])
+      const events = await sessionEventsUntilTurnEnd(gw.url, s.id, turn.id)
+      const changes = events.flatMap((e) =>
+        e.type === 'item.completed' && e.item.type === 'file_change' ? [e.item] : [],
+      )
+      expect(changes).toMatchObject([{ status: 'declined', changes: [{ path: outside, kind: 'add' }] }])
+    }, 120_000)
+  }
+
+  it('acp:copilot (read-only): an edit is asked with its diff and written when accepted; accept_for_session lets the next edits in the cwd be written unasked, never one outside it', async () => {
+    const cwd = path.join(gw.workspace, 'copilot-edits')
+    mkdirSync(cwd)
+    const file = path.join(cwd, 'big.txt')
+    const lines = Array.from({ length: 40 }, (_, i) => `line${i + 1}`)
+    writeFileSync(file, `${lines.join('\n')}\n`)
+    const s = await session(gw, { agent: 'acp:copilot', cwd, sandbox: 'read-only' })
+    mock.on('copilot edit line20', copilotPatch('Update', file, '@@\n line19\n-line20\n+LINE20\n line21\n'), {
+      kind: 'text',
+      text: 'edited',
+    })
+    const first = await turnOf(gw, s, 'copilot edit line20')
+    const approval = await pendingApprovalAt(gw.url, s.id)
+    expect(approval).toMatchObject({ kind: 'file_change', changes: [{ path: file, kind: 'update' }] })
+    expect(approval.changes?.[0]?.diff).toMatch(
+      /^@@ -17,7 \+17,7 @@\n line17\n line18\n line19\n-line20\n\+LINE20\n/m,
+    )
+    expect(readFileSync(file, 'utf8')).toBe(`${lines.join('\n')}\n`)
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
+    expect(await finishedTurnAt(gw.url, s.id, first.id)).toMatchObject({ status: 'completed' })
+    expect(readFileSync(file, 'utf8')).toContain('\nline19\nLINE20\nline21\n')
+    // a new file in the cwd: accepted by the gateway (nobody asked); one outside it: declined (before: copilot's
+    // allow_always had it write any file unasked, this one too)
+    const made = path.join(cwd, 'made.txt')
+    const outside = path.join(gw.dir, 'copilot-outside-after-always.txt')
+    mock.on(
+      'copilot two more',
+      copilotPatch('Add', made, '+made\n'),
+      copilotPatch('Add', outside, '+out\n'),
+      {
+        kind: 'text',
+        text: 'done',
+      },
+    )
+    const second = await turnOf(gw, s, 'copilot two more')
+    expect(await askedOrEnded(s, second)).toEqual({ turnEnded: 'completed' })
+    expect(readFileSync(made, 'utf8')).toBe('made\n')
+    expect(existsSync(outside)).toBe(false)
+    expect(await copilotApprovals(s)).toHaveLength(1)
+  }, 120_000)
+
+  it('acp:copilot (read-only): a declined new file is not written', async () => {
+    const s = await session(gw, { agent: 'acp:copilot', sandbox: 'read-only' })
+    const file = path.join(s.cwd, 'copilot-declined.txt')
+    mock.on('copilot declined file', copilotPatch('Add', file, '+no\n'), { kind: 'text', text: 'ok' })
+    const turn = await turnOf(gw, s, 'copilot declined file')
+    const approval = await pendingApprovalAt(gw.url, s.id)
+    expect(approval).toMatchObject({ kind: 'file_change', changes: [{ path: file, kind: 'add' }] })
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'decline' })
+    expect(await finishedTurnAt(gw.url, s.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(existsSync(file)).toBe(false)
   }, 120_000)
 
   // A custom agent that writes without asking: the gateway does the write, so the sandbox is the gateway's to keep.

@@ -19,6 +19,7 @@ import type { AcpSession } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { type ClaudeSessionHooks, claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
+import { copilotEditRules } from './copilot-edit-rules.js'
 import { geminiLoadOptions } from './gemini-session-load.js'
 import { type LostSession, lostSessionNotice } from './lost-session.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
@@ -183,12 +184,13 @@ export class AcpDriver implements SessionDriver {
    * gemini, copilot and claude-agent-acp ask about every tool they may not run on their own: their sandbox and
    * approval policy are the gateway's answers (sandbox-approvals.ts). codex-acp is given its sandbox and policy;
    * custom agents ask. What a claude-agent-acp session's `accept_for_session` answers allowed is kept with the
-   * session (claude-session-rules.ts).
+   * session (claude-session-rules.ts); a copilot session's accepted file changes by the gateway (copilot-edit-rules.ts).
    */
   private sessionHooks(req: SessionRequest, hooks: SessionHooks): AcpSessionHooks {
     if (!answeredByTheGateway.has(this.spec.flavor)) return hooks
     const sandbox = req.sandbox ?? this.config.CODEX_SANDBOX
-    const answers = sandboxApprovals(sandbox, req.approvalPolicy, req.cwd, hooks)
+    const asked = this.spec.flavor === 'copilot' ? copilotEditRules(hooks) : hooks
+    const answers = sandboxApprovals(sandbox, req.approvalPolicy, req.cwd, asked)
     if (this.spec.flavor !== 'claude-agent-acp') return answers
     return claudeSessionRules(answers, hooks.allowedForSession?.bind(hooks), req.allowedForSession)
   }

@@ -162,13 +162,24 @@ export class FsAccess {
   }
 }
 
+/**
+ * Whether `file` (absolute, or relative to `cwd`) lies inside `cwd` after the symlinks of its existing part: false
+ * for one that resolves outside, and for a path through a symlink that points nowhere yet.
+ */
+export function insideCwd(cwd: string, file: string): boolean {
+  const root = realExisting(path.resolve(cwd))
+  const real = realExisting(path.resolve(cwd, file))
+  if (root === undefined || real === undefined) return false
+  return real === root || real.startsWith(root + path.sep)
+}
+
 const invalid = (message: string) => acpSdk().RequestError.invalidParams(undefined, message)
 
 /**
  * realpath of the longest existing prefix, with the rest appended; undefined when a part that does not resolve
  * is a symlink (pointing nowhere yet): a write would follow it to wherever it points, outside the root too.
  */
-function realExisting(p: string): string | undefined {
+export function realExisting(p: string): string | undefined {
   try {
     return realpathSync(p)
   } catch {

@@ -1,6 +1,6 @@
-import path from 'node:path'
 import type { SandboxMode } from '../../protocol/policies.js'
 import type { SessionHooks } from '../session.js'
+import { insideCwd } from './fs-access.js'
 
 /**
  * One-shot runs have nobody to ask, so the run's sandbox answers: read-only declines everything,
@@ -8,10 +8,8 @@ import type { SessionHooks } from '../session.js'
  * danger-full-access accepts everything. The agent's own sandbox (codex-acp's sandbox_mode) still applies.
  */
 export function oneShotApprovals(sandbox: SandboxMode | undefined, cwd: string): SessionHooks {
-  const inside = (p: string) => {
-    const rel = path.relative(cwd, path.resolve(cwd, p))
-    return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel))
-  }
+  // after symlinks: a link in the cwd to a file outside it is outside
+  const inside = (p: string) => insideCwd(cwd, p)
   return {
     requestApproval: async (ask) => {
       if (sandbox === 'danger-full-access') return 'accept'

@@ -132,7 +132,7 @@ function exitCodeOf(rawOutput: unknown): number | null {
   return typeof code === 'number' && Number.isInteger(code) ? code : null
 }
 
-function changesOf(t: ToolCallState): { path: string; kind: 'add' | 'delete' | 'update' }[] {
+function changesOf(t: ToolCallState): { path: string; kind: 'add' | 'delete' | 'update'; diff?: string }[] {
   const diffs = t.content.flatMap((c) => {
     const d = c as { type: string; path?: unknown; oldText?: unknown; _meta?: { kind?: unknown } | null }
     // a new file: no old text, or Gemini CLI's `add` (with an empty old text)
@@ -144,5 +144,25 @@ function changesOf(t: ToolCallState): { path: string; kind: 'add' | 'delete' | '
       path: d.path,
       kind: t.kind === 'delete' ? 'delete' : d.isNew ? 'add' : 'update',
     }))
-  return t.locations.map((l) => ({ path: l.path, kind: t.kind === 'delete' ? 'delete' : 'update' }))
+  const patch = unifiedDiffOf(t.rawInput)
+  return t.locations.map((l) => ({
+    path: l.path,
+    kind: t.kind === 'delete' ? 'delete' : (patch?.kind ?? 'update'),
+    ...(patch && t.locations.length === 1 ? { diff: patch.diff } : {}),
+  }))
+}
+
+/**
+ * copilot's edit: no diff content, its change as a unified diff in `rawInput` (`{fileName, diff}`), `/dev/null` on
+ * the side of a file it creates or deletes.
+ */
+function unifiedDiffOf(rawInput: unknown): { diff: string; kind: 'add' | 'delete' | 'update' } | undefined {
+  const diff = record(rawInput)?.diff
+  if (typeof diff !== 'string' || !/^@@ /m.test(diff)) return undefined
+  const kind = /^--- (a\/)?dev\/null$/m.test(diff)
+    ? 'add'
+    : /^\+\+\+ (b\/)?dev\/null$/m.test(diff)
+      ? 'delete'
+      : 'update'
+  return { diff: diff.replace(/^\n+/, ''), kind }
 }

@@ -4,8 +4,11 @@ import type { ToolCallState } from './tool-items.js'
 
 /**
  * What an approved file change lets be written at one path: its diff's new text, the whole file as the change
- * leaves it (Gemini CLI's and codex-acp's diffs are whole files); none when the change named the path by a location
- * only (the client approved an edit of the file without seeing one).
+ * leaves it (Gemini CLI's diffs are whole files); none when the change named the path by a location only (the
+ * client approved an edit of the file without seeing one). The other presets' diffs of an edit inside a file are
+ * excerpts (codex-acp's hunk, claude-agent-acp's old and new string; copilot's a unified diff in its rawInput), but
+ * they write their edits themselves, never through fs/write_text_file (measured: codex-acp 0.16, claude-agent-acp
+ * 0.100, copilot 1.0.102), so no write of theirs is compared with one.
  */
 export interface ApprovedWrite {
   path: string
