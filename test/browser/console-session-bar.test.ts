@@ -166,6 +166,13 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
     await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
     expect(await conversationShown(page)).toBeGreaterThanOrEqual(180)
     expect(await phoneLayoutProblems(page)).toEqual([])
+    // a narrow phone (360 x 740): the three answers still in one row (before: Decline on a row of its own)
+    await page.setViewportSize({ width: 360, height: 740 })
+    const answerRows = await page.evaluate<number>(
+      `new Set([...document.querySelectorAll('.waiting .approval .actions button')].map((b) => Math.round(b.getBoundingClientRect().top))).size`,
+    )
+    expect(answerRows).toBe(1)
+    expect(await phoneLayoutProblems(page)).toEqual([])
     await page.setViewportSize({ width: 390, height: 844 })
     await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
     // the rest (where, why) a tap away
