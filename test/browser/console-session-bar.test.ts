@@ -40,13 +40,39 @@ const barAndLast = (page: Page) =>
 const focusedId = (page: Page) => page.evaluate<string>('document.activeElement?.id ?? ""')
 
 /**
+ * How much of the screen shows the conversation (between the screen's top, or the conversation's, and the bar's
+ * top), in px.
+ */
+const conversationShown = (page: Page) =>
+  page.evaluate<number>(`(() => {
+    const bar = document.querySelector('.action-bar').getBoundingClientRect()
+    const conversation = document.querySelector('.conversation').getBoundingClientRect()
+    return Math.round(Math.min(bar.top, conversation.bottom) - Math.max(0, conversation.top))
+  })()`)
+
+/** The message box's height, in px. */
+const boxHeight = (page: Page) =>
+  page.evaluate<number>('document.getElementById("turn-input").getBoundingClientRect().height')
+
+/**
+ * How many elements show "reconnecting" (shown: rendered, and not visually hidden as a 1 x 1 px .sr-only is),
+ * on the screen or scrolled away.
+ */
+const shownReconnecting = (page: Page) =>
+  page.evaluate<number>(`[...document.querySelectorAll('body *')].filter((el) => {
+    const box = el.getBoundingClientRect()
+    const says = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.data.includes('reconnecting'))
+    return says && el.checkVisibility() && box.width > 1 && box.height > 1
+  }).length`)
+
+/**
  * A long session in the console as a person uses it, on a phone and at a desk, in real Chromium against the real
  * server running the real codex and the mock model: the view follows new output while they are at its end and
  * stays put when they scrolled up; the message box, Send, Interrupt and the approvals waiting stay on the screen;
  * the focus stays where a keyboard can go on from.
  */
 describe('web console: a long session', { timeout: 120_000 }, () => {
-  const { shared, contexts, open } = consoleFixture({ AGENTS: 'codex' })
+  const { shared, contexts, open, blank } = consoleFixture({ AGENTS: 'codex' })
 
   it('on a phone: the view follows the streamed answer while at its end, stays put (with "New output") when scrolled up; the message box, Send, Interrupt and an approval stay on the screen', async () => {
     const context = await shared.browser.newContext({
@@ -68,6 +94,13 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
     )
     await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
     await page.locator('[data-loaded]').waitFor()
+    // The message box is one line until it is focused, then two (before: two lines and more, its placeholder
+    // saying Ctrl+Enter, a key a phone's keyboard lacks, on two)
+    const oneLine = await boxHeight(page)
+    expect(oneLine).toBeLessThanOrEqual(44)
+    expect(await page.getByLabel('Message').getAttribute('placeholder')).toBe('Message the agent')
+    await page.getByLabel('Message').tap()
+    expect(await boxHeight(page)).toBeGreaterThan(oneLine)
     await page.getByLabel('Message').fill('the first long answer please')
     await page.getByRole('button', { name: 'Send' }).tap()
     const turns = page.locator('.turn')
@@ -90,9 +123,12 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
     await page.evaluate('window.scrollTo(0, 0)')
     const actionBar = page.locator('.action-bar')
     await poll(() => actionBar.getAttribute('data-following')).toBe('false')
-    // the message box, Send and Interrupt are on the screen at the session's top too (before: at its very end)
-    for (const control of ['#turn-input', '.compose button[type=submit]', '.compose .actions button'])
+    // the message box and Send are on the screen at the session's top too (before: at its very end); idle, the bar
+    // is their one row: Interrupt and While busy, which do nothing then, are not shown (before: two rows more)
+    for (const control of ['#turn-input', '.compose button[type=submit]'])
       expect(await onScreen(page, control), control).toBe(true)
+    expect(await page.getByRole('button', { name: 'Interrupt' }).isVisible()).toBe(false)
+    expect(await page.getByLabel('While busy').isVisible()).toBe(false)
     await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
       input: 'the second long answer please',
     })
@@ -115,9 +151,37 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
     const accept = waiting.getByRole('button', { name: 'Accept', exact: true })
     await accept.waitFor()
     expect(await onScreen(page, '.waiting .approval .actions button')).toBe(true)
+    // busy: Interrupt is there too, beside Send
+    expect(await onScreen(page, '.compose .actions button')).toBe(true)
     expect(await page.evaluate('scrollY')).toBe(0)
     expect(await phoneLayoutProblems(page)).toEqual([])
     await screenshot(page, 'session-phone', { screen: true })
+    // At the session's end, the conversation keeps most of the screen: the approval is its command on one line
+    // and its answers on another, above the message box's one line (before: its whole card, the message box's two
+    // lines, Send over Interrupt and While busy took 503 px of 844, the conversation 341)
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+    expect(await conversationShown(page)).toBeGreaterThanOrEqual(500)
+    // the phone held sideways (844 x 390): the same few rows (before: the bar took 281 px of 390, leaving 109)
+    await page.setViewportSize({ width: 844, height: 390 })
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+    expect(await conversationShown(page)).toBeGreaterThanOrEqual(180)
+    expect(await phoneLayoutProblems(page)).toEqual([])
+    // a narrow phone (360 x 740): the three answers still in one row (before: Decline on a row of its own)
+    await page.setViewportSize({ width: 360, height: 740 })
+    const answerRows = await page.evaluate<number>(
+      `new Set([...document.querySelectorAll('.waiting .approval .actions button')].map((b) => Math.round(b.getBoundingClientRect().top))).size`,
+    )
+    expect(answerRows).toBe(1)
+    expect(await phoneLayoutProblems(page)).toEqual([])
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+    // the rest (where, why) a tap away
+    const asked = waiting.locator('.approval summary')
+    expect(await asked.textContent()).toContain('asked-on-the-phone.txt')
+    expect(await waiting.getByText(session.cwd, { exact: true }).isVisible()).toBe(false)
+    await asked.tap()
+    expect(await waiting.getByText(session.cwd, { exact: true }).isVisible()).toBe(true)
+    expect(await phoneLayoutProblems(page)).toEqual([])
     await accept.tap()
     await poll(() => turns.nth(2).textContent()).toContain('wrote it after asking')
     expect(existsSync(path.join(session.cwd, 'asked-on-the-phone.txt'))).toBe(true)
@@ -160,12 +224,6 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
       await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
       await page.evaluate('document.activeElement.blur()')
 
-      // "steer the running turn" chosen: the select shows it whole (before: "steer the runn", squeezed beside
-      // Interrupt); the bar still fits the phone
-      await page.getByLabel('While busy').selectOption('steer')
-      expect(await phoneLayoutProblems(page)).toEqual([])
-      await page.getByLabel('While busy').selectOption('queue')
-
       // An approval answered with a tap: its card goes, and the focus goes to the bar, not to the message box,
       // whose on-screen keyboard would cover half the screen as the agent goes on (before: the message box)
       await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'ask on the phone' })
@@ -173,6 +231,18 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
         .getByRole('list', { name: 'Waiting for your answer' })
         .getByRole('button', { name: 'Accept', exact: true })
       await accept.waitFor()
+      // busy, While busy shows once a message is written (not on the box's focus), its choice "steer the running
+      // turn" whole (before: "steer the runn", squeezed beside Interrupt); the bar still fits the phone
+      const whileBusy = page.getByLabel('While busy')
+      await message.tap()
+      expect(await whileBusy.isVisible()).toBe(false)
+      await message.fill('steer it')
+      expect(await whileBusy.isVisible()).toBe(true)
+      await whileBusy.selectOption('steer')
+      expect(await phoneLayoutProblems(page)).toEqual([])
+      await whileBusy.selectOption('queue')
+      await message.fill('')
+      await page.evaluate('document.activeElement.blur()')
       // the request in the turn says where it is answered: right below, not "in the inbox" (another view)
       expect(await page.locator('.conversation').getByTestId('answer-below').count()).toBe(1)
       expect(await page.locator('.conversation').getByRole('link', { name: /inbox/ }).count()).toBe(0)
@@ -194,7 +264,9 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
       const interrupt = page.getByRole('button', { name: 'Interrupt' })
       await poll(() => interrupt.isEnabled()).toBe(true)
       await interrupt.tap()
-      await poll(() => interrupt.isDisabled()).toBe(true)
+      // idle again: Interrupt goes from a phone's bar (at a desk it is disabled), the bar has the focus
+      await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+      await poll(() => interrupt.count()).toBe(0)
       await poll(focusIsBar).toBe(true)
       slow.release()
 
@@ -213,12 +285,49 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
       expect(await barState.textContent()).toContain('reconnecting')
       expect(await barState.getAttribute('aria-hidden')).toBe('true')
       expect(await page.getByRole('status').filter({ hasText: 'reconnecting' }).count()).toBe(1)
+      // said on the page once: the toolbar's, scrolled away, is visually hidden meanwhile (before: shown too)
+      expect(await shownReconnecting(page)).toBe(1)
       expect(await phoneLayoutProblems(page)).toEqual([])
       await screenshot(page, 'session-phone-reconnecting', { screen: true })
       holding = false
       for (const route of reconnections.splice(0)) await route.fallback().catch(() => {})
       await poll(() => page.getByTestId('stream-state').textContent()).toBe('live')
       await poll(() => barState.count()).toBe(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('at a desk: a dropped stream shows "reconnecting" once, in the bar at the screen\'s bottom, and says it once to a screen reader', async () => {
+    const proxy = await startCuttingProxy(shared.gw.url)
+    try {
+      const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, {}))
+      const page = await blank()
+      let holding = false
+      const reconnections: { fallback(): Promise<void> }[] = []
+      await page.route(`${proxy.url}/v1/sessions/${session.id}/events`, (route) =>
+        holding ? void reconnections.push(route) : route.fallback(),
+      )
+      await page.goto(`${proxy.url}/#/sessions/${session.id}`)
+      await page.locator('[data-loaded]').waitFor()
+      const toolbarState = page.getByTestId('stream-state')
+      await poll(() => toolbarState.textContent()).toBe('live')
+      holding = true
+      proxy.cut()
+      await poll(() => toolbarState.textContent()).toBe('reconnecting')
+      await page.getByTestId('bar-stream-state').waitFor()
+      // (before: the toolbar's "reconnecting" and the bar's, both on the screen)
+      expect(await shownReconnecting(page)).toBe(1)
+      expect(await onScreen(page, '[data-testid=bar-stream-state]')).toBe(true)
+      // one live region says it; the bar's note is not read out again
+      expect(await page.getByRole('status').filter({ hasText: 'reconnecting' }).count()).toBe(1)
+      expect(await page.getByTestId('bar-stream-state').getAttribute('aria-hidden')).toBe('true')
+      holding = false
+      for (const route of reconnections.splice(0)) await route.fallback().catch(() => {})
+      // back: the toolbar shows "live" again, the bar's note goes
+      await poll(() => toolbarState.textContent()).toBe('live')
+      expect(await onScreen(page, '[data-testid=stream-state]')).toBe(true)
+      expect(await page.getByTestId('bar-stream-state').count()).toBe(0)
     } finally {
       await proxy.close()
     }

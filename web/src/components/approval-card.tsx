@@ -38,6 +38,29 @@ export function ApprovalBody({ approval: a }: { approval: Approval }) {
 }
 
 /**
+ * What an approval asks as a session's bar shows it (its session is the one on the screen): a disclosure whose row
+ * is its kind and the command (or the files) on one line on a phone, whole on a wider screen; opened, the command
+ * whole, the file changes' diffs, where and why. On a phone the whole card was 340 px of an 844 px screen.
+ */
+export function ApprovalSummary({ approval: a }: { approval: Approval }) {
+  const what = a.command ? `$ ${a.command}` : (a.changes ?? []).map((c) => `${c.kind} ${c.path}`).join(', ')
+  return (
+    <details class="approval-summary">
+      <summary>
+        <span class="badge t-approval">{a.kind}</span> <code class="asked">{what}</code>
+      </summary>
+      {a.changes && <FileChanges changes={a.changes} />}
+      {a.cwd && (
+        <p class="quiet">
+          in <code>{a.cwd}</code>
+        </p>
+      )}
+      {a.reason && <p>{a.reason}</p>}
+    </details>
+  )
+}
+
+/**
  * A button per decision a pending approval offers (but `cancel`): the inbox and the session it belongs to both
  * answer with them. `onAnswered` gets the resolved approval, `onProblem` what went wrong (null when it starts).
  */

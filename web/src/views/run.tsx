@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
-import { ConnectionNote } from '../components/connection-note.js'
+import { ConnectionNote, reconnecting, StreamStatus } from '../components/connection-note.js'
 import { EventList, RawEvents } from '../components/events.js'
 import { StreamNews } from '../components/stream-news.js'
 import { useEvents } from '../use-events.js'
@@ -81,9 +81,11 @@ export function RunView({ id }: { id: string }) {
       )}
       {run?.request.prompt && <blockquote class="prompt">{run.request.prompt}</blockquote>}
       <div class="toolbar">
-        <span class={`stream-state st-${state}`} role="status" data-testid="stream-state">
-          {state === 'live' && !ended ? 'live' : state}
-        </span>
+        <StreamStatus
+          state={state}
+          noted={running && reconnecting(state)}
+          text={state === 'live' && !ended ? 'live' : state}
+        />
         <label class="inline">
           <input type="checkbox" checked={raw} onChange={(e) => setRaw(e.currentTarget.checked)} /> Raw events
         </label>

@@ -2,8 +2,8 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
-import { ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
-import { ConnectionNote } from '../components/connection-note.js'
+import { ApprovalAnswers, ApprovalSummary } from '../components/approval-card.js'
+import { ConnectionNote, reconnecting, StreamStatus } from '../components/connection-note.js'
 import { EventList } from '../components/events.js'
 import { StreamNews } from '../components/stream-news.js'
 import { pendingApprovals } from '../pending.js'
@@ -167,9 +167,7 @@ export function SessionView({ id }: { id: string }) {
         </dl>
       )}
       <div class="toolbar">
-        <span class={`stream-state st-${state}`} role="status" data-testid="stream-state">
-          {state}
-        </span>
+        <StreamStatus state={state} noted={reconnecting(state)} />
         <button
           type="button"
           class="secondary"
@@ -253,13 +251,14 @@ export function SessionView({ id }: { id: string }) {
           <ul class="cards waiting" aria-label="Waiting for your answer">
             {waiting.map((a) => (
               <li key={a.id} class="card approval" data-approval-id={a.id}>
-                <ApprovalBody approval={a} />
+                <ApprovalSummary approval={a} />
                 <ApprovalAnswers approval={a} onProblem={setProblem} />
               </li>
             ))}
           </ul>
         )}
-        <form class="compose" onSubmit={send} aria-label="Send a turn">
+        {/* busy: While busy and Interrupt shown on a phone (idle, they do nothing: a row of the bar less) */}
+        <form class="compose" onSubmit={send} aria-label="Send a turn" data-busy={busy || undefined}>
           <label for="turn-input" class="sr-only">
             Message
           </label>
@@ -270,7 +269,8 @@ export function SessionView({ id }: { id: string }) {
               rows={2}
               value={input}
               disabled={archived}
-              placeholder="Message the agent (Ctrl+Enter sends)"
+              // a touch screen's keyboard has no Ctrl; the shorter text fits the box's one line on a phone
+              placeholder={touchScreen() ? 'Message the agent' : 'Message the agent (Ctrl+Enter sends)'}
               onInput={(e) => type(e.currentTarget.value)}
               onKeyDown={(e) => {
                 if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e)
