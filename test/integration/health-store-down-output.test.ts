@@ -136,7 +136,9 @@ describe("a run's output while the store hangs", () => {
     }
   }
 
-  it('holds the bound (the agent blocks on its write) and, once the store wakes, stores every byte once, in order', async () => {
+  it('holds the bound (the agent blocks on its write) and, once the store wakes, stores every byte once, in order', {
+    timeout: 180_000,
+  }, async () => {
     const run = await startWriter('big')
     signalServer('SIGSTOP')
     let seen: Awaited<ReturnType<typeof untilHeldOrDone>>
@@ -168,7 +170,9 @@ describe("a run's output while the store hangs", () => {
     expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
   })
 
-  it('a run cancelled while its output is held ends its process group at once, the store still frozen; its output up to then is stored once it wakes', async () => {
+  it('a run cancelled while its output is held ends its process group at once, the store still frozen; its output up to then is stored once it wakes', {
+    timeout: 180_000,
+  }, async () => {
     const run = await startWriter('cancelled')
     signalServer('SIGSTOP')
     let gone: ReturnType<typeof processesInGroup>
