@@ -4,7 +4,7 @@ import type { LaunchSpec, ProcessOutcome, ProcessRunner } from '../process/runne
 import type { AgentEvent } from '../protocol/events.js'
 import type { Usage } from '../protocol/outcome.js'
 import { processEnded, runCompletedAfter } from '../protocol/run-completed.js'
-import { AsyncQueue } from '../util/async-queue.js'
+import { OutputQueue } from './output-queue.js'
 
 /** Maps one agent's stdout lines to normalized events and remembers what the outcome needs. */
 export interface LineMapper {
@@ -37,20 +37,34 @@ const stderrTailChars = 4000
 /**
  * Runs one agent process and yields its events: `run.started`, the mapped stdout lines and stderr output
  * in arrival order, then exactly one `run.completed` that records the outcome as data.
+ *
+ * What it read and the consumer has not taken is bounded (OutputQueue): a consumer that waits (its events wait for
+ * the store: EventPipe) or does not pull stops the reading of the process's output, so the agent blocks on its
+ * write, until it takes them. Ending the run (its signal, its timeout, the consumer leaving) ends the process
+ * whether its output is read or not.
  */
 export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): AsyncGenerator<AgentEvent> {
   const proc = spec.runner.start({ ...spec.spawn, signal })
   spec.onStdin?.(proc.stdin)
-  const queue = new AsyncQueue<AgentEvent>()
+  const queue = new OutputQueue()
   let stderrTail = ''
   const mapper = spec.stdout.mode === 'lines' ? spec.stdout.mapper : undefined
 
-  // Raw output goes from each read straight onto the queue (onText: no async iterator per chunk).
+  // Raw output goes from each read straight onto the queue (onText: no async iterator per chunk); a stream read so
+  // is paused while the queue is full, a line reader waits for room.
   const pumpStdout = async () => {
     if (mapper)
-      for await (const line of readLines(proc.stdout)) for (const ev of mapper.map(line)) queue.push(ev)
-    else await onText(proc.stdout, (data) => queue.push({ type: 'output', stream: 'stdout', data }))
+      for await (const line of readLines(proc.stdout)) {
+        for (const ev of mapper.map(line)) queue.push(ev)
+        const room = queue.room()
+        if (room) await room
+      }
+    else {
+      queue.hold(proc.stdout)
+      await onText(proc.stdout, (data) => queue.push({ type: 'output', stream: 'stdout', data }))
+    }
   }
+  queue.hold(proc.stderr)
   const pumpStderr = () =>
     onText(proc.stderr, (chunk) => {
       const data = spec.stderrFilter ? spec.stderrFilter(chunk) : chunk
@@ -70,8 +84,10 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
     yield processStarted(spec.agent, spec.spawn.command, await proc.started)
     for await (const ev of queue) yield ev
   } finally {
-    // The consumer may stop early (client gone): the process group must not outlive the run.
+    // The consumer may stop early (client gone): the process group must not outlive the run, and what it still
+    // writes is read and dropped (its output held, it would not close, nor its run end).
     proc.terminate('client_gone')
+    queue.release()
   }
   const outcome = await finished
   yield completion(outcome, mapper, stderrTail)

@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../protocol/events.js'
 import type { EventFence } from '../store/store.js'
-import { eventBytes } from './event-bytes.js'
+import { eventBytes } from '../util/event-bytes.js'
 import type { EventLog } from './event-log.js'
 
 /** Events in flight (queued, not yet stored) before `push` waits for the store. */

@@ -1,3 +1,4 @@
+import { outputQueues } from '../agents/output-queue.js'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { KeyedRunner } from '../process/key-proxy/keyed-runner.js'
@@ -149,6 +150,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessionNotices,
     storeNotices,
     heldEvents: () => log.held,
+    pipedBytes: () => log.pipedBytes,
+    outputQueues: () => outputQueues,
     runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import type { Readable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { endMarked } from './marked-processes.js'
@@ -52,7 +53,9 @@ const drainAfterTerminateMs = 500
  * they are destroyed (what was read is kept), `done` says how the leader ended, and what holds them is ended by
  * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts). A timeout or
  * `terminate` inside that window ends it within drainAfterTerminateMs (the output's last bytes are read first when
- * nothing else holds it), the outcome still the leader's own exit (`exited`).
+ * nothing else holds it), the outcome still the leader's own exit (`exited`). Neither bound ends the wait while the
+ * reader holds output it read and did not take (a run whose events wait for the store: process-run.ts): what the
+ * leader wrote before it exited is still to be read then, and a destroy would lose it.
  */
 export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): GroupProcess {
   const startedAt = performance.now()
@@ -85,7 +88,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     if (exited) {
       // not at once: without a daemon the output closes right after the exit, and its last bytes (an agent's
       // error on stderr) are still to be read
-      if (endDrain) setTimeout(() => endDrain?.(), drainAfterTerminateMs).unref()
+      if (endDrain) drainAfter(drainAfterTerminateMs)
       return
     }
     if (reason === undefined) reason = why
@@ -105,6 +108,17 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   let spawnError: string | undefined
   let finished = false
   let drain: NodeJS.Timeout | undefined
+  /**
+   * Ends the wait for the output `ms` from now; not while its reader holds it (output read and not taken: its run's
+   * events wait for the store, process-run.ts): that output is the leader's own, not a daemon's, and would be lost.
+   */
+  const drainAfter = (ms: number) => {
+    drain = setTimeout(() => {
+      if (!endDrain) return
+      if (unread(child.stdout) || unread(child.stderr)) drainAfter(ms)
+      else endDrain()
+    }, ms).unref()
+  }
   const finish = ({ code, signal }: ChildExit) => {
     if (finished) return
     finished = true
@@ -152,7 +166,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
       endMarked(marker, spec.killGraceMs)
       finish(exit)
     }
-    drain = setTimeout(() => endDrain?.(), spec.outputDrainMs ?? defaultOutputDrainMs).unref()
+    drainAfter(spec.outputDrainMs ?? defaultOutputDrainMs)
   })
   void child.closed.then(finish)
 
@@ -171,6 +185,9 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     terminate,
   }
 }
+
+/** Output read from the process that its reader has not taken (paused, or not pulling). */
+const unread = (stream: Readable) => stream.readableLength > 0
 
 function spawnErrorMessage(spec: SpawnSpec, err: NodeJS.ErrnoException): string {
   if (err.code === 'ENOENT')

@@ -327,6 +327,35 @@ describe.concurrent.each([
       expect(await waitUntilGone(() => living(daemonPid()))).toEqual([])
     })
 
+    it('does not end the wait for the output while its reader holds what the leader wrote (paused: its run waits for the store)', async () => {
+      // what fits in the pipe: the leader exits with it unread
+      const proc = spawnGroup(
+        {
+          cwd,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+          killGraceMs: 2000,
+          outputDrainMs: 1,
+          ...sh("head -c 50000 /dev/zero | tr '\\0' x; exit 5"),
+        },
+        spawner,
+      )
+      started.push(proc)
+      let text = ''
+      proc.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1')
+      })
+      proc.stdout.pause()
+      proc.stderr.resume()
+      while (!proc.exited) await new Promise((r) => setTimeout(r, 20))
+      // the exit armed the bound (1 ms) before this timer: it has come when this one does (a child spawned on this
+      // thread has its output resumed by Node at its exit: read to its end by then)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(proc.stdout.destroyed && text.length < 50000).toBe(false)
+      proc.stdout.resume()
+      expect(await proc.done).toMatchObject({ exitCode: 5, signal: null, reason: 'exited' })
+      expect(text).toBe('x'.repeat(50000))
+    })
+
     it('reports a missing binary as spawn_failed without throwing', async () => {
       const missing = path.join(cwd, 'no-such-binary')
       let outcome: Awaited<GroupProcess['done']> | undefined

@@ -23,6 +23,10 @@ export interface MetricsSources {
   storeNotices?: StoreNotices
   /** Events (and store steps with theirs) of runs and turns held through a store outage now (EventLog.held). */
   heldEvents?: () => number
+  /** About the bytes of runs' and turns' events appended and not yet stored (EventLog.pipedBytes). */
+  pipedBytes?: () => number
+  /** One-shot processes' events read and not yet taken by their runs, and how many such processes are not read now. */
+  outputQueues?: () => { bytes: number; paused: number }
   runStats: () => { running: number; queued: number }
   inFlight: () => number
   pendingApprovals: () => number
@@ -301,6 +305,30 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
     registers,
     collect() {
       this.set(sources.heldEvents?.() ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'agent_gateway_events_in_flight_bytes',
+    help: "About the bytes of runs' and turns' events appended and not yet stored (what a store outage holds in memory; past STORE_OUTAGE_HELD_MAX_BYTES their agents' output is no longer read).",
+    registers,
+    collect() {
+      this.set(sources.pipedBytes?.() ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'agent_gateway_agent_output_queued_bytes',
+    help: "About the bytes of one-shot agent processes' events read and not yet taken by their runs (each run's at most 256 KiB, then its process's output is no longer read).",
+    registers,
+    collect() {
+      this.set(sources.outputQueues?.().bytes ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'agent_gateway_agent_output_paused',
+    help: 'One-shot agent processes whose output is not read now: their run has not taken what was read (its events wait for the store); the agent blocks on its write until it does.',
+    registers,
+    collect() {
+      this.set(sources.outputQueues?.().paused ?? 0)
     },
   })
   new Gauge({

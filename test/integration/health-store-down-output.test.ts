@@ -1,0 +1,206 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { signalPostgres } from '../support/postgres-signals.js'
+import { processesInGroup, waitUntilGone } from '../support/processes.js'
+import { parsePrometheus, sample } from '../support/prometheus.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
+
+// a server of its own: SIGSTOP freezes all of it
+const server = sharedPostgres({ ownServer: true })
+
+/** STORE_OUTAGE_HELD_MAX_BYTES of the gateway: its smallest value. */
+const bound = 1024 * 1024
+/** What the agent writes: 17 MiB of numbered lines of 64 bytes, in blocks of 64 KiB. */
+const lineBytes = 64
+const blocks = 272
+const linesPerBlock = 1024
+const line = (n: number) => `${String(n).padStart(8, '0')} ${'x'.repeat(lineBytes - 10)}\n`
+const expectedOutput = () => {
+  const lines: string[] = []
+  for (let n = 1; n <= blocks * linesPerBlock; n++) lines.push(line(n))
+  return lines.join('')
+}
+
+/**
+ * The agent: after `ready` and the release, writes the lines with its stdout non-blocking, so it can tell where it
+ * is: `blocked N` in its progress file while a write waits for its pipe to take more (N: the bytes its pipe took
+ * so far), `writing N` once it goes on, `done N` at the end. It waits for its pipe as a blocking write would.
+ */
+const writer = `
+use strict; use Fcntl;
+my $progress = shift;
+sub state { open(my $f, '>', "$progress.tmp") or die; print $f $_[0]; close $f; rename("$progress.tmp", $progress) or die }
+my $flags = fcntl(STDOUT, F_GETFL, 0) or die; fcntl(STDOUT, F_SETFL, $flags | O_NONBLOCK) or die;
+my $n = 0; my $line = 0;
+for my $b (1..${blocks}) {
+  my $block = '';
+  for (1..${linesPerBlock}) { $line++; $block .= sprintf("%08d %s\\n", $line, 'x' x ${lineBytes - 10}) }
+  my $off = 0;
+  while ($off < length $block) {
+    my $w = syswrite(STDOUT, $block, length($block) - $off, $off);
+    if (defined $w) { $off += $w; $n += $w; next }
+    die "write: $!" unless $!{EAGAIN};
+    state("blocked $n");
+    my $win = ''; vec($win, fileno(STDOUT), 1) = 1; select(undef, $win, undef, undef);
+    state("writing $n");
+  }
+}
+state("done $n");
+`
+
+gatewayModules()
+
+/**
+ * A one-shot run whose agent prints far more than STORE_OUTAGE_HELD_MAX_BYTES while PostgreSQL hangs (SIGSTOP): the
+ * gateway holds at most the bound in its event pipe plus what the run's driver queues (256 KiB), and no longer
+ * reads the agent's output past that, so the agent blocks on its write. Before, the driver read all the agent
+ * wrote into a queue of its own meanwhile: the bound held in the pipe, and the memory moved to the driver (a run
+ * printing 17 MiB had all 17 MiB read while the store was frozen). A real `cli` run over real sockets, a real
+ * PostgreSQL frozen and woken.
+ */
+describe("a run's output while the store hangs", () => {
+  let gw: TestGateway
+  beforeAll(async () => {
+    gw = await startGateway(null, {
+      DATABASE_URL: await server.createStoreDatabase(),
+      CLI_LIST: 'sh',
+      STORE_QUERY_TIMEOUT_SECONDS: '2',
+      STORE_OUTAGE_HELD_MAX_BYTES: String(bound),
+      // the outage lasts as long as the test needs: the run rides over it however loaded the machine
+      STORE_OUTAGE_GRACE_SECONDS: '600',
+    })
+    await writeFile(path.join(gw.workspace, 'writer.pl'), writer)
+  })
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  const signalServer = (sig: NodeJS.Signals) => signalPostgres(server.ownServer().dir, sig)
+
+  /** The gateway's gauges of what it holds of runs' events (0 where a gauge is not there). */
+  async function heldNow() {
+    const families = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text())
+    return {
+      inFlight: sample(families, 'agent_gateway_events_in_flight_bytes'),
+      queued: sample(families, 'agent_gateway_agent_output_queued_bytes'),
+      paused: sample(families, 'agent_gateway_agent_output_paused'),
+    }
+  }
+
+  /** Starts the writer as a run; resolves once its `ready` is stored, with the run's id and its process's pid. */
+  async function startWriter(name: string) {
+    const release = path.join(gw.workspace, `${name}-release`)
+    const progress = path.join(gw.workspace, `${name}-progress`)
+    expect(spawnSync('mkfifo', [release]).status).toBe(0)
+    const res = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      command: {
+        cli: 'sh',
+        args: ['-c', `echo ready; read x < ${name}-release; exec perl writer.pl ${name}-progress`],
+      },
+    })
+    expect(res.status).toBe(202)
+    const { id } = (await res.json()) as Run
+    let pid: number | undefined
+    for await (const ev of gw.ctx.runs.events(id, 0)) {
+      if (ev.type === 'run.started') pid = ev.pid
+      if (ev.type === 'output') break
+    }
+    expect(pid).toBeGreaterThan(0)
+    const state = () => {
+      if (!existsSync(progress)) return { what: 'starting', bytes: 0 }
+      const [what, bytes] = readFileSync(progress, 'utf8').split(' ')
+      return { what: what as string, bytes: Number(bytes) }
+    }
+    return { id, pid: pid!, release, state }
+  }
+
+  /**
+   * Polls until the agent is done (all it wrote was read) or it waits on its write while the gateway holds its
+   * output (the run's reading paused; the store frozen, nothing drains: it stays so); returns what was seen.
+   */
+  async function untilHeldOrDone(state: () => { what: string; bytes: number }) {
+    let most = 0
+    while (true) {
+      const held = await heldNow()
+      const now = state()
+      most = Math.max(most, held.inFlight + held.queued)
+      if (now.what === 'done' || (held.paused > 0 && now.what === 'blocked'))
+        return { ...now, most, paused: held.paused }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  it('holds the bound (the agent blocks on its write) and, once the store wakes, stores every byte once, in order', {
+    timeout: 180_000,
+  }, async () => {
+    const run = await startWriter('big')
+    signalServer('SIGSTOP')
+    let seen: Awaited<ReturnType<typeof untilHeldOrDone>>
+    try {
+      await writeFile(run.release, 'go\n')
+      seen = await untilHeldOrDone(run.state)
+    } finally {
+      signalServer('SIGCONT')
+    }
+    // what the agent got written while the store hung: the pipe's bound, the driver's 256 KiB and a read each, and
+    // the buffers of its socket; before, all of its 17 MiB (the driver read it all into its queue)
+    expect(seen.what, `the agent wrote all ${seen.bytes} bytes while the store was frozen`).toBe('blocked')
+    expect(seen.bytes).toBeLessThanOrEqual(bound + 1.5 * 1024 * 1024)
+    expect(seen.paused).toBe(1)
+    // what the gateway held of it meanwhile: the bound and one event past it, the driver's 256 KiB and one read
+    expect(seen.most).toBeGreaterThan(bound / 2)
+    expect(seen.most).toBeLessThanOrEqual(bound + 512 * 1024)
+    // the store woke: the agent goes on, and every line is stored once, in order
+    expect(await gw.ctx.runs.wait(run.id)).toMatchObject({ status: 'succeeded', exitCode: 0 })
+    expect(run.state()).toEqual({ what: 'done', bytes: blocks * linesPerBlock * lineBytes })
+    const events = await gw.ctx.store.eventsAfter(run.id, 0, 100_000)
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    const output = events
+      .flatMap((e) => (e.type === 'output' && e.stream === 'stdout' ? [e.data] : []))
+      .join('')
+    expect(output.length).toBe('ready\n'.length + blocks * linesPerBlock * lineBytes)
+    expect(output === `ready\n${expectedOutput()}`).toBe(true)
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
+    expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
+  })
+
+  it('a run cancelled while its output is held ends its process group at once, the store still frozen; its output up to then is stored once it wakes', {
+    timeout: 180_000,
+  }, async () => {
+    const run = await startWriter('cancelled')
+    signalServer('SIGSTOP')
+    let gone: ReturnType<typeof processesInGroup>
+    try {
+      await writeFile(run.release, 'go\n')
+      const seen = await untilHeldOrDone(run.state)
+      expect(seen.what).toBe('blocked')
+      // what POST /v1/runs/:id/cancel does once it read the run (that read waits for the store): the run's abort
+      const runs = gw.ctx.tenancy.scope(null).runs as unknown as {
+        cancelLocal(id: string, reason: string): boolean
+      }
+      expect(runs.cancelLocal(run.id, 'cancelled')).toBe(true)
+      gone = await waitUntilGone(() => processesInGroup(run.pid))
+    } finally {
+      signalServer('SIGCONT')
+    }
+    expect(gone).toEqual([])
+    expect(await gw.ctx.runs.wait(run.id)).toMatchObject({ status: 'cancelled' })
+    const events = await gw.ctx.store.eventsAfter(run.id, 0, 100_000)
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    const output = events
+      .flatMap((e) => (e.type === 'output' && e.stream === 'stdout' ? [e.data] : []))
+      .join('')
+    // all the agent got written before it was killed, once, in order
+    const written = run.state().bytes
+    expect(output.length).toBe('ready\n'.length + written)
+    expect(output === `ready\n${expectedOutput().slice(0, written)}`).toBe(true)
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'cancelled' })
+    expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
+  })
+})
