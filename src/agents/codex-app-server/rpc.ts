@@ -26,7 +26,10 @@ export interface RpcPeerOptions {
   onUnknown?: UnknownHandler
   /** Called when `input` ends or fails; by default the peer closes itself with a generic error. */
   onInputEnd?: () => void
-  /** Longest line accepted as one message (longer lines arrive in pieces and are reported unknown). */
+  /**
+   * Longest line accepted as one message (longer lines arrive in pieces and are reported unknown), but for an
+   * answer to a pending request of `largeAnswers` (told by its head: `maxAnswerChars`).
+   */
   maxLineChars?: number
   /**
    * Longest answer accepted to a request of `largeAnswers` (methods whose answer holds a thread's history); at
