@@ -17,38 +17,79 @@ export async function* readLines(stream: Readable, maxLineChars = agentLineChars
 export interface LinePart {
   text: string
   cut: boolean
+  /** The longest this line was read as one: maxLineChars, or what `longerLine` allowed it. */
+  limit: number
 }
 
-/** readLines, saying of each piece of a line longer than `maxLineChars` that it was cut (one that needs to know). */
+/**
+ * How long a line longer than maxLineChars may be read as one, told by its first `lineHeadChars` characters (at
+ * least maxLineChars; asked once a line, when it outgrows maxLineChars). One kind of line may need more room than
+ * any other (codex app-server's answer with a thread's history) without every line getting it.
+ */
+export type LongerLine = (head: string) => number
+export const lineHeadChars = 1024
+
+/**
+ * readLines, saying of each piece of a line longer than its limit that it was cut (one that needs to know). A
+ * line's limit is maxLineChars, or `longerLine`'s for a line that outgrows it.
+ */
 export async function* readLineParts(
   stream: Readable,
   maxLineChars = agentLineChars,
+  longerLine?: LongerLine,
 ): AsyncGenerator<LinePart> {
   const decoder = new StringDecoder('utf8')
-  let buffered = ''
+  // the line read so far (after the last newline), in the pieces it came in: joined once, when it ends or is cut
+  let held: string[] = []
+  let heldChars = 0
+  // its limit, once it outgrew maxLineChars (until it ends)
+  let lineLimit: number | undefined
+  const limitOf = (head: string) =>
+    longerLine ? Math.max(maxLineChars, longerLine(head.slice(0, lineHeadChars))) : maxLineChars
+  const take = () => {
+    const line = held.length === 1 ? (held[0] as string) : held.join('')
+    held = []
+    heldChars = 0
+    return line
+  }
   try {
     for await (const chunk of stream) {
-      buffered += decoder.write(chunk as Buffer)
+      const text = decoder.write(chunk as Buffer)
       let start = 0
-      let newline = buffered.indexOf('\n', start)
+      // only the new text is searched for a newline: a long line is not scanned (and joined) once a chunk
+      let newline = text.indexOf('\n')
       while (newline !== -1) {
-        yield* pieces(stripCr(buffered.slice(start, newline)), maxLineChars)
+        const line = stripCr(heldChars > 0 ? take() + text.slice(start, newline) : text.slice(start, newline))
+        const limit = lineLimit ?? (line.length > maxLineChars ? limitOf(line) : maxLineChars)
+        lineLimit = undefined
+        yield* pieces(line, limit)
         start = newline + 1
-        newline = buffered.indexOf('\n', start)
+        newline = text.indexOf('\n', start)
       }
-      buffered = buffered.slice(start)
+      if (start < text.length) {
+        held.push(start === 0 ? text : text.slice(start))
+        heldChars += text.length - start
+      }
+      if (heldChars <= (lineLimit ?? maxLineChars)) continue
+      let line = take()
+      lineLimit ??= limitOf(line)
       // Keep a trailing '\r' with the rest: it may be the first half of a CRLF split across chunks.
-      while (buffered.length > maxLineChars) {
-        if (buffered.length === maxLineChars + 1 && buffered.endsWith('\r')) break
-        yield { text: buffered.slice(0, maxLineChars), cut: true }
-        buffered = buffered.slice(maxLineChars)
+      while (line.length > lineLimit) {
+        if (line.length === lineLimit + 1 && line.endsWith('\r')) break
+        yield { text: line.slice(0, lineLimit), cut: true, limit: lineLimit }
+        line = line.slice(lineLimit)
       }
+      held = line.length > 0 ? [line] : []
+      heldChars = line.length
     }
   } catch (err) {
     if (!prematureClose(err)) throw err
   }
-  buffered += decoder.end()
-  if (buffered.length > 0) yield* pieces(stripCr(buffered), maxLineChars)
+  const rest = take() + decoder.end()
+  if (rest.length > 0) {
+    const line = stripCr(rest)
+    yield* pieces(line, lineLimit ?? (line.length > maxLineChars ? limitOf(line) : maxLineChars))
+  }
 }
 
 /** Yields decoded text chunks as they arrive (for raw stdout/stderr frames); a destroyed stream ends as readLines'. */
@@ -105,11 +146,11 @@ const prematureClose = (err: unknown) => (err as NodeJS.ErrnoException).code ===
 
 function* pieces(line: string, max: number): Generator<LinePart> {
   if (line.length <= max) {
-    yield { text: line, cut: false }
+    yield { text: line, cut: false, limit: max }
     return
   }
   for (let i = 0; i < line.length; i += max)
-    yield { text: line.slice(i, i + max), cut: i + max < line.length }
+    yield { text: line.slice(i, i + max), cut: i + max < line.length, limit: max }
 }
 
 const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line)

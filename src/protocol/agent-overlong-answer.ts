@@ -14,3 +14,7 @@ export const overlongAnswer = (err: { method: string; limit: number }): Overlong
 /** Whether `err` is an answer too long for the gateway (an error with OverlongAnswer details). */
 export const isOverlongAnswer = (err: unknown): boolean =>
   typeof (err as { details?: Partial<OverlongAnswer> } | undefined)?.details?.overlongAnswer === 'object'
+
+/** The limit (characters) an answer too long for the gateway passed; undefined for any other error. */
+export const overlongLimit = (err: unknown): number | undefined =>
+  isOverlongAnswer(err) ? (err as { details: OverlongAnswer }).details.overlongAnswer.limit : undefined

@@ -4,7 +4,7 @@ import { startServer } from '../../src/http/server.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { agentLineChars } from '../../src/util/agent-line.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
 import { idleUnloaded } from '../support/idle-unload.js'
 
 gatewayModules()
@@ -20,6 +20,8 @@ const pngUrl = (bytes: number) =>
  * answer with the turns (thread/read with includeTurns: one line of about 9 MiB). Read up to
  * CODEX_HISTORY_MAX_BYTES, they answer at once, and past it they fail at once, saying so; the line cut at 8 MiB
  * left each request to time out (CODEX_REQUEST_TIMEOUT, then a 500, or turn/start's 504 for a completed turn).
+ * A fork past it is made all the same, and its 500 names the fork (which then runs turns with its parent's
+ * history) rather than leave a client to fork again.
  * The real codex app-server against the mock model; two gateways one after the other, a codex each.
  */
 describe('a codex session with a history longer than 8 MiB', { timeout: 180_000 }, () => {
@@ -95,6 +97,10 @@ describe('a codex session with a history longer than 8 MiB', { timeout: 180_000 
     expect(resumed.status, JSON.stringify(resumed.body).slice(0, 500)).toBe(200)
     expect(resumed.body.thread.turns).toHaveLength(3)
     expect(imagesOf(resumed.body.thread as never)).toEqual(images)
+    const forked = await post('/api/thread/fork', { threadId })
+    expect(forked.status, JSON.stringify(forked.body).slice(0, 500)).toBe(200)
+    expect(forked.body.thread.id).not.toBe(threadId)
+    expect(imagesOf(forked.body.thread as never)).toEqual(images)
 
     // after a restart that reads no more than 8 MiB of history (its least): the next turn resumes the thread all
     // the same (without its turns) and seed 003's turn/start answers it with the gateway's items; reading the
@@ -115,5 +121,27 @@ describe('a codex session with a history longer than 8 MiB', { timeout: 180_000 
     expect(refused.body.detail).toMatch(
       /answered thread\/read with more than 8388608 characters on one line, more than the gateway reads: raise CODEX_HISTORY_MAX_BYTES/,
     )
+    // a fork is made, and its answer (the fork with its turns) is as long: it names the fork, which is there to use
+    const refusedFork = await post('/api/thread/fork', { threadId }, restarted.url)
+    expect(refusedFork.status).toBe(500)
+    const [, parent, fork] =
+      /^thread (\S+) was forked as thread (\S+), but its history is longer than the gateway reads \(codex app-server answered thread\/read with more than 8388608 characters on one line\): raise CODEX_HISTORY_MAX_BYTES/.exec(
+        refusedFork.body.detail as string,
+      ) ?? []
+    expect(parent).toBe(threadId)
+    expect(fork).not.toBe(threadId)
+    const forkRead = await post('/api/thread/read', { threadId: fork }, restarted.url)
+    expect(forkRead.status, JSON.stringify(forkRead.body).slice(0, 500)).toBe(200)
+    expect(forkRead.body.thread).toMatchObject({ id: fork, turns: [] })
+    mock.script({ kind: 'text', text: 'in the fork' })
+    const forkTurn = await post(
+      '/api/turn/start',
+      { threadId: fork, input: [{ type: 'text', text: 'go on' }] },
+      restarted.url,
+    )
+    expect(forkTurn.status, JSON.stringify(forkTurn.body).slice(0, 500)).toBe(200)
+    expect(forkTurn.body.turn).toMatchObject({ status: 'completed', error: null })
+    // the fork holds its parent's history: the model was sent the parent's turns
+    expect(requestInput(mock)).toContain('what did you see?')
   })
 })

@@ -232,7 +232,14 @@ describe('RpcPeer answers longer than a line', () => {
     // a notification that long is dropped as before; the peer goes on
     reply(JSON.stringify({ method: 'item/completed', params: { text: 'y'.repeat(150) } }))
     await tick()
-    expect(unknown.map((u) => u.reason)).toEqual(['longer than 100 characters', 'longer than 100 characters'])
+    // both were cut at maxLineChars: the peer never held more of them (the old reader held them whole, up to
+    // maxAnswerChars, before it dropped them)
+    expect(unknown.map((u) => [u.line.length, u.reason])).toEqual([
+      [100, 'a piece of a line longer than 100 characters'],
+      [1, 'a piece of a line longer than 100 characters'],
+      [100, 'a piece of a line longer than 100 characters'],
+      [98, 'a piece of a line longer than 100 characters'],
+    ])
     const next = peer.request('model/list', {}, 5000)
     await sent()
     reply({ id: 3, result: { data: [] } })
@@ -253,5 +260,28 @@ describe('RpcPeer answers longer than a line', () => {
     await expect(next).resolves.toMatchObject({ text: expect.any(String) })
     // the long line's three pieces were reported, nothing else
     expect(unknown).toHaveLength(3)
+  })
+
+  it('reads a line past maxLineChars only while its head answers a pending large-answer request', async () => {
+    const { peer, sent, reply, unknown, fromFake } = connect(limits)
+    const read = peer.request('thread/read', {}, 60_000)
+    await sent()
+    // while thread/read waits: a notification, an answer to nobody, and one to thread/read's id with another
+    // method's key first are cut at maxLineChars, each in pieces of at most 100 characters
+    reply(JSON.stringify({ method: 'thread/started', params: { text: 'y'.repeat(350) } }))
+    reply(padded(7, 350))
+    reply(JSON.stringify({ method: 'x', id: 1, result: { text: 'z'.repeat(350) } }))
+    // the answer, written in pieces (as a pipe gives it), is read whole
+    const answer = padded(1, 390)
+    for (let i = 0; i < answer.length; i += 60) fromFake.write(answer.slice(i, i + 60))
+    fromFake.write('\n')
+    await expect(read).resolves.toEqual({ text: expect.stringMatching(/^x+$/) })
+    expect(unknown.length).toBeGreaterThanOrEqual(12)
+    expect(Math.max(...unknown.map((u) => u.line.length))).toBe(100)
+    // once it is answered, its id no longer opens a long line
+    reply(padded(1, 300))
+    await tick()
+    expect(unknown.at(-1)).toMatchObject({ reason: 'a piece of a line longer than 100 characters' })
+    expect(Math.max(...unknown.map((u) => u.line.length))).toBe(100)
   })
 })

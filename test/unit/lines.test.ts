@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { onText, readLines, readText } from '../../src/process/lines.js'
+import { type LinePart, onText, readLineParts, readLines, readText } from '../../src/process/lines.js'
 
 const chunks = (...parts: (string | Buffer)[]) =>
   Readable.from(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)))
@@ -108,6 +108,62 @@ describe('readLines', () => {
     expect((await lines.next()).value).toBe('one')
     stream.destroy(new Error('pipe broke'))
     await expect(lines.next()).rejects.toThrow('pipe broke')
+  })
+})
+
+describe('readLineParts', () => {
+  const parts = async (gen: AsyncGenerator<LinePart>) => {
+    const out: LinePart[] = []
+    for await (const part of gen) out.push(part)
+    return out
+  }
+  // a line whose head starts with "big" may be read up to 12 characters; any other is cut at 4
+  const heads: string[] = []
+  const longer = (head: string) => {
+    heads.push(head)
+    return head.startsWith('big') ? 12 : 4
+  }
+
+  it("reads a line past maxLineChars as far as longerLine allows it, told by the line's head", async () => {
+    heads.length = 0
+    const stream = chunks('b', 'ig', '-123', '4567\nsmall-line', '-more\r', '\nbig-', '12345678', '9\nok\r\n')
+    expect(await parts(readLineParts(stream, 4, longer))).toEqual([
+      { text: 'big-1234567', cut: false, limit: 12 },
+      { text: 'smal', cut: true, limit: 4 },
+      { text: 'l-li', cut: true, limit: 4 },
+      { text: 'ne-m', cut: true, limit: 4 },
+      { text: 'ore', cut: false, limit: 4 },
+      { text: 'big-12345678', cut: true, limit: 12 },
+      { text: '9', cut: false, limit: 12 },
+      { text: 'ok', cut: false, limit: 4 },
+    ])
+    // asked once a line, of what came of it by then, and only of a line past maxLineChars
+    expect(heads).toEqual(['big-123', 'small-line', 'big-12345678'])
+  })
+
+  it('asks of a line that comes whole in one chunk, and of the last line without its newline', async () => {
+    heads.length = 0
+    expect(await parts(readLineParts(chunks('big-line-8\nother-line\nbig-last'), 4, longer))).toEqual([
+      { text: 'big-line-8', cut: false, limit: 12 },
+      { text: 'othe', cut: true, limit: 4 },
+      { text: 'r-li', cut: true, limit: 4 },
+      { text: 'ne', cut: false, limit: 4 },
+      { text: 'big-last', cut: false, limit: 12 },
+    ])
+    expect(heads).toEqual(['big-line-8', 'other-line', 'big-last'])
+  })
+
+  it("never allows less than maxLineChars, and gives longerLine no more than a line's head", async () => {
+    const seen: number[] = []
+    const stream = chunks(`${'z'.repeat(3000)}\n`)
+    const out = await parts(
+      readLineParts(stream, 1500, (head) => {
+        seen.push(head.length)
+        return 10
+      }),
+    )
+    expect(out.map((p) => p.text.length)).toEqual([1500, 1500])
+    expect(seen).toEqual([1024])
   })
 })
 

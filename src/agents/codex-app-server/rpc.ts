@@ -26,7 +26,10 @@ export interface RpcPeerOptions {
   onUnknown?: UnknownHandler
   /** Called when `input` ends or fails; by default the peer closes itself with a generic error. */
   onInputEnd?: () => void
-  /** Longest line accepted as one message (longer lines arrive in pieces and are reported unknown). */
+  /**
+   * Longest line accepted as one message (longer lines arrive in pieces and are reported unknown), but for an
+   * answer to a pending request of `largeAnswers` (told by its head: `maxAnswerChars`).
+   */
   maxLineChars?: number
   /**
    * Longest answer accepted to a request of `largeAnswers` (methods whose answer holds a thread's history); at
@@ -56,13 +59,13 @@ export class RpcPeer {
   private readonly notificationHandlers = new Set<NotificationHandler>()
   private requestHandler: RequestHandler | undefined
   private closedWith: Error | undefined
-  /** The longest line read as one (lines longer come in pieces of this length). */
-  private readonly readChars: number
-  /** Set while the pieces of a line longer than `readChars` arrive (after its first, before its last). */
+  /** The longest line read as one (lines longer come in pieces of this length), but for `largeAnswers`'. */
+  private readonly lineChars: number
+  /** Set while the pieces of a line longer than its limit arrive (after its first, before its last). */
   private inOverlongLine = false
 
   constructor(private readonly options: RpcPeerOptions) {
-    this.readChars = Math.max(options.maxLineChars ?? agentLineChars, options.maxAnswerChars ?? 0)
+    this.lineChars = options.maxLineChars ?? agentLineChars
     options.output.on('error', (err) =>
       this.close(new RpcClosedError(`${options.name}: cannot write: ${err.message}`)),
     )
@@ -132,8 +135,13 @@ export class RpcPeer {
 
   private async read(): Promise<void> {
     try {
-      for await (const { text, cut } of readLineParts(this.options.input, this.readChars)) {
-        if (this.inOverlongLine || cut) this.overlongPiece(text, cut)
+      // A line is read past lineChars only when its head says it answers a pending request of `largeAnswers`: a
+      // notification, or an answer to anything else, is cut there (the gateway holds no more of it).
+      const longerLine = (head: string) =>
+        this.isLargeAnswer(head) ? (this.options.maxAnswerChars ?? this.lineChars) : this.lineChars
+      const parts = readLineParts(this.options.input, this.lineChars, longerLine)
+      for await (const { text, cut, limit } of parts) {
+        if (this.inOverlongLine || cut) this.overlongPiece(text, cut, limit)
         else if (text.trim() !== '') this.dispatch(text)
       }
     } catch {
@@ -148,13 +156,13 @@ export class RpcPeer {
    * first names the request it answers, if it is an answer (codex writes `{"id":...` first): that request fails
    * now. The pieces are reported unknown.
    */
-  private overlongPiece(piece: string, cut: boolean): void {
+  private overlongPiece(piece: string, cut: boolean, limit: number): void {
     if (!this.inOverlongLine) {
       const id = answeredId(piece)
-      if (id !== undefined) this.failOverlong(id, this.readChars)
+      if (id !== undefined) this.failOverlong(id, limit)
     }
     this.inOverlongLine = cut
-    this.options.onUnknown?.(piece, `a piece of a line longer than ${this.readChars} characters`)
+    this.options.onUnknown?.(piece, `a piece of a line longer than ${limit} characters`)
   }
 
   /** Rejects the pending request `id` (if any) as answered by a line too long for it. */
@@ -168,14 +176,6 @@ export class RpcPeer {
   }
 
   private dispatch(line: string): void {
-    const maxLineChars = this.options.maxLineChars ?? agentLineChars
-    if (line.length > maxLineChars && !this.isLargeAnswer(line)) {
-      // read as one only for an answer of `largeAnswers`: anything else this long is dropped, as before
-      const id = answeredId(line)
-      if (id !== undefined) this.failOverlong(id, maxLineChars)
-      this.options.onUnknown?.(line, `longer than ${maxLineChars} characters`)
-      return
-    }
     const message = parseMessage(line)
     if (message.kind === 'invalid') this.options.onUnknown?.(line, message.reason)
     else if (message.kind === 'notification') this.deliver(line, message.method, message.params)

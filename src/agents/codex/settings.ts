@@ -20,7 +20,7 @@ export const codexSettings = z.object({
   ),
   CODEX_HISTORY_MAX_BYTES: setting(
     String(defaultHistoryMaxBytes),
-    `Longest answer codex app-server may give, on its one JSON line, with a thread's history (its turns: seed 003's /api/thread/resume, /api/thread/fork, /api/thread/read with includeTurns, a fork's point); counted in characters. Its data: URL images and command outputs make it long. An answer longer fails its request at once, saying so (500 agent_failed), and no turn is lost: a turn never needs one (codex resumes a thread without its turns). At least ${agentLineChars} (the 8 MiB line the gateway reads of an agent otherwise), at most ${maxHistoryBytes}; the gateway holds up to about twice as many bytes in memory while it reads one.`,
+    `Longest answer codex app-server may give, on its one JSON line, with a thread's history (its turns: seed 003's /api/thread/resume, /api/thread/fork, /api/thread/read with includeTurns, a fork's point); counted in characters. Its data: URL images and command outputs make it long. An answer longer fails its request at once, saying so (500 agent_failed), and no turn is lost: a turn never needs one (codex resumes a thread without its turns). Any other line of codex (a notification, another answer) is still cut at the 8 MiB line the gateway reads of an agent. At least ${agentLineChars}, at most ${maxHistoryBytes}; the gateway holds up to about twice as many bytes in memory while it reads one.`,
     int(defaultHistoryMaxBytes, agentLineChars, maxHistoryBytes),
   ),
   CODEX_CLIENT_NAME: setting(

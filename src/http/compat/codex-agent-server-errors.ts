@@ -99,6 +99,18 @@ export function archivedThread(threadId: string): SeedAnswer {
   })
 }
 
+/**
+ * A fork made (codex's thread `fork` holds `parent`'s history) whose answer, the fork with its turns, is longer
+ * than the gateway reads of codex (CODEX_HISTORY_MAX_BYTES, `limit` characters): a 500 that names the fork, which
+ * is there to use, so that a client neither loses it nor forks again to get it.
+ */
+export function unreadableFork(parent: string, fork: string, limit: number): SeedAnswer {
+  return new SeedAnswer(
+    500,
+    `thread ${parent} was forked as thread ${fork}, but its history is longer than the gateway reads (codex app-server answered thread/read with more than ${limit} characters on one line): raise CODEX_HISTORY_MAX_BYTES to read it, or go on with thread ${fork} without its turns (/api/thread/read without includeTurns, /api/turn/start); another /api/thread/fork makes another fork`,
+  )
+}
+
 /** The names serde lists when app-server refuses another: codex 0.171's AskForApproval and SandboxMode. */
 const codexVariants = {
   approvalPolicy: ['untrusted', 'on-request', 'granular', 'never'],

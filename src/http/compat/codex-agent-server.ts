@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { Skills } from '../../core/skills.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
-import { isOverlongAnswer } from '../../protocol/agent-overlong-answer.js'
+import { isOverlongAnswer, overlongLimit } from '../../protocol/agent-overlong-answer.js'
 import { isAgentRequestTimeoutMessage } from '../../protocol/agent-request-timeout.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
@@ -19,6 +19,7 @@ import {
   turnTimeout,
   unknownThread,
   unknownVariant,
+  unreadableFork,
 } from './codex-agent-server-errors.js'
 import { parseThreadId } from './codex-thread-id.js'
 import { fastapiBody, type PydanticModel } from './fastapi-body.js'
@@ -182,7 +183,16 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         // or fork (a fork holds its parent's: held-history.ts)
         if (s.status === 'archived') throw archivedThread(s.agentSessionId)
         if (!(await scope.sessions.holdsHistory(s))) throw unknownThread(method, s.agentSessionId)
-        return { thread: await thread(scope, await act(scope.sessions, s.id), true) }
+        const acted = await act(scope.sessions, s.id)
+        try {
+          return { thread: await thread(scope, acted, true) }
+        } catch (err) {
+          // a fork too long to answer with is made all the same: the answer names it
+          const limit = overlongLimit(err)
+          if (method === 'thread/fork' && limit !== undefined)
+            throw unreadableFork(s.agentSessionId, acted.agentSessionId, limit)
+          throw err
+        }
       })
 
     threadAction('/api/thread/resume', models.threadResume, (sessions, id) => sessions.resume(id))
