@@ -2,6 +2,7 @@
  * The pages a warm session turn's store steps write to SQLite's WAL, by step and by b-tree
  * (`npx tsx bench/turn-wal-pages.ts [--baseline <checkout>] [--built]`).
  *
+ * bench/session-wal.ts counts a turn's WAL bytes; this names the pages, step by step, and compares checkouts.
  * A figure the machine's load does not move (CPU per turn on a shared 2-core machine moves by ±100 µs; a page
  * fewer is worth a few µs to tens of µs): the SqliteStore of this checkout (and of the --baseline checkout, each on
  * a file of its own) runs `--turns` warm turns as the gateway's steps make them (turn-steps-paired.ts: the start
