@@ -9,7 +9,7 @@ import { isDiskFull } from '../../util/disk-full.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
 import { probedDir, probeWrite, type WriteProbe } from '../../util/write-probe.js'
 import { FullDiskMark } from '../full-disk-mark.js'
-import { documentColumns as columns, endMissingWhere, heldWhere, ownersInUseSql } from '../json-documents.js'
+import { documentColumns as columns, endMissingWhere, heldWhere } from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -465,15 +465,15 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * What the `lost` nodes still hold of `table` (heldWhere, or `held`) goes to `to`, each row to one taker: the
+   * What the `lost` nodes still hold of `table` (heldHere, or `held`) goes to `to`, each row to one taker: the
    * rows taken and, for sessions, the claim each has now.
    */
   private takeOver<T extends { id: string }>(
     docs: JsonTable<T>,
-    table: keyof typeof heldWhere,
+    table: keyof typeof heldHere,
     lost: readonly string[],
     to: string,
-    held: string = heldWhere[table],
+    held: string = heldHere[table],
   ): { taken: T[]; claims: Map<string, SessionClaim> } {
     if (lost.length === 0) return { taken: [], claims: new Map() }
     const where = `WHERE ${held} AND node_id IN (${lost.map(() => '?').join(', ')})`
@@ -1004,6 +1004,17 @@ export class SqliteStore implements Store {
     }
   }
 }
+
+/**
+ * What a node holds (json-documents.ts heldWhere) as SQLite asks it: a session's `archived` column (migration 12, kept
+ * by a trigger) rather than its status, so that sessions_node (node_id, archived) answers alone, and a turn's status
+ * changes (idle, running) rewrite no index.
+ */
+const heldHere = { ...heldWhere, sessions: 'archived = 0' } as const
+
+/** The owners in use (json-documents.ts ownersInUseSql), from runs_node and sessions_node alone. */
+const ownersInUseSql = `SELECT node_id FROM runs WHERE ${heldHere.runs} AND node_id IS NOT NULL
+  UNION SELECT node_id FROM sessions WHERE ${heldHere.sessions} AND node_id IS NOT NULL`
 
 /** A session's new status (`@status`; null: unchanged), unless it is archived: then it stays archived. */
 const keptUnlessArchived = "CASE WHEN status = 'archived' THEN status ELSE coalesce(@status, status) END"

@@ -158,3 +158,22 @@ migrations.push(`
 migrations.push(`
   CREATE INDEX runs_owner ON runs (id, node_id);
 `)
+
+/**
+ * 12: sessions_node indexes whether a session is archived, not its status. A warm turn moves its session idle ->
+ * running -> idle, and SQLite rewrites an index entry whenever a column of it (or of its expression, or of a partial
+ * index's WHERE) is written: the old (node_id, status) index cost a page in the WAL at each turn's start and end.
+ * What the index serves (a node's sessions held, the owners in use) only asks whether a session is archived; a
+ * trigger keeps `archived` true to `status` in every write, so no statement has to.
+ */
+migrations.push(`
+  ALTER TABLE sessions ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+  UPDATE sessions SET archived = 1 WHERE status = 'archived';
+  DROP INDEX sessions_node;
+  CREATE INDEX sessions_node ON sessions (node_id, archived);
+  CREATE TRIGGER sessions_archived_set AFTER UPDATE OF status ON sessions
+    WHEN (new.status = 'archived') != (old.status = 'archived')
+    BEGIN UPDATE sessions SET archived = (new.status = 'archived') WHERE id = new.id; END;
+  CREATE TRIGGER sessions_archived_inserted AFTER INSERT ON sessions WHEN new.status = 'archived'
+    BEGIN UPDATE sessions SET archived = 1 WHERE id = new.id; END;
+`)
