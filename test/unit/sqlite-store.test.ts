@@ -6,7 +6,7 @@ import { EventLog } from '../../src/core/event-log.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import { migrations } from '../../src/store/sqlite/migrations/index.js'
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { pageBytes, SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes } from '../../src/store/sqlite/wal-checkpointer.js'
 import { describeStoreContract, runSucceeded } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
@@ -42,6 +42,43 @@ describe('SqliteStore', () => {
     const store = open(path.join(tempDir('store-'), 'gw.db'))
     const db = (store as unknown as { db: Database.Database }).db
     expect(db.pragma('cache_size', { simple: true })).toBe(-2048)
+  })
+
+  it('makes a new file with 8 KB pages (a 35 KB output event in 4 overflow pages, not 8); an existing file keeps its own', async () => {
+    const file = path.join(tempDir('store-'), 'gw.db')
+    const store = open(file)
+    const db = (store as unknown as { db: Database.Database }).db
+    expect(db.pragma('page_size', { simple: true })).toBe(8 * 1024)
+    expect(pageBytes).toBe(8 * 1024)
+    await store.createRun(newRun('run_1'))
+    await store.appendEvent('run_1', { type: 'output', stream: 'stdout', data: 'x'.repeat(35_000) }, 't')
+    // each page is a WAL frame (two writes) at commit and a copy at the checkpoint
+    const overflow = db
+      .prepare("SELECT count(*) AS n FROM dbstat WHERE name = 'events' AND pagetype = 'overflow'")
+      .pluck()
+      .get()
+    expect(overflow).toBe(4)
+    await store.close()
+    const reread = new Database(file, { readonly: true })
+    expect(reread.pragma('page_size', { simple: true })).toBe(8 * 1024)
+    reread.close()
+    // a store made with SQLite's default 4 KB pages (before this size) opens, migrated, as it was made
+    const older = path.join(tempDir('store-'), 'gw.db')
+    const made = new Database(older)
+    made.pragma('journal_mode = WAL')
+    made.exec(migrations[0]!)
+    made.pragma('user_version = 1')
+    made.close()
+    const reopened = open(older)
+    const conn = (reopened as unknown as { db: Database.Database }).db
+    expect(conn.pragma('page_size', { simple: true })).toBe(4096)
+    await reopened.createRun(newRun('run_1'))
+    const ev = await reopened.appendEvent(
+      'run_1',
+      { type: 'output', stream: 'stdout', data: 'x'.repeat(64 * 1024) },
+      't',
+    )
+    expect(await reopened.eventsAfter('run_1', 0, 10)).toEqual([ev])
   })
 
   it("keeps its WAL file's size after a burst (bounded far above the checkpointer's inline limit), so later checkpoints stay off its thread", async () => {

@@ -96,6 +96,8 @@ export class SqliteStore implements Store {
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
     this.db = new Database(file)
+    // Only a new, empty file takes it (an existing store keeps the page size it was made with).
+    this.db.pragma(`page_size = ${pageBytes}`)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
     this.db.pragma('foreign_keys = ON')
@@ -1018,6 +1020,14 @@ const ownersInUseSql = `SELECT node_id FROM runs WHERE ${heldHere.runs} AND node
 
 /** A session's new status (`@status`; null: unchanged), unless it is archived: then it stays archived. */
 const keptUnlessArchived = "CASE WHEN status = 'archived' THEN status ELSE coalesce(@status, status) END"
+
+/**
+ * The page size of a new store file, bytes (SQLite's default is 4 KB). An agent's output event is tens of KB: in
+ * 4 KB pages a 35 KB row spills over 8 overflow pages, each a WAL frame written with two system calls at commit
+ * and copied again by the checkpoint; 8 KB pages halve those. 16 KB pages cut them further but cost a warm turn's
+ * small commits ~0.3 ms (each writes whole pages to the WAL): docs/benchmarks.md, "Issue 14, session 42".
+ */
+export const pageBytes = 8 * 1024
 
 /** The connection's page cache, KiB. */
 const pageCacheKiB = 2048
