@@ -82,7 +82,7 @@ export class StoreNotices {
   storeAbandoned(waitedMs: number, commitsUnknown: number): void {
     const unknown =
       commitsUnknown > 0
-        ? `; ${commitsUnknown} COMMIT${commitsUnknown === 1 ? '' : 's'} sent and not answered: whether it was stored is unknown (the server applies it, or not, when it answers again; the next start's takeover records what is missing)`
+        ? `; ${commitsUnknown === 1 ? '1 COMMIT' : `${commitsUnknown} COMMITs`} sent and not answered: whether ${commitsUnknown === 1 ? 'it was' : 'they were'} stored is unknown (the server applies or drops ${commitsUnknown === 1 ? 'it' : 'them'} when it answers again; this node's record stays, so its runs and sessions are taken over as a lost node's)`
         : ''
     this.logger?.error(
       { waitedMs, commitsUnknown },
