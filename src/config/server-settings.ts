@@ -189,12 +189,12 @@ export const serverSettings = z.object({
   ),
   STORE_QUERY_TIMEOUT_SECONDS: setting(
     '10',
-    "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, a transaction's BEGIN and each of its statements before COMMIT that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed (COMMIT never sent: the server rolls it back): a request answers 503 `store_unavailable`, a run's or turn's events are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A COMMIT (or a single write statement) already sent waits for the server: its outcome is unknown, it is never cut nor sent again. The LISTEN connections are checked this often and replaced when not answered in time. 0: never.",
+    "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, a transaction's BEGIN and each of its statements before COMMIT that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed (COMMIT never sent: the server rolls it back): a request answers 503 `store_unavailable`, a run's or turn's events are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A COMMIT (or a single write statement) already sent waits for the server: its outcome is unknown, it is never cut nor sent again. The LISTEN connections are checked this often and replaced when not answered in time. A transaction's statement waits for a lock another client holds (another node's or an operator's open transaction) three quarters of this at most (PG_LOCK_TIMEOUT_SECONDS if shorter): PostgreSQL then ends the wait itself and a request answers 503 `store_busy`, not taken for a hung server. A stop waits this long for the server after its runs ended, then destroys its connections (a COMMIT not answered is logged as of unknown outcome). 0: never.",
     int(10, 0, maxTimerSeconds),
   ),
   SHUTDOWN_GRACE_SECONDS: setting(
     '10',
-    'On SIGTERM, time runs in flight get to finish before they are ended.',
+    'On SIGTERM, time runs in flight get to finish before they are ended. With DATABASE_URL the stop then waits at most STORE_QUERY_TIMEOUT_SECONDS more for a PostgreSQL server that does not answer.',
     int(10, 0, maxTimerSeconds),
   ),
   HEADERS_TIMEOUT_SECONDS: setting(

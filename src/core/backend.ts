@@ -19,6 +19,12 @@ export interface Backend {
   openLock(node: string): Promise<NodeLock | undefined>
   /** The run queue between API nodes and workers (PostgreSQL with a role other than `all`). */
   openQueue(): Promise<RunQueue | undefined>
+  /**
+   * Destroys every connection to the store's server (PostgreSQL: the pool's, pg-boss's, LISTEN, the liveness
+   * lock's), for a stop that waited for a server that does not answer; what waits on them fails. The COMMITs sent
+   * and not answered then (their outcome unknown). Undefined without a server (SQLite).
+   */
+  abandon?(): { commitsUnknown: number }
 }
 
 export async function openBackend(config: Config): Promise<Backend> {
@@ -42,6 +48,8 @@ export async function openBackend(config: Config): Promise<Backend> {
   const { PgEventBus } = await import('../store/postgres/pg-event-bus.js')
   const { PgNodeSignals } = await import('../store/postgres/pg-node-signals.js')
   const { PgLivenessLock } = await import('../store/postgres/pg-liveness-lock.js')
+  const { PgConnections } = await import('../store/postgres/pg-connections.js')
+  const connections = new PgConnections()
   const store = await PostgresStore.open(url, {
     poolSize: config.PG_POOL_SIZE,
     ...(config.PG_EVENT_LOG_LANES !== undefined ? { commitLanes: config.PG_EVENT_LOG_LANES } : {}),
@@ -54,18 +62,25 @@ export async function openBackend(config: Config): Promise<Backend> {
   }).catch((err: Error) => {
     throw new ConfigError(`cannot use DATABASE_URL (${redacted(url)}): ${err.message}`)
   })
+  connections.addPool(store.pool)
   return {
     store,
     shared: true,
     // their LISTEN connections checked every STORE_QUERY_TIMEOUT_SECONDS: one a hung server or a dead network
     // does not answer is replaced (and the bus's followers catch up from the table)
-    openBus: (node) => PgEventBus.start(url, store.pool, node, store.queryTimeoutMs),
-    openSignals: (node) => PgNodeSignals.start(url, store.pool, node, store.queryTimeoutMs),
-    openLock: (node) => PgLivenessLock.start(url, node, (key, held) => store.setNodeLockKey(node, key, held)),
+    openBus: (node) => PgEventBus.start(url, store.pool, node, store.queryTimeoutMs, connections),
+    openSignals: (node) => PgNodeSignals.start(url, store.pool, node, store.queryTimeoutMs, connections),
+    openLock: (node) =>
+      PgLivenessLock.start(url, node, (key, held) => store.setNodeLockKey(node, key, held), connections),
     openQueue: async () => {
       if (config.GATEWAY_ROLE === 'all') return undefined
       const { PgBossRunQueue } = await import('../store/postgres/pg-boss-run-queue.js')
-      return PgBossRunQueue.start(url)
+      return PgBossRunQueue.start(url, connections)
+    },
+    abandon: () => {
+      const commitsUnknown = store.commitsUnanswered
+      connections.destroyAll()
+      return { commitsUnknown }
     },
   }
 }

@@ -27,6 +27,11 @@ export interface GatewayContext {
   node: NodeMembership
   /** Stops watching other nodes, stores what is queued on the EventLog, closes the queue, signals and bus connections. */
   closeCluster(): Promise<void>
+  /**
+   * Destroys every connection to the store's server (a stop that waited for it past its bound: it does not answer);
+   * the COMMITs sent and not answered then, whose outcome is unknown. Undefined with SQLite.
+   */
+  abandonStore?(): { commitsUnknown: number }
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker

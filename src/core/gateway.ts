@@ -286,6 +286,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     redactor: log.redactor,
     leftovers,
     closeCluster,
+    ...(backend.abandon ? { abandonStore: backend.abandon } : {}),
   }
 }
 
@@ -301,18 +302,38 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   // after the abort, a run or a session turn gets KILL_GRACE_MS (its SIGTERM then SIGKILL) and FORCE_END_AFTER_MS
   // more to end, as the HTTP close does (http/server.ts), before it is ended by force (its end recorded)
   await ctx.active.drain(graceMs, endAfterAbortMs(ctx.config))
-  for (const m of managers) {
-    await m.runs.idle()
-    await m.sessions.idle()
+  // what is left waits for the store (the runs' ends, the queued events' commits, pg-boss's fetch, leaving the
+  // cluster): bounded, so that a server that hangs cannot hold the stop (and the process) for ever
+  const cut = storeStopBound(ctx)
+  try {
+    for (const m of managers) {
+      await m.runs.idle()
+      await m.sessions.idle()
+    }
+    await Promise.all(managers.map((m) => m.sessions.closeAll()))
+    await ctx.registry.closeAll()
+    for (const s of scopes) if (s.registry !== ctx.registry) await s.registry.closeAll()
+    await ctx.webhooks.stop()
+    await sweeping
+    // its connections destroyed by the bound, closing the queue fails: the stop goes on
+    await ctx.closeCluster().catch((err: unknown) => ctx.storeNotices.stopFailed('closing the cluster', err))
+    // a store that fails now (its disk full) keeps this node's record: the stop goes on, the store still closes (the
+    // next start takes over what the record names, as a lost node's)
+    await ctx.node.leave().catch((err: unknown) => ctx.storeNotices.stopFailed('removing this node', err))
+    await ctx.store.close()
+  } finally {
+    clearTimeout(cut)
   }
-  await Promise.all(managers.map((m) => m.sessions.closeAll()))
-  await ctx.registry.closeAll()
-  for (const s of scopes) if (s.registry !== ctx.registry) await s.registry.closeAll()
-  await ctx.webhooks.stop()
-  await sweeping
-  await ctx.closeCluster()
-  // a store that fails now (its disk full) keeps this node's record: the stop goes on, the store still closes (the
-  // next start takes over what the record names, as a lost node's)
-  await ctx.node.leave().catch((err: unknown) => ctx.storeNotices.stopFailed('removing this node', err))
-  await ctx.store.close()
+}
+
+/**
+ * After a stop ended its runs, how long it waits for the store's server (STORE_QUERY_TIMEOUT_SECONDS; 0: no bound):
+ * past it every connection to the server is destroyed (abandonStore), so what waits on one fails and the stop ends,
+ * and the COMMITs not answered are told as unknown. Undefined without a server to wait for (SQLite).
+ */
+function storeStopBound(ctx: GatewayContext): NodeJS.Timeout | undefined {
+  const abandon = ctx.abandonStore
+  const ms = ctx.config.STORE_QUERY_TIMEOUT_SECONDS * 1000
+  if (!abandon || ms <= 0) return undefined
+  return setTimeout(() => ctx.storeNotices.storeAbandoned(ms, abandon().commitsUnknown), ms)
 }

@@ -5,9 +5,11 @@ import {
   type ErrorCode,
   errorRegistry,
   storageFullMessage,
+  storeBusyMessage,
   storeUnavailableMessage,
 } from '../protocol/errors.js'
 import { fullDisk } from '../util/disk-full.js'
+import { isStoreBusy } from '../util/store-busy.js'
 import { isStoreUnavailable } from '../util/store-unavailable.js'
 
 /** Which body shape a route's errors take: the native /v1 one, or a seed system's own. */
@@ -65,6 +67,10 @@ export function toAppError(err: unknown, sent: Sent = {}): AppError {
       { retryAfterSeconds: 5 },
       { cause: err },
     )
+  // a lock another client of the store's PostgreSQL server holds (another node's or an operator's open
+  // transaction): the server answers, the write was rolled back; retry once the lock is let go
+  if (isStoreBusy(err))
+    return new AppError('store_busy', storeBusyMessage(), { retryAfterSeconds: 5 }, { cause: err })
   if (e.statusCode === 400 || e instanceof SyntaxError)
     return new AppError('invalid_request', `malformed request: ${e.message}`, undefined, { cause: err })
   return new AppError('internal', 'internal error', undefined, { cause: err })

@@ -5,6 +5,7 @@ import {
   notAMemberMessage,
   sessionTakenOverMessage,
   storageFullMessage,
+  storeBusyMessage,
   storeUnavailableMessage,
 } from '../protocol/errors.js'
 import { type ErrorShape, errorBody } from './errors.js'
@@ -101,6 +102,7 @@ const exampleMessages: Record<ErrorCode, string> = {
     'the node holding it (node_01JD4Z8Q6N7W3V2K5M9P0R1S2T) stopped while handling session.turn; retry',
   storage_full: storageFullMessage(),
   store_unavailable: storeUnavailableMessage(),
+  store_busy: storeBusyMessage(),
   outcome_unknown:
     'the node holding session ses_01JD4Z8Q6N7W3V2K5M9P0R1S2T (node_01JD4Z8Q6N7W3V2K5M9P0R1S2V) stopped after it ' +
     'took session.turn: whether it was done is unknown, so it was not sent again. The session was taken over; ' +
@@ -228,7 +230,9 @@ const reasons: Record<number, string> = {
     'takes no work until it has rejoined, within seconds), or another node took the session over while this one ' +
     'was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store ' +
     'is full (`storage_full`: nothing stored), or its PostgreSQL server cannot be reached or takes no ' +
-    'connections now (`store_unavailable`: stopped, restarting); retry after Retry-After, on this node or another. Except ' +
+    'connections now (`store_unavailable`: stopped, restarting, hanging), or a lock its write needs is held by ' +
+    "another client of that server (`store_busy`: another node's or an operator's open transaction; nothing " +
+    'stored); retry after Retry-After, on this node or another. Except ' +
     '`outcome_unknown`: the node holding the session died after it took this request, so it may have been done; ' +
     "read the session's turns or events before sending it again",
 }

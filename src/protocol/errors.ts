@@ -42,6 +42,7 @@ export const errorRegistry = {
   },
   storage_full: { status: 503, message: storageFullMessage() },
   store_unavailable: { status: 503, message: storeUnavailableMessage() },
+  store_busy: { status: 503, message: storeBusyMessage() },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorRegistry
@@ -80,6 +81,18 @@ export function storeUnavailableMessage(): string {
     "the gateway's store is unavailable (its PostgreSQL server cannot be reached or takes no connections now: " +
     'stopped, restarting, or out of space for its WAL), so the request failed; retry ' +
     'once the database server is back (GET /health answers 503 until then)'
+  )
+}
+
+/**
+ * What a request answers when its write waited too long for a lock another client of the store's PostgreSQL server
+ * holds (503 store_busy): PostgreSQL ended the wait (55P03 lock_not_available); the server answers, nothing was stored.
+ */
+export function storeBusyMessage(): string {
+  return (
+    "the gateway's store is busy (a row or lock this request writes is held by another client of its PostgreSQL " +
+    "server, such as another node's or an operator's open transaction, longer than the gateway waits for it), so " +
+    'the request failed and nothing of it was stored; the server answers: retry after Retry-After'
   )
 }
 

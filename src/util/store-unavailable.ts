@@ -1,3 +1,5 @@
+import { StoreLockWait } from './store-busy.js'
+
 /**
  * Marks `err`, a failure of a store call, when it says the store's PostgreSQL server is unavailable
  * (pgUnavailable): the PostgreSQL store marks what its queries and connections fail with, so an ECONNREFUSED of
@@ -92,7 +94,9 @@ export function markNotStarted(err: unknown): void {
  * connections: pgUnavailable, a socket file missing, 53300 too_many_connections, a pooled connection the driver
  * knows is broken) that came before its transaction
  * could start (markNotStarted): a write that may be tried again once the server answers (EventLog's outage
- * grace). A connection that ended mid-transaction or mid-COMMIT is not one: what it wrote may be stored.
+ * grace). A connection that ended mid-transaction or mid-COMMIT is not one: what it wrote may be stored. A
+ * transaction's lock wait PostgreSQL ended (StoreLockWait: a lock another client holds) counts too: rolled back,
+ * nothing of it stored, tried again alike.
  */
 export function isOutageBeforeWrite(err: unknown): boolean {
   if (typeof err !== 'object' || err === null || !(err as { [notStartedMark]?: boolean })[notStartedMark])
@@ -102,6 +106,8 @@ export function isOutageBeforeWrite(err: unknown): boolean {
     pgUnavailable(err) ||
     code === 'ENOENT' ||
     code === '53300' ||
+    // a statement's lock wait PostgreSQL ended (a lock another client holds): its transaction rolled back
+    err instanceof StoreLockWait ||
     // a pooled connection that failed while idle, handed out again: refused at BEGIN by the driver itself
     (typeof message === 'string' && /connection error and is not queryable/.test(message))
   )

@@ -35,7 +35,7 @@ function freezeBefore(store: PostgresStore, match: (text: string) => boolean): P
       let sawBegin = false
       ;(client as { query: unknown }).query = (...args: unknown[]) => {
         const text = textOf(args[0])
-        if (text === 'BEGIN') sawBegin = true
+        if (text.startsWith('BEGIN')) sawBegin = true
         else if (armed && sawBegin && match(text)) {
           armed = false
           store.pool.off('acquire', onAcquire)

@@ -1,3 +1,4 @@
+import { isStoreBusy } from '../../util/store-busy.js'
 import type { NoticeLogger } from './fencing-notices.js'
 
 /**
@@ -39,9 +40,13 @@ export class StoreNotices {
   /** The store refused the held events' connection (`err`): they are tried again for up to `graceMs`. */
   eventsHeld(err: unknown, graceMs: number): void {
     const error = (err as Error)?.message ?? String(err)
+    // a lock another client holds is no outage: said so, not taken for a refused connection
+    const what = isStoreBusy(err)
+      ? 'a lock another client of the store holds ended a write'
+      : 'the store refused a connection'
     this.logger?.warn(
       { err: error, graceMs },
-      `the store refused a connection (${error}); runs' and turns' events are held and tried again for up to ${graceMs} ms`,
+      `${what} (${error}); runs' and turns' events are held and tried again for up to ${graceMs} ms`,
     )
   }
 
@@ -67,6 +72,21 @@ export class StoreNotices {
     this.logger?.warn(
       { heldMs: Math.round(heldMs) },
       gaveUp ? 'the store takes writes again' : 'the store takes writes again: the held events are stored',
+    )
+  }
+
+  /**
+   * The stop waited `waitedMs` for the store's server and destroyed its connections: `commitsUnknown` COMMITs sent
+   * and not answered were among them, whether the server applied them is unknown.
+   */
+  storeAbandoned(waitedMs: number, commitsUnknown: number): void {
+    const unknown =
+      commitsUnknown > 0
+        ? `; ${commitsUnknown === 1 ? '1 COMMIT' : `${commitsUnknown} COMMITs`} sent and not answered: whether ${commitsUnknown === 1 ? 'it was' : 'they were'} stored is unknown (the server applies or drops ${commitsUnknown === 1 ? 'it' : 'them'} when it answers again; this node's record stays, so its runs and sessions are taken over as a lost node's)`
+        : ''
+    this.logger?.error(
+      { waitedMs, commitsUnknown },
+      `the stop waited ${waitedMs} ms for the store's PostgreSQL server (STORE_QUERY_TIMEOUT_SECONDS), which did not answer: its connections were destroyed${unknown}`,
     )
   }
 

@@ -1,5 +1,7 @@
+import type pg from 'pg'
 import PgBoss from 'pg-boss'
 import type { RunQueue } from '../run-queue.js'
+import type { PgConnections } from './pg-connections.js'
 
 const queueName = 'agent-gateway-runs'
 const pollMs = 100
@@ -17,11 +19,14 @@ export class PgBossRunQueue implements RunQueue {
 
   private constructor(private readonly boss: PgBoss) {}
 
-  static async start(url: string): Promise<PgBossRunQueue> {
+  /** `connections`: where pg-boss's pool is registered, so a stop can destroy its connections (its fetch's too). */
+  static async start(url: string, connections?: PgConnections): Promise<PgBossRunQueue> {
     const boss = new PgBoss({ connectionString: url, max: 4 })
     // Errors of pg-boss's own maintenance are retried by it; they must not crash the node.
     boss.on('error', () => {})
     await boss.start()
+    const { pool } = boss.getDb() as unknown as { pool?: pg.Pool }
+    if (pool) connections?.addPool(pool)
     if (!(await boss.getQueue(queueName)))
       await boss
         .createQueue(queueName, { name: queueName, retryLimit: 5, expireInSeconds: 60 })

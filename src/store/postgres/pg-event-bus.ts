@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type pg from 'pg'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { EventBus, OwnedEvent } from '../event-bus.js'
+import type { PgConnections } from './pg-connections.js'
 import { PgListener } from './pg-listener.js'
 import { type Notice, noticesOf } from './pg-notices.js'
 
@@ -32,12 +33,18 @@ export class PgEventBus implements EventBus {
    * A bus publishing through `pool` (the store's) and listening on a connection of its own, checked every
    * `checkMs` (STORE_QUERY_TIMEOUT_SECONDS; 0: never): PgListenerOptions.checkMs.
    */
-  static async start(url: string, pool: pg.Pool, node: string, checkMs = 0): Promise<PgEventBus> {
+  static async start(
+    url: string,
+    pool: pg.Pool,
+    node: string,
+    checkMs = 0,
+    connections?: PgConnections,
+  ): Promise<PgEventBus> {
     const bus = new PgEventBus(pool, node)
     bus.listener = await PgListener.start(
       url,
       { [channel]: (payload) => void bus.deliver(payload).catch(() => {}) },
-      { onReconnect: () => void bus.nudgeAll().catch(() => {}), checkMs },
+      { onReconnect: () => void bus.nudgeAll().catch(() => {}), checkMs, connections },
     )
     return bus
   }

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import type { PgConnections } from './pg-connections.js'
 
 const reconnectMs = 500
 
@@ -14,6 +15,8 @@ export interface PgListenerOptions {
    * replaced as a lost one is.
    */
   checkMs?: number
+  /** Where its connections are registered, so a stop can destroy them (PgConnections). */
+  connections?: PgConnections
 }
 
 /**
@@ -32,14 +35,15 @@ export class PgListener {
     private readonly handlers: Record<string, (payload: string) => void>,
     private readonly onReconnect: () => void,
     private readonly checkMs: number,
+    private readonly connections: PgConnections | undefined,
   ) {}
 
   static async start(
     url: string,
     handlers: Record<string, (payload: string) => void>,
-    { onReconnect = () => {}, checkMs = 0 }: PgListenerOptions = {},
+    { onReconnect = () => {}, checkMs = 0, connections }: PgListenerOptions = {},
   ): Promise<PgListener> {
-    const listener = new PgListener(url, handlers, onReconnect, checkMs)
+    const listener = new PgListener(url, handlers, onReconnect, checkMs, connections)
     await listener.connect()
     return listener
   }
@@ -64,6 +68,7 @@ export class PgListener {
     })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
+    this.connections?.addClient(client)
     try {
       await client.connect()
       for (const channel of Object.keys(this.handlers)) await client.query(this.bounded(`LISTEN ${channel}`))

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import pg from 'pg'
 import type { NodeLock } from '../node-lock.js'
+import type { PgConnections } from './pg-connections.js'
 
 /** The first half of every liveness lock's key (pg_locks.classid): any constant, unique to this project. */
 export const livenessLockSpace = 72_653_103
@@ -31,14 +32,20 @@ export class PgLivenessLock implements NodeLock {
     private readonly url: string,
     private readonly node: string,
     private readonly record: RecordLockKey,
+    private readonly connections: PgConnections | undefined,
   ) {}
 
   /**
    * Takes the lock before the node registers (its record then names the key). A node that cannot take it joins
    * without it (judged by its heartbeat) and keeps trying.
    */
-  static async start(url: string, node: string, record: RecordLockKey): Promise<PgLivenessLock> {
-    const lock = new PgLivenessLock(url, node, record)
+  static async start(
+    url: string,
+    node: string,
+    record: RecordLockKey,
+    connections?: PgConnections,
+  ): Promise<PgLivenessLock> {
+    const lock = new PgLivenessLock(url, node, record, connections)
     await lock.take().catch(() => lock.scheduleRetry())
     return lock
   }
@@ -69,6 +76,7 @@ export class PgLivenessLock implements NodeLock {
     })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
+    this.connections?.addClient(client)
     let key = this.wanted ?? newKey()
     try {
       await client.connect()

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { NodeMessage, NodeSignals, Posted } from '../node-signals.js'
+import type { PgConnections } from './pg-connections.js'
 import { PgListener } from './pg-listener.js'
 
 const channel = 'agw_control'
@@ -24,12 +25,18 @@ export class PgNodeSignals implements NodeSignals {
   ) {}
 
   /** Listening on a connection of its own, checked every `checkMs` (PgListenerOptions.checkMs; 0: never). */
-  static async start(url: string, pool: pg.Pool, node: string, checkMs = 0): Promise<PgNodeSignals> {
+  static async start(
+    url: string,
+    pool: pg.Pool,
+    node: string,
+    checkMs = 0,
+    connections?: PgConnections,
+  ): Promise<PgNodeSignals> {
     const signals = new PgNodeSignals(pool, node)
     signals.listener = await PgListener.start(
       url,
       { [channel]: (payload) => void signals.receive(payload).catch(() => {}) },
-      { checkMs },
+      { checkMs, connections },
     )
     return signals
   }

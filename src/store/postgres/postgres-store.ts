@@ -6,6 +6,12 @@ import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
 import {
+  markIfStoreBusy,
+  pgLockNotAvailable,
+  StoreLockWait,
+  transactionLockWait,
+} from '../../util/store-busy.js'
+import {
   markIfStoreUnavailable,
   markNotStarted,
   pgUnavailable,
@@ -138,6 +144,11 @@ export class PostgresStore implements Store {
   readonly commitLanes: number
   /** STORE_QUERY_TIMEOUT_SECONDS in ms (PgStoreOptions.queryTimeoutMs; 0: never). */
   readonly queryTimeoutMs: number
+  /**
+   * How long a bounded transaction's statement waits for a lock (transactionLockWait: below queryTimeoutMs), and
+   * whether its BEGIN sets it (SET LOCAL lock_timeout); undefined without a client-side bound.
+   */
+  readonly lockWait: { ms: number; set: boolean } | undefined
   /** On the view inOneTransaction hands out: the transaction its calls run in. */
   private shared: SharedTransaction | undefined
   /** Whether the server's disk was last found full (its views share it). */
@@ -159,6 +170,7 @@ export class PostgresStore implements Store {
   ) {
     this.commitLanes = commitLanes ?? defaultCommitLanes(poolSize)
     this.queryTimeoutMs = queryTimeoutMs
+    this.lockWait = transactionLockWait(queryTimeoutMs, timeouts.lockMs)
     checkPool(poolSize, this.commitLanes)
     this.pool = new pg.Pool({
       connectionString: url,
@@ -275,6 +287,8 @@ export class PostgresStore implements Store {
         (err: unknown) => {
           this.full.refused(err)
           this.unavailable(err)
+          // a single statement's lock wait ended by the connection's lock_timeout (PG_LOCK_TIMEOUT_SECONDS)
+          markIfStoreBusy(err)
           throw err
         },
       )) as Queryable['query'],
@@ -286,6 +300,17 @@ export class PostgresStore implements Store {
    * after the rest of their wait, up to 10 s). Shared with the store's views (inOneTransaction).
    */
   private readonly reach = { lost: false, back: new Set<() => void>() }
+
+  /**
+   * The connections whose transaction's COMMIT was sent and not answered yet (shared with the store's views): a
+   * stop that destroys them (PgConnections.destroyAll) cannot know whether the server applied those COMMITs.
+   */
+  private readonly committing = new Set<pg.PoolClient>()
+
+  /** How many COMMITs were sent and not answered yet (a stop that destroys the connections says their outcome is unknown). */
+  get commitsUnanswered(): number {
+    return this.committing.size
+  }
 
   /** Marks `err` (markIfStoreUnavailable) and, when it says the server is unavailable, the server lost. */
   private unavailable(err: unknown): void {
@@ -304,7 +329,11 @@ export class PostgresStore implements Store {
    * Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change); inside an
    * inOneTransaction view, in its transaction (a failure marks it failed, whoever catches it).
    */
-  private async transaction<T>(fn: (db: Queryable) => Promise<T>, bounded = true): Promise<T> {
+  private async transaction<T>(
+    fn: (db: Queryable) => Promise<T>,
+    bounded = true,
+    { lockWait: shortLockWait = true }: { lockWait?: boolean } = {},
+  ): Promise<T> {
     const shared = this.shared
     if (shared?.open) {
       try {
@@ -326,27 +355,32 @@ export class PostgresStore implements Store {
     client.on('error', ignoreLost)
     let failed: Error | undefined
     let db: Queryable = client
-    const cut: { err?: StoreNoAnswer } = {}
+    const cut: { err?: StoreNoAnswer | StoreLockWait } = {}
     try {
       // refused at BEGIN (a pooled connection the server ended meanwhile): nothing of the write was run
       // not answered within STORE_QUERY_TIMEOUT_SECONDS (a hung server): nothing else was sent (the driver sends
       // the write's statements once BEGIN is answered), the connection is destroyed as it is released (the server
       // ends the transaction with it), so it is not started either
       const ms = this.queryTimeoutMs
-      await client.query(timed({ text: 'BEGIN' }, ms)).catch((err: unknown) => {
+      const lockWait = bounded && shortLockWait ? this.lockWait : undefined
+      // a lock held by another client ends its wait below the client-side bound, with the server's own error
+      // (55P03), not taken for a hung server; set in BEGIN's round trip (one simple query, two statements)
+      const begin = lockWait?.set ? `BEGIN; SET LOCAL lock_timeout = ${lockWait.ms}` : 'BEGIN'
+      await client.query(timed({ text: begin }, ms)).catch((err: unknown) => {
         const failure = noAnswer(err, "a transaction's BEGIN", ms)
         markNotStarted(failure)
         throw failure
       })
       // each statement before COMMIT bounded alike (not a migration's): one not answered cuts the transaction
-      db = bounded && ms > 0 ? boundedStatements(client, ms, cut) : client
+      db = bounded && ms > 0 ? boundedStatements(client, ms, cut, lockWait?.ms ?? 0) : client
       const result = await fn(db)
       // a statement not answered in time (caught by `fn` or not): COMMIT is never sent, the write was not stored
       if (cut.err) throw cut.err
       // COMMIT itself is not bounded: cut, the node could not know whether the server applied it (docs/OPERATIONS.md)
       // a transaction a statement failed in is rolled back by COMMIT, without an error
-      if ((await client.query('COMMIT')).command === 'ROLLBACK')
-        throw new Error('the transaction was rolled back')
+      this.committing.add(client)
+      const committed = await client.query('COMMIT').finally(() => this.committing.delete(client))
+      if (committed.command === 'ROLLBACK') throw new Error('the transaction was rolled back')
       // stored events took room: the disk may have room again (a write of no new row may fit on a full disk), but
       // only in `events` (pages of its own with room, the other tables' full): the probe says, and unmarks it
       if (grew.has(db) && this.full.fullSince !== undefined) void this.storageFull().catch(() => {})
@@ -359,6 +393,7 @@ export class PostgresStore implements Store {
       // a write refused for a full disk (53100) marks it full: /health says so until a later write takes room
       this.full.refused(err)
       this.unavailable(err)
+      markIfStoreBusy(err)
       // the driver sent nothing on a connection it knows is broken (not even COMMIT): the transaction is lost with it
       if (/connection error and is not queryable/.test(failed?.message ?? '')) markNotStarted(err)
       // a ROLLBACK behind a query still pending (a BEGIN or a statement not answered) would wait with it: the
@@ -395,17 +430,24 @@ export class PostgresStore implements Store {
   }
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
-    return this.transaction(async (db) => {
-      // One admission at a time across the cluster: the count and the insert cannot interleave.
-      await db.query('SELECT pg_advisory_xact_lock($1)', [admissionLock])
-      if (owner !== null) await lockMember(db, owner)
-      const { n } = (
-        await db.query("SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')")
-      ).rows[0] as { n: number }
-      if (n >= maxUnfinished) return false
-      await this.runs.insert(db, run, { node_id: owner })
-      return true
-    })
+    return this.transaction(
+      async (db) => {
+        // One admission at a time across the cluster: the count and the insert cannot interleave.
+        await db.query('SELECT pg_advisory_xact_lock($1)', [admissionLock])
+        if (owner !== null) await lockMember(db, owner)
+        const { n } = (
+          await db.query("SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')")
+        ).rows[0] as { n: number }
+        if (n >= maxUnfinished) return false
+        await this.runs.insert(db, run, { node_id: owner })
+        return true
+      },
+      true,
+      // its wait for the admission lock is a queue of the cluster's admissions (a burst of POST /v1/runs on a
+      // loaded server waited several seconds: cluster.test.ts's 200 at once), not a lock held elsewhere: it keeps
+      // the connection's lock_timeout, bounded on the client side as before
+      { lockWait: false },
+    )
   }
 
   async claimRun(id: string, node: string): Promise<Run | undefined> {
@@ -1075,16 +1117,26 @@ function timed(query: pg.QueryConfig, ms: number): pg.QueryConfig {
  * transaction never sends COMMIT but destroys the connection (release with the error), so the server can only roll
  * it back: the write is held and tried again within STORE_OUTAGE_GRACE_SECONDS, as a BEGIN not answered is. (Left
  * to the driver alone, a statement sent after a timed-out one waits behind it on the connection, and a COMMIT sent
- * then would commit it once the server wakes.)
+ * then would commit it once the server wakes.) One whose lock wait (`lockMs`, set by its BEGIN) PostgreSQL ended
+ * (55P03: a lock another client holds) fails with StoreLockWait, marked and recorded alike.
  */
-function boundedStatements(client: pg.PoolClient, ms: number, cut: { err?: StoreNoAnswer }): Queryable {
+function boundedStatements(
+  client: pg.PoolClient,
+  ms: number,
+  cut: { err?: StoreNoAnswer | StoreLockWait },
+  lockMs: number,
+): Queryable {
   return {
     query: (async (textOrConfig: string | pg.QueryConfig, values?: unknown[]) => {
       if (cut.err) throw cut.err
       const config = typeof textOrConfig === 'string' ? { text: textOrConfig, values } : { ...textOrConfig }
       return client.query(timed(config, ms)).catch((err: unknown) => {
-        const failure = noAnswer(err, 'a statement of a transaction (before its COMMIT)', ms)
-        if (failure instanceof StoreNoAnswer) {
+        // a lock another client holds past the transaction's lock wait (below `ms`): the server answered, and
+        // rolls the transaction back; nothing of it is stored, so it is held and tried again as a cut one is
+        const failure = pgLockNotAvailable(err)
+          ? new StoreLockWait(lockMs, { cause: err })
+          : noAnswer(err, 'a statement of a transaction (before its COMMIT)', ms)
+        if (failure instanceof StoreNoAnswer || failure instanceof StoreLockWait) {
           markNotStarted(failure)
           cut.err ??= failure
         }
