@@ -650,7 +650,7 @@ interface Batch {
   wallMs: number
   ok: RelaySample[]
   errors: string[]
-  /** The most runs the gateway had running at once (sampled every 5 ms); direct: null. */
+  /** The most runs the gateway had running at once, all tenants (sampled every 5 ms); direct: null. */
   peak: number | null
   loopP99Ms: number
   loopMaxMs: number
@@ -661,7 +661,7 @@ interface Batch {
 async function batch(g: Gateway, o: Options, mode: Mode): Promise<Batch> {
   let peak = 0
   const sampler = setInterval(() => {
-    peak = Math.max(peak, inline(g).ctx.runs.stats.running)
+    peak = Math.max(peak, inline(g).ctx.tenancy.stats.running)
   }, 5)
   const loop = loopMonitor()
   const args = ['--events', String(o.runEvents)]

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3'
 import type { AgentEvent } from '../src/protocol/events.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes } from '../src/store/sqlite/wal-checkpointer.js'
-import { newSession } from '../test/contract/store-contract.js'
+import { newSession, nodeRecord } from '../test/contract/store-contract.js'
 import { printMachine } from './machine.js'
 import { benchArgs, intOption } from './options.js'
 
@@ -24,6 +24,8 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-session-wal-'))
 try {
   const file = path.join(dir, 'gw.db')
   const store = new SqliteStore(file)
+  // only a registered member node takes work (createSession refuses any other: 503 worker_unavailable)
+  await store.registerNode(nodeRecord('node_a'))
   await store.createSession(newSession('ses_1'), 'node_a')
   // the WAL emptied: what follows is the turns' own
   const other = new Database(file)

@@ -40,6 +40,7 @@ const { values } = benchArgs({
   },
 })
 if (!values.baseline) throw new BenchError('--baseline <checkout> is required')
+const baseline = path.resolve(values.baseline)
 const turns = intOption(values.turns, 200, '--turns')
 const rounds = intOption(values.rounds, 20, '--rounds')
 const warmup = intOption(values.warmup, 500, '--warmup', 0)
@@ -113,10 +114,10 @@ console.log(loadLine('at the start'))
 console.log(
   `runs:    ${warmup} warm-up turns of each store, then ${rounds} rounds of a window of ${turns} turns of each ` +
     `(which first alternates), ${agentEvents} agent events a turn; this ${thisCheckout}, the baseline ` +
-    `${values.baseline}, both from ${codeRan(built)}`,
+    `${baseline}, both from ${codeRan(built)}`,
 )
 const mine = await open(thisCheckout, 'this')
-const base = await open(values.baseline, 'base')
+const base = await open(baseline, 'base')
 for (let i = 0; i < warmup; i++) {
   await mine.turn()
   await base.turn()
