@@ -111,6 +111,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
         ...(signals ? { signals, recoverLost: () => recoverLostFromNow() } : {}),
       },
       endRetry,
+      tenant,
     )
     const sessions = calls
       ? new ClusterSessions(view, log, agents, settings, active, node.id, {

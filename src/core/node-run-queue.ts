@@ -18,6 +18,12 @@ export interface HeldRun {
   /** Settles when the run is recorded as finished. */
   done: Promise<void>
   markDone: () => void
+  /**
+   * Settles, with how it ended, once its agent is gone (its process group ended), before its end is stored: a
+   * cancel answers from it while the store does not answer (RunManager.cancelHere).
+   */
+  agentEnded: Promise<RunCompletedEvent>
+  markAgentEnded: (completed: RunCompletedEvent) => void
   /** Taken from the cluster's queue: already claimed by this node. */
   claimed: boolean
   /** Ended by the stop's force (ActiveRuns.drain): its end is recorded; its execution records nothing more. */
@@ -50,6 +56,10 @@ export class NodeRunQueue {
     const done = new Promise<void>((resolve) => {
       markDone = resolve
     })
+    let markAgentEnded!: (completed: RunCompletedEvent) => void
+    const agentEnded = new Promise<RunCompletedEvent>((resolve) => {
+      markAgentEnded = resolve
+    })
     // checked at admission; a worker without the image refuses it here (the caller records the failure)
     const placement = containerPlacement(run.request, this.ctx.config)
     const req = {
@@ -64,6 +74,8 @@ export class NodeRunQueue {
       controller: this.ctx.active.track((why) => this.forceEnd(held, why)),
       done,
       markDone,
+      agentEnded,
+      markAgentEnded,
       claimed,
     }
     this.finished.set(run.id, done)
@@ -130,6 +142,7 @@ export class NodeRunQueue {
       reason === 'shutdown'
         ? runCompletedWithout('interrupted', reason, 'the server shut down before this run started')
         : runCompletedWithout('cancelled', reason, 'cancelled before it started')
+    held.markAgentEnded(completed)
     void this.ctx
       .finish(held, completed)
       .catch((err: unknown) => warn(held, err))
@@ -145,8 +158,10 @@ export class NodeRunQueue {
   private async forceEnd(held: HeldRun, why: string): Promise<void> {
     if (held.forced || !this.finished.has(held.run.id)) return
     held.forced = true
+    const completed = runCompletedWithout('interrupted', 'shutdown', why)
+    held.markAgentEnded(completed)
     try {
-      await this.ctx.finish(held, runCompletedWithout('interrupted', 'shutdown', why))
+      await this.ctx.finish(held, completed)
     } finally {
       this.settle(held)
     }

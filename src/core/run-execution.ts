@@ -76,6 +76,10 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
     p.controller.abort('cancelled')
   })
   const req = images ? { ...p.req, images: images.paths } : p.req
+  const aborted = new Promise<void>((resolve) => {
+    if (p.controller.signal.aborted) resolve()
+    else p.controller.signal.addEventListener('abort', () => resolve(), { once: true })
+  })
   // A store step of the loop's own (the run made running, its agent session noted) that failed is the store's
   // failure (its database down), as a refused event is: not the driver's.
   let storeFailure: unknown
@@ -98,7 +102,10 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       // work events (the agent's output) change nothing on the run record: no store call, no await
       if (!isWorkEvent(ev)) await stored(recordEvent(ctx, p.run.id, ev, owner))
       const full = events.push(ev)
-      if (full) await full.catch(() => {})
+      // past the bound it waits for the store, unless the run was aborted: its agent is being ended, and what its
+      // driver still has (bounded: its queue, the pipes' rest) is taken without waiting, so that its end (its process
+      // group gone) is known while the store does not answer (a cancel answers from it: RunManager.cancelHere)
+      if (full) await Promise.race([full.catch(() => {}), aborted])
       // an event refused by the store: nothing more of this run can be stored, so its agent stops (leaving the
       // loop ends its process) and the drain below records why
       if (events.failed) break
@@ -110,6 +117,10 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
     budget.stop()
     await images?.dispose()
   }
+  // its agent is gone: a cancel waiting for it answers now, however long storing what it wrote takes
+  p.markAgentEnded(
+    budget.outcome(completed ?? runFailed(`${p.driver.id} ended without a run.completed event`)),
+  )
   // Every event is stored before the run is marked finished; nothing more comes, so now, not a loop turn later.
   ctx.log.commitNow()
   await events.drain().catch((err: unknown) => {
@@ -213,6 +224,7 @@ export async function finishRun(
   p: HeldRun,
   completed: RunCompletedEvent,
 ): Promise<void> {
+  p.markAgentEnded(completed)
   const clean = ctx.log.redact(completed)
   const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
   // Taken over by another node (this one was taken for dead): the run stays as that node recorded it. The owner

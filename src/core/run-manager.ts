@@ -6,6 +6,7 @@ import type { RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
+import { isStoreUnavailable } from '../util/store-unavailable.js'
 import type { ActiveRuns } from './active-runs.js'
 import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
@@ -21,7 +22,7 @@ import {
   type RunExecutionContext,
   runFailed,
 } from './run-execution.js'
-import { recordRunEnd } from './run-record.js'
+import { recordRunEnd, terminalPatch } from './run-record.js'
 import { recoverRuns } from './run-recovery.js'
 import { RunRetention } from './run-retention.js'
 
@@ -52,6 +53,8 @@ export class RunManager {
     private readonly cluster?: RunCluster,
     /** How a run's end the store failed to record is tried again, and told (end-retry.ts). */
     private readonly endRetry?: EndRetry,
+    /** The tenant whose runs these are (null: the untenanted ones), as their records carry it. */
+    private readonly tenant: string | null = null,
   ) {
     this.execution = {
       store,
@@ -211,6 +214,50 @@ export class RunManager {
    * why (`client_gone`: the seed routes end their run when the client leaves).
    */
   async cancel(id: string, reason: 'cancelled' | 'client_gone' = 'cancelled'): Promise<Run> {
+    return (await this.cancelAndTell(id, reason)).run
+  }
+
+  /**
+   * cancel(), telling whether the run answered is its stored record (`stored`) or, for a run this node runs while
+   * the store does not answer, the run as this node ended it (its agent's process group gone), its record stored
+   * once the store answers again, as the end of a run in flight is.
+   */
+  async cancelAndTell(
+    id: string,
+    reason: 'cancelled' | 'client_gone' = 'cancelled',
+  ): Promise<{ run: Run; stored: boolean }> {
+    // A run this node holds is ended here first, without the store: this manager holds only its own tenant's runs
+    // (each tenant has its own), so another tenant's id is not found here and goes the store's way (404).
+    const held = this.held.find(id)
+    if (held) return this.cancelHere(held, reason)
+    return { run: await this.cancelByStore(id, reason), stored: true }
+  }
+
+  private async cancelHere(
+    held: HeldRun,
+    reason: 'cancelled' | 'client_gone',
+  ): Promise<{ run: Run; stored: boolean }> {
+    held.controller.abort(reason)
+    const ended = await Promise.race([held.agentEnded, held.done.then(() => undefined)])
+    try {
+      // the store answers: the run as stored, once its end is
+      await this.store.getRun(held.run.id)
+    } catch (err) {
+      if (ended && isStoreUnavailable(err))
+        return {
+          run: {
+            ...held.run,
+            ...(this.tenant === null ? {} : { tenant: this.tenant }),
+            ...terminalPatch(ended),
+          },
+          stored: false,
+        }
+      throw err
+    }
+    return { run: await this.wait(held.run.id), stored: true }
+  }
+
+  private async cancelByStore(id: string, reason: 'cancelled' | 'client_gone'): Promise<Run> {
     const run = await this.mustGet(id)
     if (terminalStatuses.has(run.status))
       throw new AppError('conflict', `run ${id} already finished (${run.status})`)

@@ -409,7 +409,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a queued or running run */
+        /**
+         * Cancel a queued or running run
+         * @description Answers 200 with the finished run once its end is stored. A run this node runs is ended here first, without the store: while the store does not answer, 202 with the run as this node ended it (its agent stopped); its record follows once the store answers again (GET /v1/runs/:id).
+         */
         post: operations["postV1RunsIdCancel"];
         delete?: never;
         options?: never;
@@ -3152,6 +3155,45 @@ export interface operations {
         responses: {
             /** @description OK */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T",
+                     *       "agent": "codex",
+                     *       "status": "cancelled",
+                     *       "request": {
+                     *         "prompt": "List the files",
+                     *         "cwd": "/srv/agent-gateway/workspaces",
+                     *         "sandbox": "read-only"
+                     *       },
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "startedAt": "2026-12-01T12:00:00.050Z",
+                     *       "finishedAt": "2026-12-01T12:00:04.200Z",
+                     *       "exitCode": null,
+                     *       "signal": "SIGTERM",
+                     *       "reason": "cancelled",
+                     *       "finalResponse": "There are 3 files: README.md, package.json, src/.",
+                     *       "usage": {
+                     *         "inputTokens": 1200,
+                     *         "cachedInputTokens": 0,
+                     *         "outputTokens": 40,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null,
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "pid": 4242,
+                     *       "command": "/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex",
+                     *       "lastSeq": 9
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,8 +4,8 @@ import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
-import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
-import { booleanQuery, createRunBody, errorResponses, runList } from './schemas.js'
+import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
+import { booleanQuery, createRunBody, errorResponses, idParams, runList } from './schemas.js'
 import { strictQuery } from './strict-fields.js'
 
 const config = v1Config
@@ -90,12 +90,23 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       events: (id, after, signal, request) => scopeOf(ctx, request).runs.events(id, after, signal),
     })
 
-    actionRoute(app, {
-      url: '/v1/runs/:id/cancel',
-      tags,
-      summary: 'Cancel a queued or running run',
-      item: run,
-      act: (id, request) => scopeOf(ctx, request).runs.cancel(id),
-    })
+    app.post(
+      '/v1/runs/:id/cancel',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Cancel a queued or running run',
+          description:
+            'Answers 200 with the finished run once its end is stored. A run this node runs is ended here first, without the store: while the store does not answer, 202 with the run as this node ended it (its agent stopped); its record follows once the store answers again (GET /v1/runs/:id).',
+          params: idParams,
+          response: { 200: run, 202: run, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { run: ended, stored } = await scopeOf(ctx, request).runs.cancelAndTell(request.params.id)
+        return reply.status(stored ? 200 : 202).send(ended)
+      },
+    )
   }
 }
