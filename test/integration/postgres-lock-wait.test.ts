@@ -7,6 +7,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { newRun } from '../contract/store-contract.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { freezeBefore } from '../support/postgres-freeze.js'
 import { signalPostgres } from '../support/postgres-signals.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { within } from '../support/stubborn-agent.js'
@@ -17,36 +18,6 @@ const freeze = () => signalPostgres(server.ownServer().dir, 'SIGSTOP')
 const thaw = () => signalPostgres(server.ownServer().dir, 'SIGCONT')
 
 gatewayModules()
-
-/** The SQL text of a query as the driver is handed it (a string or a config). */
-const textOf = (query: unknown) =>
-  typeof query === 'string' ? query : ((query as { text?: string }).text ?? '')
-
-/**
- * Freezes the server as a pool connection of `store` is about to send the first statement matching `match` inside a
- * transaction (its BEGIN answered), once. Resolves with that statement.
- */
-function freezeBefore(store: PostgresStore, match: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve) => {
-    let armed = true
-    const onAcquire = (client: pg.PoolClient) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown
-      let sawBegin = false
-      ;(client as { query: unknown }).query = (...args: unknown[]) => {
-        const text = textOf(args[0])
-        if (text.startsWith('BEGIN')) sawBegin = true
-        else if (armed && sawBegin && match(text)) {
-          armed = false
-          store.pool.off('acquire', onAcquire)
-          freeze()
-          resolve(text)
-        }
-        return query(...args)
-      }
-    }
-    store.pool.on('acquire', onAcquire)
-  })
-}
 
 /**
  * A statement of a transaction waiting for a row lock that another client of PostgreSQL holds (an operator's open
@@ -140,7 +111,7 @@ describe('a row lock held by another PostgreSQL client', () => {
   it('a server that hangs (SIGSTOP) mid-transaction still meets the client-side bound: 503 store_unavailable', async () => {
     await gw.ctx.store.createRun(newRun('run_frozen_cancel'))
     const store = gw.ctx.store as PostgresStore
-    const frozen = freezeBefore(store, (text) => text.startsWith('UPDATE runs SET node_id'))
+    const frozen = freezeBefore(store, freeze, (text) => text.startsWith('UPDATE runs SET node_id'))
     let res: Response
     try {
       const answer = postJson(`${gw.url}/v1/runs/run_frozen_cancel/cancel`, {})

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { freezeOnStatement } from '../support/postgres-freeze.js'
 import { signalPostgres } from '../support/postgres-signals.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { within } from '../support/stubborn-agent.js'
@@ -17,28 +17,9 @@ const thaw = () => signalPostgres(server.ownServer().dir, 'SIGCONT')
 
 gatewayModules()
 
-/** The SQL text of a query as the driver is handed it (a string or a config). */
-const textOf = (query: unknown) =>
-  typeof query === 'string' ? query : ((query as { text?: string }).text ?? '')
-
 /** Freezes the server as a pool connection of `store` is about to send its next COMMIT (once); resolves then. */
-function freezeAtCommit(store: PostgresStore): Promise<void> {
-  return new Promise((resolve) => {
-    let armed = true
-    const onAcquire = (client: pg.PoolClient) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown
-      ;(client as { query: unknown }).query = (...args: unknown[]) => {
-        if (armed && textOf(args[0]) === 'COMMIT') {
-          armed = false
-          store.pool.off('acquire', onAcquire)
-          freeze()
-          resolve()
-        }
-        return query(...args)
-      }
-    }
-    store.pool.on('acquire', onAcquire)
-  })
+const freezeAtCommit = async (store: PostgresStore): Promise<void> => {
+  await freezeOnStatement(store, freeze, (text) => text === 'COMMIT')
 }
 
 /**

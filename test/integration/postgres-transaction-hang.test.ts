@@ -8,6 +8,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { StoreNoAnswer } from '../../src/util/store-unavailable.js'
 import { newRun } from '../contract/store-contract.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { freezeBefore } from '../support/postgres-freeze.js'
 import { signalPostgres } from '../support/postgres-signals.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { within } from '../support/stubborn-agent.js'
@@ -18,36 +19,6 @@ const freeze = () => signalPostgres(server.ownServer().dir, 'SIGSTOP')
 const thaw = () => signalPostgres(server.ownServer().dir, 'SIGCONT')
 
 gatewayModules()
-
-/** The SQL text of a query as the driver is handed it (a string or a config). */
-const textOf = (query: unknown) =>
-  typeof query === 'string' ? query : ((query as { text?: string }).text ?? '')
-
-/**
- * Freezes the server as a pool connection of `store` is about to send the first statement matching `match` (inside
- * a transaction: its BEGIN was answered), once: the statement is sent to a hung server. Resolves with that statement.
- */
-function freezeBefore(store: PostgresStore, match: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve) => {
-    let armed = true
-    const onAcquire = (client: pg.PoolClient) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown
-      let sawBegin = false
-      ;(client as { query: unknown }).query = (...args: unknown[]) => {
-        const text = textOf(args[0])
-        if (text.startsWith('BEGIN')) sawBegin = true
-        else if (armed && sawBegin && match(text)) {
-          armed = false
-          store.pool.off('acquire', onAcquire)
-          freeze()
-          resolve(text)
-        }
-        return query(...args)
-      }
-    }
-    store.pool.on('acquire', onAcquire)
-  })
-}
 
 /** The connections `store`'s pool had released with a failure, from now on (`stop` to stop collecting). */
 function failedReleases(store: PostgresStore) {
@@ -108,7 +79,7 @@ describe("a transaction's statement sent to a hung PostgreSQL", () => {
   it("frozen after BEGIN, mid-run: the write is held, its connection destroyed; after SIGCONT the run's events all land, once each, in order", async () => {
     const store = gw.ctx.store as PostgresStore
     const { id, release } = await pausedRun('release-held')
-    const frozen = freezeBefore(store, (text) => text.startsWith('UPDATE runs SET last_seq'))
+    const frozen = freezeBefore(store, freeze, (text) => text.startsWith('UPDATE runs SET last_seq'))
     const releases = failedReleases(store)
     const held = nextHold()
     try {
@@ -147,7 +118,7 @@ describe("a transaction's statement sent to a hung PostgreSQL", () => {
     const store = gw.ctx.store as PostgresStore
     gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 3
     const { id, release } = await pausedRun('release-given-up')
-    const frozen = freezeBefore(store, (text) => text.startsWith('UPDATE runs SET last_seq'))
+    const frozen = freezeBefore(store, freeze, (text) => text.startsWith('UPDATE runs SET last_seq'))
     const notices = gw.ctx.log.outageNotices!
     const told = notices.gaveUp
     const gaveUp = new Promise<void>((resolve) => {
