@@ -49,9 +49,9 @@ export function SiteHeader({
       document.removeEventListener('keydown', onEscape)
     }
   }, [open])
-  const badge = (said: string) =>
+  const badge = (testId: string, said: string) =>
     count > 0 && (
-      <span class="count" data-testid={said === ' pending' ? 'approval-count' : 'menu-count'}>
+      <span class="count" data-testid={testId}>
         {count}
         <span class="sr-only">{said}</span>
       </span>
@@ -69,7 +69,7 @@ export function SiteHeader({
         aria-controls="site-menu"
         onClick={() => setOpen(!open)}
       >
-        Menu{!open && badge(' approvals pending')}
+        Menu{!open && badge('menu-count', count === 1 ? ' approval pending' : ' approvals pending')}
       </button>
       <div id="site-menu" class="site-menu" data-open={open || undefined}>
         <nav aria-label="Sections">
@@ -83,7 +83,7 @@ export function SiteHeader({
               onClick={() => setOpen(false)}
             >
               {label}
-              {key === 'approvals' && badge(' pending')}
+              {key === 'approvals' && badge('approval-count', ' pending')}
             </a>
           ))}
         </nav>
