@@ -143,6 +143,10 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     const card = page.locator('.approval:not(.resolved)', { hasText: 'phone-approved.txt' })
     await card.waitFor({ timeout: 30_000 })
     expect(await page.getByTestId('approval-count').textContent()).toMatch(/^1/)
+    // on the phone the sections are in the closed menu: its button shows the count, and says what it counts
+    const menuCount = page.getByRole('button', { name: 'Menu' }).getByTestId('menu-count')
+    expect(await menuCount.isVisible()).toBe(true)
+    expect(await menuCount.textContent()).toBe('1 approval pending')
     await screenshot(page, 'approvals-phone')
     await card.getByRole('button', { name: 'Accept', exact: true }).click()
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
@@ -170,6 +174,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     await waitForTurn(patching.id, second.id)
     expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
+    expect(await page.getByTestId('menu-count').count()).toBe(0)
   })
 
   it('on a phone with touch, every view fits, reads whole, can be tapped and reached by Tab: run, cancel, session, approval', async () => {

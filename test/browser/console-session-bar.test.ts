@@ -333,6 +333,122 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
     }
   })
 
+  /** A session's view on a phone (390 x 844, touch) while a turn runs (held until `release`). */
+  async function busyOnAPhone() {
+    const context = await shared.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+    })
+    contexts.push(context)
+    const page = await context.newPage()
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, {}))
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    const slow = held({ kind: 'text', text: 'still going on the phone' })
+    shared.mock.script(slow.step)
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'a long turn on the phone' })
+    await slow.asked
+    const interrupt = page.getByRole('button', { name: 'Interrupt' })
+    await poll(() => interrupt.isEnabled()).toBe(true)
+    return { page, release: slow.release }
+  }
+
+  it('on a phone while busy: Tab goes as the eye does (the box, Send, Interrupt beside them, then While busy below)', async () => {
+    const { page, release } = await busyOnAPhone()
+    // a message written: While busy shows, in the row below Interrupt; Tab goes box, Send, Interrupt, While busy
+    // (before: box, Send, While busy, Interrupt: up again to the row above, WCAG 2.4.3)
+    const message = page.getByLabel('Message')
+    await message.fill('and then this')
+    await page.getByLabel('While busy').waitFor()
+    const top = (selector: string) =>
+      page.evaluate<number>(
+        `Math.round(document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect().top)`,
+      )
+    expect(await top('.compose .busy-choice')).toBeGreaterThan(await top('.compose .actions button'))
+    await message.focus()
+    const order = [] as string[]
+    for (let i = 0; i < 3; i++) {
+      await page.keyboard.press('Tab')
+      order.push(
+        await page.evaluate<string>(
+          'document.activeElement.closest("label")?.firstChild.textContent.trim() ?? document.activeElement.textContent.trim()',
+        ),
+      )
+    }
+    expect(order).toEqual(['Send', 'Interrupt', 'While busy'])
+    release()
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+  })
+
+  it("on a phone while busy: the message box's placeholder reads whole beside Send and Interrupt, at 390 and 360 px", async () => {
+    const { page, release } = await busyOnAPhone()
+    // the box's placeholder whole beside Send and Interrupt, at 390 and at 360 (before: "Message the age" at 360)
+    const placeholderFits = () =>
+      page.evaluate<{ room: number; needs: number }>(`(() => {
+        const box = document.getElementById('turn-input')
+        const style = getComputedStyle(box)
+        const text = document.createElement('canvas').getContext('2d')
+        text.font = style.font
+        return {
+          room: box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+          needs: Math.ceil(text.measureText(box.placeholder).width),
+        }
+      })()`)
+    for (const width of [390, 360]) {
+      await page.setViewportSize({ width, height: width === 360 ? 740 : 844 })
+      const { room, needs } = await placeholderFits()
+      expect(needs, `the placeholder at ${width} px`).toBeLessThanOrEqual(room)
+      expect(await phoneLayoutProblems(page)).toEqual([])
+    }
+    release()
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+  })
+
+  it('a run: a dropped stream shows "reconnecting" once, in the bar beside Cancel run, and says it once to a screen reader', async () => {
+    const proxy = await startCuttingProxy(shared.gw.url)
+    try {
+      const slow = held({ kind: 'text', text: 'a run that takes its time' })
+      shared.mock.script(slow.step)
+      const run = await json<{ id: string }>(
+        postJson(`${shared.gw.url}/v1/runs`, { agent: 'codex', prompt: 'a slow run to reconnect to' }),
+      )
+      await slow.asked
+      const page = await blank()
+      let holding = false
+      const reconnections: { fallback(): Promise<void> }[] = []
+      await page.route(`${proxy.url}/v1/runs/${run.id}/events*`, (route) =>
+        holding ? void reconnections.push(route) : route.fallback(),
+      )
+      await page.goto(`${proxy.url}/#/runs/${run.id}`)
+      await page.locator('[data-loaded]').waitFor()
+      const toolbarState = page.getByTestId('stream-state')
+      await poll(() => toolbarState.textContent()).toBe('live')
+      await poll(() => page.getByTestId('run-status').textContent()).toBe('running')
+      const barState = page.getByTestId('bar-stream-state')
+      expect(await barState.count()).toBe(0)
+      holding = true
+      proxy.cut()
+      await poll(() => toolbarState.textContent()).toBe('reconnecting')
+      await barState.waitFor()
+      // shown once, at the bar with Cancel run (the toolbar's visually hidden meanwhile), read out once
+      expect(await shownReconnecting(page)).toBe(1)
+      expect(await onScreen(page, '[data-testid=bar-stream-state]')).toBe(true)
+      expect(await page.getByRole('button', { name: 'Cancel run' }).isVisible()).toBe(true)
+      expect(await page.getByRole('status').filter({ hasText: 'reconnecting' }).count()).toBe(1)
+      expect(await barState.getAttribute('aria-hidden')).toBe('true')
+      holding = false
+      for (const route of reconnections.splice(0)) await route.fallback().catch(() => {})
+      await poll(() => toolbarState.textContent()).toBe('live')
+      expect(await barState.count()).toBe(0)
+      expect(await onScreen(page, '[data-testid=stream-state]')).toBe(true)
+      slow.release()
+      await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('the focus stays where a keyboard goes on: in the message box after Send, after an approval is answered, after Interrupt', async () => {
     const session = await json<Session>(
       postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),

@@ -1,7 +1,8 @@
 import { needsToken, setToken, token } from './api.js'
+import { SiteHeader } from './components/site-header.js'
 import { useFocusOnNavigation } from './focus-on-navigation.js'
 import { pendingApprovals, usePendingApprovals } from './pending.js'
-import { href, route } from './router.js'
+import { route } from './router.js'
 import { AgentsView } from './views/agents.js'
 import { ApprovalsView } from './views/approvals.js'
 import { ComposeView } from './views/compose.js'
@@ -10,14 +11,6 @@ import { LoginView } from './views/login.js'
 import { RunView } from './views/run.js'
 import { SessionView } from './views/session.js'
 import { SessionsView } from './views/sessions.js'
-
-const sections = [
-  ['new', 'New run'],
-  ['runs', 'History'],
-  ['sessions', 'Sessions'],
-  ['approvals', 'Approvals'],
-  ['agents', 'Agents'],
-] as const
 
 /** The shell: navigation, the token prompt when the API answers 401, and the view the hash names. */
 export function App() {
@@ -31,33 +24,21 @@ export function App() {
       <button type="button" class="skip link" onClick={() => document.getElementById('main')?.focus()}>
         Skip to content
       </button>
-      <header class="top">
-        <a class="brand" href={href('new')}>
-          agent-gateway
-        </a>
-        <nav aria-label="Sections">
-          {sections.map(([key, label]) => (
-            <a key={key} href={href(key)} aria-current={section === key ? 'page' : undefined} data-nav={key}>
-              {label}
-              {key === 'approvals' && count > 0 && (
-                <span class="count" data-testid="approval-count">
-                  {count}
-                  <span class="sr-only"> pending</span>
-                </span>
-              )}
-            </a>
-          ))}
-        </nav>
-        <div class="links">
-          <a href="/docs">API docs</a>
-          <OpenApiDownload />
-          {token.value && (
-            <button type="button" class="link" onClick={() => setToken(null)}>
-              Forget token
-            </button>
-          )}
-        </div>
-      </header>
+      <SiteHeader
+        section={section}
+        count={count}
+        links={
+          <>
+            <a href="/docs">API docs</a>
+            <OpenApiDownload />
+            {token.value && (
+              <button type="button" class="link" onClick={() => setToken(null)}>
+                Forget token
+              </button>
+            )}
+          </>
+        }
+      />
       <main id="main" tabIndex={-1}>
         {needsToken.value ? <LoginView /> : <View section={section} id={id} />}
       </main>

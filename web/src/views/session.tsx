@@ -257,7 +257,8 @@ export function SessionView({ id }: { id: string }) {
             ))}
           </ul>
         )}
-        {/* busy: While busy and Interrupt shown on a phone (idle, they do nothing: a row of the bar less) */}
+        {/* busy: Interrupt and While busy shown on a phone (idle, they do nothing: a row of the bar less); in the
+            DOM in the order a phone shows them (Interrupt beside Send, While busy below), so Tab goes as the eye does */}
         <form class="compose" onSubmit={send} aria-label="Send a turn" data-busy={busy || undefined}>
           <label for="turn-input" class="sr-only">
             Message
@@ -281,6 +282,16 @@ export function SessionView({ id }: { id: string }) {
             </button>
           </div>
           <div class="actions">
+            <button
+              type="button"
+              class="secondary"
+              disabled={!busy}
+              onClick={() =>
+                act('interrupt', () => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))
+              }
+            >
+              Interrupt
+            </button>
             <label class="busy-choice">
               While busy{' '}
               <select value={onBusy} onChange={(e) => setOnBusy(e.currentTarget.value as typeof onBusy)}>
@@ -292,16 +303,6 @@ export function SessionView({ id }: { id: string }) {
                 <option value="reject">reject</option>
               </select>
             </label>
-            <button
-              type="button"
-              class="secondary"
-              disabled={!busy}
-              onClick={() =>
-                act('interrupt', () => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))
-              }
-            >
-              Interrupt
-            </button>
           </div>
         </form>
       </section>

@@ -1,0 +1,94 @@
+import type { ComponentChildren } from 'preact'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { href } from '../router.js'
+
+const sections = [
+  ['new', 'New run'],
+  ['runs', 'History'],
+  ['sessions', 'Sessions'],
+  ['approvals', 'Approvals'],
+  ['agents', 'Agents'],
+] as const
+
+/**
+ * The header: the brand, the sections and the links (`links`). At a desk all of it on one row; on a phone (CSS,
+ * max-width 600px) the brand and a Menu button, which opens the rest below it (a disclosure: aria-expanded; Escape
+ * closes it and gives the button the focus back; so do a route change, a link followed and a tap elsewhere). The
+ * Menu button carries the approvals' count while the menu is closed.
+ */
+export function SiteHeader({
+  section,
+  count,
+  links,
+}: {
+  section: string
+  count: number
+  links: ComponentChildren
+}) {
+  const [open, setOpen] = useState(false)
+  const header = useRef<HTMLElement>(null)
+  const toggle = useRef<HTMLButtonElement>(null)
+  // a new view: the menu that led there closes (the focus goes to the view's heading: focus-on-navigation.ts)
+  useEffect(() => setOpen(false), [section])
+  useEffect(() => {
+    if (!open) return
+    const outside = (e: PointerEvent) => {
+      if (!header.current?.contains(e.target as Node)) setOpen(false)
+    }
+    // Escape: closed; the focus, when in the header (on a link of the menu, which goes), back on Menu
+    const onEscape = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return
+      e.preventDefault()
+      setOpen(false)
+      if (header.current?.contains(document.activeElement)) toggle.current?.focus()
+    }
+    document.addEventListener('pointerdown', outside)
+    document.addEventListener('keydown', onEscape)
+    return () => {
+      document.removeEventListener('pointerdown', outside)
+      document.removeEventListener('keydown', onEscape)
+    }
+  }, [open])
+  const badge = (testId: string, said: string) =>
+    count > 0 && (
+      <span class="count" data-testid={testId}>
+        {count}
+        <span class="sr-only">{said}</span>
+      </span>
+    )
+  return (
+    <header ref={header} class="top">
+      <a class="brand" href={href('new')}>
+        agent-gateway
+      </a>
+      <button
+        ref={toggle}
+        type="button"
+        class="menu-toggle secondary"
+        aria-expanded={open}
+        aria-controls="site-menu"
+        onClick={() => setOpen(!open)}
+      >
+        Menu{!open && badge('menu-count', count === 1 ? ' approval pending' : ' approvals pending')}
+      </button>
+      <div id="site-menu" class="site-menu" data-open={open || undefined}>
+        <nav aria-label="Sections">
+          {/* a section followed closes the menu, the current one's too (its route does not change) */}
+          {sections.map(([key, label]) => (
+            <a
+              key={key}
+              href={href(key)}
+              aria-current={section === key ? 'page' : undefined}
+              data-nav={key}
+              onClick={() => setOpen(false)}
+            >
+              {label}
+              {key === 'approvals' && badge('approval-count', ' pending')}
+            </a>
+          ))}
+        </nav>
+        <div class="links">{links}</div>
+      </div>
+    </header>
+  )
+}
