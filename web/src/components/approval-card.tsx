@@ -27,12 +27,7 @@ export function ApprovalBody({ approval: a }: { approval: Approval }) {
       </p>
       {a.command && <pre class="cmd">$ {a.command}</pre>}
       {a.changes && <FileChanges changes={a.changes} />}
-      {a.cwd && (
-        <p class="quiet">
-          in <code>{a.cwd}</code>
-        </p>
-      )}
-      {a.reason && <p>{a.reason}</p>}
+      <WhereAndWhy approval={a} />
     </>
   )
 }
@@ -50,12 +45,7 @@ export function ApprovalSummary({ approval: a }: { approval: Approval }) {
         <span class="badge t-approval">{a.kind}</span> <code class="asked">{what}</code>
       </summary>
       {a.changes && <FileChanges changes={a.changes} />}
-      {a.cwd && (
-        <p class="quiet">
-          in <code>{a.cwd}</code>
-        </p>
-      )}
-      {a.reason && <p>{a.reason}</p>}
+      <WhereAndWhy approval={a} />
     </details>
   )
 }
@@ -103,5 +93,19 @@ export function ApprovalAnswers({
           </button>
         ))}
     </div>
+  )
+}
+
+/** Where an approval's command runs and why the agent asks, when it says. */
+function WhereAndWhy({ approval: a }: { approval: Approval }) {
+  return (
+    <>
+      {a.cwd && (
+        <p class="quiet">
+          in <code>{a.cwd}</code>
+        </p>
+      )}
+      {a.reason && <p>{a.reason}</p>}
+    </>
   )
 }
