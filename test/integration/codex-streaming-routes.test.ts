@@ -348,6 +348,9 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     ]
     for (const [name, route, sent, detail] of cases) {
       it(`${name} (${route})`, async () => {
+        // what an earlier test's codex left a moment past its run (its shell snapshot's `bash -lc`, a session of its
+        // own, swept by marker) is not this request's
+        expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
         const before = mock.requests.length
         const res = await postJson(`${gw.url}/api/codex/${route}`, sent.body, {
           'content-type': sent.type ?? 'application/json',
@@ -439,6 +442,8 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
       it(`${name} (${route})`, async () => {
         if (!existsSync(path.join(gw.workspace, 'link-out.png')))
           symlinkSync('/etc/hostname', path.join(gw.workspace, 'link-out.png'))
+        // an earlier test's leftovers a moment past its run are not this request's (as above)
+        expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
         const before = mock.requests.length
         const res = await postJson(`${gw.url}/api/codex/${route}`, body)
         expect(res.status).toBe(400)
