@@ -45,7 +45,9 @@ const probe = [
   // no command substitution: Gemini CLI refuses `$(...)` in a shell command
   'while [ "$p" -gt 1 ]; do echo "== $p"; cat /proc/$p/comm; tr "\\0" "\\n" < /proc/$p/environ 2>/dev/null | grep -E "^(PATH|[A-Z_]*(KEY|TOKEN|SECRET|URL)[A-Z_]*)="; q=$p; while read -r k v; do [ "$k" = PPid: ] && p=$v; done < /proc/$q/status; done',
   'echo "== all"',
-  'for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < "$f" 2>/dev/null; done | grep -E "^[A-Z_]*(API_KEY|AUTH_TOKEN)=" | sort -u',
+  // one `cat` for every process (a `tr` per process took 10 s and more on a loaded machine: the suite's CI run saw
+  // a run fail under load); cat goes on past the files it may not read or that vanished
+  'cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n" | grep -E "^[A-Z_]*(API_KEY|AUTH_TOKEN)=" | sort -u',
   'echo probed-environ',
 ].join('; ')
 
@@ -90,8 +92,8 @@ const commandOutput = (events: StoredEvent[]) =>
 function script(mock: MockLlm) {
   mock.reset()
   mock.setDefault({ kind: 'text', text: 'done' })
-  // codex's yield time long: the probe forks a `tr` per process, 9.5 s for 144 of them at load 24; past the yield
-  // codex answers the model before the command ended (its output without the probe's last line)
+  // codex's yield time long (the probe walked /proc with a `tr` per process once: 9.5 s for 144 at load 24); past the
+  // yield codex answers the model before the command ended (its output without the probe's last line)
   mock.script({ kind: 'exec_command', cmd: probe, yieldTimeMs: 30_000 }, { kind: 'text', text: 'probed' })
 }
 
