@@ -1,12 +1,14 @@
-import type { Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
+import type { Session } from '../../src/protocol/sessions.js'
 import {
   keyboardProblems,
   phoneLayoutProblems,
   screenshot,
   seriousA11yViolations,
 } from '../support/browser.js'
-import { consoleFixture } from '../support/console-fixture.js'
+import { consoleFixture, json, poll } from '../support/console-fixture.js'
+import { postJson } from '../support/gateway.js'
 
 /**
  * The header's height and how many rows its brand, Menu and the shown links sit on (their middles within 20 px
@@ -27,6 +29,64 @@ const header = (page: Page) =>
 
 const focused = (page: Page) =>
   page.evaluate<string>('document.activeElement.dataset.nav ?? document.activeElement.textContent.trim()')
+
+/** A tap 20 px below `panel`, at the screen's left edge (the view's margin: nothing there that a tap opens). */
+async function tapBelow(page: Page, panel: Locator): Promise<void> {
+  const box = await panel.boundingBox()
+  if (!box) throw new Error('the panel is not shown')
+  await page.touchscreen.tap(4, box.y + box.height + 20)
+}
+
+/** How Menu looks (what its computed style shows), and the contrast of its text on its own background. */
+const menuLook = (page: Page) =>
+  page.evaluate<{ look: string[]; contrast: number }>(`(() => {
+    const style = getComputedStyle(document.querySelector('.menu-toggle'))
+    const caret = getComputedStyle(document.querySelector('.menu-toggle'), '::after')
+    const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number)
+    const channel = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+    const luminance = (c) => { const [r, g, b] = rgb(c).map(channel); return 0.2126 * r + 0.7152 * g + 0.0722 * b }
+    const [light, dark] = [luminance(style.color), luminance(style.backgroundColor)].sort((a, b) => b - a)
+    return {
+      look: [style.backgroundColor, style.color, caret.transform],
+      contrast: Math.round(((light + 0.05) / (dark + 0.05)) * 100) / 100,
+    }
+  })()`)
+
+/** Where the view (main) and the menu's panel are, and the header's bottom, in the screen's coordinates. */
+const places = (page: Page) =>
+  page.evaluate<{
+    main: number
+    header: number
+    panel: { top: number; bottom: number } | null
+    scrollY: number
+  }>(`(() => {
+    const panel = document.getElementById('site-menu')
+    const box = panel.checkVisibility() ? panel.getBoundingClientRect() : null
+    return {
+      main: document.querySelector('main').getBoundingClientRect().top,
+      header: document.querySelector('header.top').getBoundingClientRect().bottom,
+      panel: box && { top: box.top, bottom: box.bottom },
+      scrollY,
+    }
+  })()`)
+
+/**
+ * Each of the panel's links and buttons scrolled to within the panel (nearest) and then looked for where it shows:
+ * the ones another element (the session's bar) covers at their middle, or that lie outside the screen.
+ */
+const coveredItems = (page: Page) =>
+  page.evaluate<string[]>(`(() => {
+    const covered = []
+    for (const el of document.querySelectorAll('#site-menu a, #site-menu button')) {
+      el.scrollIntoView({ block: 'nearest' })
+      const box = el.getBoundingClientRect()
+      const x = box.left + box.width / 2
+      const y = box.top + box.height / 2
+      const at = y >= 0 && y < innerHeight ? document.elementFromPoint(x, y) : null
+      if (!at || !el.contains(at)) covered.push(el.textContent.trim() + ' under ' + (at ? at.tagName.toLowerCase() + '.' + at.className : 'the screen'))
+    }
+    return covered
+  })()`)
 
 /**
  * The console's header on a phone, in real Chromium against the real server: one row (the brand and Menu), not
@@ -76,9 +136,9 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
       expect(await menu.getAttribute('aria-expanded')).toBe('false')
       expect(await panel.isVisible()).toBe(false)
       expect(await page.evaluate('document.activeElement.id')).toBe('sessions-title')
-      // a tap elsewhere closes it too
+      // a tap elsewhere (below the panel, which covers the view's top) closes it too
       await menu.tap()
-      await page.locator('main h1').tap()
+      await tapBelow(page, panel)
       expect(await menu.getAttribute('aria-expanded')).toBe('false')
 
       // by keyboard: Enter opens it, Tab goes on into it in the order shown, Escape closes it and Menu has the
@@ -109,6 +169,94 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
       expect(await keyboardProblems(page)).toEqual([])
     })
 
+  it("at 360 x 640 with touch: Menu looks open while open; its panel lies over the view (which stays put), above the session's bar, scrolling within itself on a short screen; a tap outside, an item, a new route and Tab past its end close it", async () => {
+    const context = await shared.browser.newContext({
+      viewport: { width: 360, height: 640 },
+      hasTouch: true,
+      isMobile: true,
+    })
+    contexts.push(context)
+    const page = await context.newPage()
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, {}))
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    await page.locator('.action-bar').waitFor()
+    const menu = page.getByRole('button', { name: 'Menu' })
+    const panel = page.locator('#site-menu')
+    const closed = await places(page)
+    const closedLook = await menuLook(page)
+
+    // open: Menu looks pressed (before: only aria-expanded changed, nothing a sighted reader sees), its text as
+    // readable as before on the filled button
+    await menu.tap()
+    expect(await menu.getAttribute('aria-expanded')).toBe('true')
+    const openLook = await menuLook(page)
+    expect(openLook.look[0]).not.toBe(closedLook.look[0])
+    expect(openLook.look[1]).not.toBe(closedLook.look[1])
+    expect(openLook.look[2]).not.toBe(closedLook.look[2])
+    expect(openLook.contrast).toBeGreaterThanOrEqual(4.5)
+    // laid over the view just under the header: the view does not move (before: pushed down by the panel's
+    // height, and back up on closing)
+    const opened = await places(page)
+    expect(opened.main).toBe(closed.main)
+    expect(opened.scrollY).toBe(closed.scrollY)
+    expect(opened.panel?.top).toBeGreaterThanOrEqual(opened.header - 1)
+    expect(opened.panel?.top).toBeLessThanOrEqual(opened.header + 1)
+    expect(await coveredItems(page)).toEqual([])
+    expect(await phoneLayoutProblems(page)).toEqual([])
+
+    // a short screen (a phone's keyboard open, or held sideways): the panel scrolls within itself, every item
+    // reachable there and none under the session's bar, which stays at the screen's bottom
+    await page.setViewportSize({ width: 360, height: 300 })
+    await poll(() => panel.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true)
+    expect((await places(page)).panel?.bottom).toBeLessThanOrEqual(300)
+    expect(await coveredItems(page)).toEqual([])
+    await page.setViewportSize({ width: 360, height: 640 })
+
+    // a tap on the view outside closes it
+    await tapBelow(page, panel)
+    expect(await menu.getAttribute('aria-expanded')).toBe('false')
+    expect(await panel.isVisible()).toBe(false)
+    expect((await places(page)).main).toBe(closed.main)
+
+    // the dark scheme: open, as legible (axe's contrast rules, the panel over the view included)
+    await page.emulateMedia({ colorScheme: 'dark' })
+    const darkClosed = await menuLook(page)
+    await menu.tap()
+    const dark = await menuLook(page)
+    expect(dark.look[0]).not.toBe(darkClosed.look[0])
+    expect(dark.contrast).toBeGreaterThanOrEqual(4.5)
+    expect(await seriousA11yViolations(page)).toEqual([])
+
+    // a new route in the same section (Back to the list from a session) closes it (before: it stayed open)
+    await page.evaluate('location.hash = "#/sessions"')
+    await page.locator('#sessions-title').waitFor()
+    expect(await menu.getAttribute('aria-expanded')).toBe('false')
+    // a session's date in the list whole on its line (one box: not split across two lines)
+    await page.locator('.cards .when').first().waitFor()
+    const lines = await page
+      .locator('.cards .when')
+      .evaluateAll((els) => els.map((el) => el.getClientRects().length))
+    expect(new Set(lines)).toEqual(new Set([1]))
+
+    // an item chosen: there, and closed
+    await menu.tap()
+    await panel.getByRole('link', { name: 'History' }).tap()
+    await page.waitForURL(/#\/runs$/)
+    expect(await menu.getAttribute('aria-expanded')).toBe('false')
+    expect(await panel.isVisible()).toBe(false)
+
+    // by keyboard: the panel next after Menu; Tab on past its last item closes it (the focus in the view it covered)
+    await menu.focus()
+    await page.keyboard.press('Enter')
+    for (let i = 0; i < 7; i++) await page.keyboard.press('Tab')
+    expect(await focused(page)).toBe('OpenAPI')
+    expect(await menu.getAttribute('aria-expanded')).toBe('true')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('Boolean(document.activeElement.closest("main"))')).toBe(true)
+    expect(await menu.getAttribute('aria-expanded')).toBe('false')
+  })
+
   it("at a desk: the sections and links on the header's one row, no Menu", async () => {
     const page = await open('#/runs')
     await page.locator('[data-loaded]').waitFor()
@@ -116,6 +264,10 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
     for (const name of ['New run', 'History', 'Sessions', 'Approvals', 'Agents', 'API docs'])
       expect(await page.getByRole('link', { name }).isVisible(), name).toBe(true)
     expect((await header(page)).rows).toBe(1)
+    // the agents table's headings whole (before: "Installe d", "Authenticat ed": main breaks words anywhere)
+    await page.goto(`${shared.gw.url}/#/agents`)
+    await page.locator('.agents-table tbody tr').first().waitFor()
+    expect((await phoneLayoutProblems(page)).filter((p) => p.includes('broken across lines'))).toEqual([])
   })
 
   it("the viewport lets Chrome for Android's keyboard resize the layout, and the bar's limits follow the screen's height as it is then", async () => {

@@ -26,6 +26,7 @@ export function App() {
       </button>
       <SiteHeader
         section={section}
+        place={route.value.join('/')}
         count={count}
         links={
           <>

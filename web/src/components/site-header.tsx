@@ -12,24 +12,29 @@ const sections = [
 
 /**
  * The header: the brand, the sections and the links (`links`). At a desk all of it on one row; on a phone (CSS,
- * max-width 600px) the brand and a Menu button, which opens the rest below it (a disclosure: aria-expanded; Escape
- * closes it and gives the button the focus back; so do a route change, a link followed and a tap elsewhere). The
- * Menu button carries the approvals' count while the menu is closed.
+ * max-width 600px) the brand and a Menu button, which opens the rest in a panel laid over the view under it (a
+ * disclosure: aria-expanded, which the button's look follows; the panel is next in Tab order). It closes on Escape
+ * (the focus back on Menu), on a new route (`place`: a section followed, a run opened, Back), on a tap elsewhere and
+ * when the focus leaves the header (Tab past its last link: the view it covers has the focus then). The Menu button
+ * carries the approvals' count while the menu is closed.
  */
 export function SiteHeader({
   section,
+  place,
   count,
   links,
 }: {
   section: string
+  place: string
   count: number
   links: ComponentChildren
 }) {
   const [open, setOpen] = useState(false)
   const header = useRef<HTMLElement>(null)
   const toggle = useRef<HTMLButtonElement>(null)
-  // a new view: the menu that led there closes (the focus goes to the view's heading: focus-on-navigation.ts)
-  useEffect(() => setOpen(false), [section])
+  // a new view, in another section or the same one (a run of History): the menu closes (the focus goes to the
+  // view's heading: focus-on-navigation.ts)
+  useEffect(() => setOpen(false), [place])
   useEffect(() => {
     if (!open) return
     const outside = (e: PointerEvent) => {
@@ -42,11 +47,19 @@ export function SiteHeader({
       setOpen(false)
       if (header.current?.contains(document.activeElement)) toggle.current?.focus()
     }
+    // the focus gone on past the menu (Tab from its last link): the panel would cover where it went
+    const left = (e: FocusEvent) => {
+      const to = e.relatedTarget as Node | null
+      if (to && !header.current?.contains(to)) setOpen(false)
+    }
+    const at = header.current
     document.addEventListener('pointerdown', outside)
     document.addEventListener('keydown', onEscape)
+    at?.addEventListener('focusout', left)
     return () => {
       document.removeEventListener('pointerdown', outside)
       document.removeEventListener('keydown', onEscape)
+      at?.removeEventListener('focusout', left)
     }
   }, [open])
   const badge = (testId: string, said: string) =>

@@ -91,7 +91,7 @@ export function HistoryView() {
             <li key={r.id} class="card" data-run-id={r.id}>
               <a href={href('runs', r.id)}>
                 <span class={`status s-${r.status}`}>{r.status}</span> <strong>{r.agent}</strong>{' '}
-                <span class="quiet">{new Date(r.createdAt).toLocaleString()}</span>
+                <span class="quiet when">{new Date(r.createdAt).toLocaleString()}</span>
                 <span class="excerpt">{r.request.prompt ?? r.request.command?.cli ?? ''}</span>
               </a>
             </li>

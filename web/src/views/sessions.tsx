@@ -121,7 +121,7 @@ export function SessionsView() {
           <li key={s.id} class="card">
             <a href={href('sessions', s.id)}>
               <span class={`status s-${s.status}`}>{s.status}</span> <strong>{s.agent}</strong> {s.turnCount}{' '}
-              turns <span class="quiet">{new Date(s.updatedAt).toLocaleString()}</span>
+              turns <span class="quiet when">{new Date(s.updatedAt).toLocaleString()}</span>
               <code class="excerpt">{s.cwd}</code>
             </a>
           </li>
