@@ -18,7 +18,8 @@ export async function readSseUntil(
 ): Promise<SseFrame[]> {
   const reader = res.body!.getReader()
   // as a direct reader of a pipe decodes (bench/event-relay.ts): Node 20's streaming TextDecoder goes through ICU,
-  // ~30x slower per byte, which a burst through the gateway paid and a direct read did not
+  // 4-7x the CPU per byte (docs/benchmarks.md, session 43), which a burst through the gateway paid and a direct
+  // read did not
   const decoder = new StringDecoder('utf8')
   const frames: SseFrame[] = []
   // The text of a frame not yet ended, as it arrived: joined once its end is found, so a large frame that
