@@ -155,6 +155,22 @@ const sharedIntegrationFiles = [
   'test/integration/data-dir-full.test.ts',
   'test/integration/health-store-down.test.ts',
   'test/integration/pg-liveness-lock.test.ts',
+  // session 43 (h53-suite): sessions 32-42's new files of that kind (a gateway, PostgreSQL databases, real agents or
+  // Chromium of their own in the worker's process; no vi.mock, nothing a process does once). Still isolated:
+  // h2-connection-header (Node's UnsupportedWarning is printed once per process), lazy-modules, state-check
+  'test/integration/acp-gemini-long-history.test.ts',
+  'test/integration/agent-stream-last-frame.test.ts',
+  'test/integration/cancel-store-down.test.ts',
+  'test/integration/cluster-long-history.test.ts',
+  'test/integration/codex-long-history.test.ts',
+  'test/integration/h2-clients-gone.test.ts',
+  'test/integration/h2-early-answers.test.ts',
+  'test/integration/health-store-down-output.test.ts',
+  'test/integration/image-ceiling.test.ts',
+  'test/integration/postgres-listen-check.test.ts',
+  'test/integration/postgres-lock-wait.test.ts',
+  'test/integration/postgres-stop-frozen.test.ts',
+  'test/integration/postgres-transaction-hang.test.ts',
   // (and the two e2e files whose one gateway runs in the worker's process: the fuzz corpus and the SQLite stress)
   'test/e2e/openapi-fuzz.test.ts',
   'test/e2e/session-lifecycle-stress.test.ts',
@@ -162,6 +178,8 @@ const sharedIntegrationFiles = [
   'test/browser/console.test.ts',
   'test/browser/console-access.test.ts',
   'test/browser/console-agents.test.ts',
+  'test/browser/console-phone-header.test.ts',
+  'test/browser/console-session-bar.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */

@@ -90,31 +90,54 @@ describe('durable runs across server restarts (real processes)', () => {
     await mock.close()
   })
 
-  it('after SIGKILL, a new server records the running runs as interrupted (server_lost) and ends their processes', async () => {
+  // with what the killed server staged for a run (an outputSchema's file, an image's copy): the same two server
+  // processes (each start ~1-2 s of CPU), not two more of a case of its own
+  it('after SIGKILL, a new server records the running runs as interrupted (server_lost) and ends their processes; it removes the files the killed one staged for its runs and their image copies, and no look-alike', async () => {
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
     // One `codex exec` process group per run (the warm app-server path has no process of the run's own to
     // outlive the server): this is what recovery must find and end.
     // Without the key proxy: its connections die with the server, and a codex whose model call fails that way
     // ends itself at once, before this test looks for what outlived the server.
     const { env, dir, workspace } = gatewayEnv(mock, {
-      MAX_CONCURRENT_RUNS: '5',
+      MAX_CONCURRENT_RUNS: '6',
       CODEX_WARM_RUNS: 'false',
       MODEL_KEY_PROXY: 'false',
     })
+    // its own temp dir: what the server stages for a run (an outputSchema's file) is made there
+    const tmp = path.join(dir, 'tmp')
+    mkdirSync(tmp)
+    env.TMPDIR = tmp
     workspaces.push(workspace)
+    writeFileSync(path.join(workspace, 'pic.png'), png)
     const first = await start(env, dir)
-    const runs = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => submit(first.url, { prompt: `crash ${i}` })),
-    )
+    const staged = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-staged-'))
+    // the run's image is copied into DATA_DIR/run-images when it starts
+    const runImages = path.join(env.DATA_DIR!, 'run-images')
+    const copies = () => (existsSync(runImages) ? readdirSync(runImages).sort() : [])
+    const outputSchema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }
+    const runs = await Promise.all([
+      ...Array.from({ length: 5 }, (_, i) => submit(first.url, { prompt: `crash ${i}` })),
+      submit(first.url, { prompt: 'staged', outputSchema, images: ['pic.png'] }),
+    ])
     // Each codex has sent its model request, so it has written its first events and then waits for the model:
     // a codex still starting (slow on a loaded machine) would write them after its reader died and end itself.
     await waitFor(
       async () =>
-        (await listRuns(first.url, 'running')).length === 5 &&
-        codexChildren(first, workspace).length === 5 &&
-        mock.requests.filter((r) => !r.side).length === 5,
-      'five running runs with five codex processes waiting for the model',
+        (await listRuns(first.url, 'running')).length === 6 &&
+        codexChildren(first, workspace).length === 6 &&
+        mock.requests.filter((r) => !r.side).length === 6,
+      'six running runs with six codex processes waiting for the model',
     )
+    // the staged run's schema file and image copy (each with its owner file beside it)
+    expect(staged()).toHaveLength(2)
+    expect(copies()).toHaveLength(2)
+    const [left, owner] = staged().sort() as [string, string]
+    expect(owner).toBe(`${left}.owner`)
+    // the agent's directory holds the staged file alone (a container mounts it): the owner file is beside it
+    expect(readdirSync(path.join(tmp, left))).toEqual(['schema.json'])
+    const [copy, copyOwner] = copies() as [string, string]
+    expect(copyOwner).toBe(`${copy}.owner`)
+    expect(readdirSync(path.join(runImages, copy))).toEqual(['0-pic.png'])
     const before = new Map(
       await Promise.all(runs.map(async (r) => [r.id, await getRun(first.url, r.id)] as const)),
     )
@@ -132,8 +155,30 @@ describe('durable runs across server restarts (real processes)', () => {
     // writes its first event after its reader died ends itself with SIGPIPE, so not necessarily all five)
     const pids = new Set([...before.values()].map((r) => r.pid))
     expect(processesUnder(workspace).filter((p) => pids.has(p.pid)).length).toBeGreaterThan(0)
+    // nor its staged files, its image copies and its spawn host's listener directory (the host died with it)
+    expect(staged()).toEqual([left, owner])
+    expect(copies()).toEqual([copy, copyOwner])
+    const spawnDirs = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-spawn-'))
+    const [listener] = spawnDirs() as [string]
+    expect(spawnDirs()).toEqual([listener])
+    // look-alikes: a directory of that name with no owner file of a gateway beside it, in each place
+    const lookAlike = path.join(tmp, 'agent-gateway-staged-2147483646-AbC123')
+    mkdirSync(lookAlike)
+    writeFileSync(path.join(lookAlike, 'keep'), '')
+    const imageLookAlike = path.join(runImages, 'run_lookalike-AbC123')
+    mkdirSync(imageLookAlike)
+    writeFileSync(path.join(imageLookAlike, 'keep'), '')
 
     const second = await start(env, dir)
+    // the new server sweeps in the background once it listens: its log line says when it is done
+    const swept = JSON.parse(await second.logged(leftoversSweptMessage))
+    // one readdir of the temp dir found the staged files and the listener directory
+    expect(swept).toMatchObject({ tempDirs: 2, runImages: 1, cancelled: false })
+    expect(spawnDirs()).not.toContain(listener)
+    expect(staged()).toEqual([path.basename(lookAlike)])
+    expect(existsSync(path.join(lookAlike, 'keep'))).toBe(true)
+    expect(copies()).toEqual([path.basename(imageLookAlike)])
+    expect(existsSync(path.join(imageLookAlike, 'keep'))).toBe(true)
     for (const { id } of runs) {
       const run = await getRun(second.url, id)
       expect(run.status).toBe('interrupted')
@@ -156,7 +201,7 @@ describe('durable runs across server restarts (real processes)', () => {
       expect(run.lastSeq).toBe(events.length)
     }
     expect((await listRuns(second.url, 'running')).length).toBe(0)
-    expect((await listRuns(second.url, 'interrupted')).length).toBe(5)
+    expect((await listRuns(second.url, 'interrupted')).length).toBe(6)
     // ...until the new server's recovery ends them.
     expect(await waitUntilGone(() => processesUnder(workspace), 10_000)).toEqual([])
 
@@ -174,13 +219,13 @@ describe('durable runs across server restarts (real processes)', () => {
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
       const rows = db.prepare('SELECT status, COUNT(*) AS n FROM runs GROUP BY status ORDER BY status').all()
       expect(rows).toEqual([
-        { status: 'interrupted', n: 5 },
+        { status: 'interrupted', n: 6 },
         { status: 'succeeded', n: 1 },
       ])
     } finally {
       db.close()
     }
-  }, 90_000)
+  }, 180_000)
 
   // this case and the next start two server processes each: 28.8 s and 37.7 s of their 60 s in a CI run at load 13-16
   // (session 37), the work of the processes, not a wait
@@ -214,7 +259,11 @@ describe('durable runs across server restarts (real processes)', () => {
     expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
   }, 120_000)
 
-  it('SIGTERM ends a run that outlasts SHUTDOWN_GRACE_SECONDS as interrupted (shutdown)', async () => {
+  // with the replay of a finished run's events from Last-Event-ID after the restart: the same two server processes
+  // (each start ~1-2 s of CPU), not two more of a case of its own
+  it("SIGTERM ends a run that outlasts SHUTDOWN_GRACE_SECONDS as interrupted (shutdown); a finished run's events are replayed after the restart from Last-Event-ID", async () => {
+    // the first run finishes; every later answer is held past the test
+    mock.script({ kind: 'text', text: 'kept across restarts' })
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
     // The run's own `codex exec` process group is what the shutdown must end (see the SIGKILL case).
     const { env, dir, workspace } = gatewayEnv(mock, {
@@ -223,6 +272,14 @@ describe('durable runs across server restarts (real processes)', () => {
     })
     workspaces.push(workspace)
     const first = await start(env, dir)
+    const done = await postJson(`${first.url}/v1/runs?wait=true`, { prompt: 'persist me' })
+    expect(done.status).toBe(200)
+    const finished = (await done.json()) as Run
+    expect(finished.status).toBe('succeeded')
+    expect(finished.finalResponse).toBe('kept across restarts')
+    const before = await eventsOf(first.url, finished.id)
+    expect(before.length).toBeGreaterThan(3)
+    expect(before.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
     const { id } = await submit(first.url, { prompt: 'too long for the grace period' })
     await waitFor(
       async () =>
@@ -244,88 +301,12 @@ describe('durable runs across server restarts (real processes)', () => {
     expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1)
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'interrupted', reason: 'shutdown' })
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1))
-    expect(await second.stop('SIGTERM')).toBe(0)
-  }, 120_000)
-
-  it("a finished run's events are replayed after a restart from Last-Event-ID", async () => {
-    mock.script({ kind: 'text', text: 'kept across restarts' })
-    const { env, dir, workspace } = gatewayEnv(mock)
-    workspaces.push(workspace)
-    const first = await start(env, dir)
-    const done = await postJson(`${first.url}/v1/runs?wait=true`, { prompt: 'persist me' })
-    expect(done.status).toBe(200)
-    const finished = (await done.json()) as Run
-    expect(finished.status).toBe('succeeded')
-    const before = await eventsOf(first.url, finished.id)
-    expect(before.length).toBeGreaterThan(3)
-    expect(before.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
-    expect(await first.stop('SIGTERM')).toBe(0)
-
-    const second = await start(env, dir)
+    // the finished run: its events from after Last-Event-ID, as the first server served them, and its record
     const after = await eventsOf(second.url, finished.id, { 'last-event-id': '2' })
     expect(after[0]?.seq).toBe(3)
     expect(after.at(-1)?.seq).toBe(before.at(-1)?.seq)
     expect(after).toEqual(before.filter((e) => (e.seq as number) > 2))
     expect(await getRun(second.url, finished.id)).toEqual(finished)
     expect(await second.stop('SIGTERM')).toBe(0)
-  }, 60_000)
-
-  it('after SIGKILL, a new server removes the files the killed one staged for its runs and their image copies, and no look-alike', async () => {
-    mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
-    // its own temp dir: what the server stages for a run (an outputSchema's file) is made there
-    const { env, dir, workspace } = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })
-    const tmp = path.join(dir, 'tmp')
-    mkdirSync(tmp)
-    env.TMPDIR = tmp
-    workspaces.push(workspace)
-    writeFileSync(path.join(workspace, 'pic.png'), png)
-    const first = await start(env, dir)
-    const staged = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-staged-'))
-    // the run's image is copied into DATA_DIR/run-images when it starts
-    const runImages = path.join(env.DATA_DIR!, 'run-images')
-    const copies = () => (existsSync(runImages) ? readdirSync(runImages).sort() : [])
-    const outputSchema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }
-    await submit(first.url, { prompt: 'staged', outputSchema, images: ['pic.png'] })
-    await waitFor(
-      () => staged().length === 2 && copies().length === 2 && codexChildren(first, workspace).length === 1,
-      'the run staged, its image copied and its codex running',
-    )
-    const [left, owner] = staged().sort() as [string, string]
-    expect(owner).toBe(`${left}.owner`)
-    // the agent's directory holds the staged file alone (a container mounts it): the owner file is beside it
-    expect(readdirSync(path.join(tmp, left))).toEqual(['schema.json'])
-    const [copy, copyOwner] = copies() as [string, string]
-    expect(copyOwner).toBe(`${copy}.owner`)
-    expect(readdirSync(path.join(runImages, copy))).toEqual(['0-pic.png'])
-    const host = spawnHostOf(first)
-    expect(host).toBeTypeOf('number')
-    process.kill(host!, 'SIGKILL')
-    first.child.kill('SIGKILL')
-    expect(await first.stop()).toBeNull()
-    expect(staged()).toEqual([left, owner])
-    expect(copies()).toEqual([copy, copyOwner])
-    // and its spawn host's listener directory (the host died with it)
-    const spawnDirs = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-spawn-'))
-    const [listener] = spawnDirs() as [string]
-    expect(spawnDirs()).toEqual([listener])
-    // look-alikes: a directory of that name with no owner file of a gateway beside it, in each place
-    const lookAlike = path.join(tmp, 'agent-gateway-staged-2147483646-AbC123')
-    mkdirSync(lookAlike)
-    writeFileSync(path.join(lookAlike, 'keep'), '')
-    const imageLookAlike = path.join(runImages, 'run_lookalike-AbC123')
-    mkdirSync(imageLookAlike)
-    writeFileSync(path.join(imageLookAlike, 'keep'), '')
-
-    // the new server sweeps in the background once it listens: its log line says when it is done
-    const second = await start(env, dir)
-    const swept = JSON.parse(await second.logged(leftoversSweptMessage))
-    // one readdir of the temp dir found the staged files and the listener directory
-    expect(swept).toMatchObject({ tempDirs: 2, runImages: 1, cancelled: false })
-    expect(spawnDirs()).not.toContain(listener)
-    expect(staged()).toEqual([path.basename(lookAlike)])
-    expect(existsSync(path.join(lookAlike, 'keep'))).toBe(true)
-    expect(copies()).toEqual([path.basename(imageLookAlike)])
-    expect(existsSync(path.join(imageLookAlike, 'keep'))).toBe(true)
-    expect(await second.stop('SIGTERM')).toBe(0)
-  }, 90_000)
+  }, 180_000)
 })
