@@ -6,6 +6,7 @@ import type { RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
+import { settledWithin } from '../util/settled-within.js'
 import { isStoreUnavailable } from '../util/store-unavailable.js'
 import type { ActiveRuns } from './active-runs.js'
 import { type EndRetry, recordEnd } from './end-retry.js'
@@ -39,6 +40,11 @@ export class RunManager {
   private readonly execution: RunExecutionContext
   private readonly retention: RunRetention
   private accepting = true
+  /**
+   * How long a cancel of a run this node runs waits for the store's read before it answers with the run as ended
+   * here (202): a frozen PostgreSQL fails the read only after STORE_QUERY_TIMEOUT_SECONDS.
+   */
+  cancelReadWaitMs = 2_000
   /** Cancels that arrived for runs this node claimed but has not queued yet. */
   private readonly cancelled = new Set<string>()
 
@@ -239,20 +245,29 @@ export class RunManager {
   ): Promise<{ run: Run; stored: boolean }> {
     held.controller.abort(reason)
     const ended = await Promise.race([held.agentEnded, held.done.then(() => undefined)])
-    try {
-      // the store answers: the run as stored, once its end is
-      await this.store.getRun(held.run.id)
-    } catch (err) {
-      if (ended && isStoreUnavailable(err))
-        return {
-          run: {
-            ...held.run,
-            ...(this.tenant === null ? {} : { tenant: this.tenant }),
-            ...terminalPatch(ended),
-          },
-          stored: false,
+    if (ended) {
+      const endedHere = {
+        run: {
+          ...held.run,
+          ...(this.tenant === null ? {} : { tenant: this.tenant }),
+          ...terminalPatch(ended),
+        },
+        stored: false,
+      }
+      // the store known out (runs' events held through its outage): not asked
+      if (this.log.holding) return endedHere
+      // the store answers: the run as stored, once its end is; a store that hangs (frozen: its reads fail only
+      // after STORE_QUERY_TIMEOUT_SECONDS) or refuses: the run as ended here
+      const read = this.store.getRun(held.run.id).then(() => true)
+      try {
+        if (!(await settledWithin(read, this.cancelReadWaitMs))) {
+          read.catch(() => {})
+          return endedHere
         }
-      throw err
+      } catch (err) {
+        if (isStoreUnavailable(err)) return endedHere
+        throw err
+      }
     }
     return { run: await this.wait(held.run.id), stored: true }
   }

@@ -411,7 +411,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a queued or running run
-         * @description Answers 200 with the finished run once its end is stored. A run this node runs is ended here first, without the store: while the store does not answer, 202 with the run as this node ended it (its agent stopped); its record follows once the store answers again (GET /v1/runs/:id).
+         * @description Answers 200 with the finished run once its end is stored. A run this node runs is ended here first, without the store: while the store does not answer (its outage known, its read failed, or not answered within 2 s), 202 with the run as this node ended it (its agent stopped); its record follows once the store answers again (GET /v1/runs/:id).
          */
         post: operations["postV1RunsIdCancel"];
         delete?: never;
