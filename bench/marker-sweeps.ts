@@ -25,7 +25,14 @@
  *   here-owner, host-owner  the same with an owner in the scope
  * and the ratio of host to here of the loop thread's CPU per scan.
  *
- * Usage: npx tsx bench/marker-sweeps.ts [--ends N] [--reps N] [--spread-ms N] [--async] [--escaped]
+ * With --waits, how long a program's end waits for its sweep (local-runner.ts: `done`, so its run's end, comes once
+ * a pass found nothing left): each of --ends ends over --spread-ms awaits its `end`, none carried by a live process
+ * (the common case), per round the median and the longest wait, ms; two ways, interleaved:
+ *   none          passes that scan nothing (the batching's own wait: timers, a pass under way, the interval)
+ *   host-batched  the spawn host's passes (what a run's end waits for now)
+ * `--ends 1` is a lone run's end; a larger --ends at --spread-ms 0 a burst.
+ *
+ * Usage: npx tsx bench/marker-sweeps.ts [--ends N] [--reps N] [--spread-ms N] [--async] [--escaped] [--waits]
  */
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -42,7 +49,7 @@ import { markerVariable } from '../src/process/process-marker.js'
 import { SpawnHost } from '../src/process/spawn-host.js'
 import { loadLine, machineLines } from './machine.js'
 import { benchArgs, intOption } from './options.js'
-import { markdownTable, median } from './stats.js'
+import { markdownTable, median, percentile } from './stats.js'
 
 const { values } = benchArgs({
   options: {
@@ -51,6 +58,7 @@ const { values } = benchArgs({
     'spread-ms': { type: 'string' },
     async: { type: 'boolean' },
     escaped: { type: 'boolean' },
+    waits: { type: 'boolean' },
   },
 })
 const ends = intOption(values.ends, 500, 'ends')
@@ -315,4 +323,62 @@ async function escapedMain(): Promise<void> {
   console.log(loadLine('at the end'))
 }
 
-await (values.escaped ? escapedMain() : main())
+/** --waits: each end's wait for its sweep to be over, by way. */
+async function waitsMain(): Promise<void> {
+  for (const line of machineLines(loadLine('at the start'))) console.log(line)
+  const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length
+  console.log(
+    `waits: ${ends} ends over ${spreadMs} ms, ${processes} processes in /proc, ${reps} rounds, interleaved\n`,
+  )
+  // nothing else keeps this process alive meanwhile (the host and the sweeps' timers are unref'd)
+  const keep = setInterval(() => {}, 60_000)
+  const host = await SpawnHost.start()
+  if (!host) throw new Error('the spawn host did not start')
+  const ways: Record<string, MarkerSignaller> = {
+    none: async () => [],
+    'host-batched': (signals) => host.signalMarked(signals),
+  }
+  const medians = new Map<string, number[]>(Object.keys(ways).map((name) => [name, []]))
+  const longest = new Map<string, number[]>(Object.keys(ways).map((name) => [name, []]))
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [name, signaller] of Object.entries(ways)) {
+        const sweeps = new MarkerSweeps(signaller)
+        const waits: Promise<number>[] = []
+        const start = performance.now()
+        for (let i = 0; i < ends; i++) {
+          const due = start + (i * spreadMs) / ends
+          if (performance.now() < due) await sleep(due - performance.now())
+          const t0 = performance.now()
+          waits.push(sweeps.end(randomUUID(), 1000).then(() => performance.now() - t0))
+        }
+        const done = await Promise.all(waits)
+        medians.get(name)!.push(median(done))
+        longest.get(name)!.push(Math.max(...done))
+        await sleep(200)
+      }
+    }
+  } finally {
+    await host.stop()
+    clearInterval(keep)
+  }
+  const rows = [
+    [
+      'way',
+      'wait ms, median (of the rounds’ medians)',
+      'p90 of the rounds’ medians',
+      'longest wait ms (median of rounds)',
+    ],
+  ]
+  for (const name of Object.keys(ways))
+    rows.push([
+      name,
+      median(medians.get(name)!).toFixed(2),
+      percentile(medians.get(name)!, 90).toFixed(2),
+      median(longest.get(name)!).toFixed(2),
+    ])
+  console.log(markdownTable(rows, [false, true, true, true]))
+  console.log(loadLine('at the end'))
+}
+
+await (values.waits ? waitsMain() : values.escaped ? escapedMain() : main())

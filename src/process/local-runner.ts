@@ -11,7 +11,8 @@ import { makeStagedDir, removeStagedDir } from './staged-dirs.js'
 
 /**
  * The first ProcessRunner: a local process group per program (spawn-group.ts), its files staged in a temp
- * directory (staged-dirs.ts), its leftovers in other sessions swept after it ended (marked-processes.ts), and what escaped its
+ * directory (staged-dirs.ts), its leftovers in other sessions swept after it ended and before its `done`
+ * (marked-processes.ts), and what escaped its
  * tree while it runs on swept when asked (escaped-processes.ts).
  */
 export class LocalProcessRunner implements ProcessRunner {
@@ -42,8 +43,10 @@ export class LocalProcessRunner implements ProcessRunner {
       ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
       ...(spec.signal ? { signal: spec.signal } : {}),
     })
-    const done = proc.done.then((outcome) => {
-      if (marker) endMarked(marker, spec.killGraceMs)
+    // the end waits for the sweep: what the program left in sessions of its own (codex's shell snapshot, started
+    // late) is gone once `done` resolves, so a run's end is told after it
+    const done = proc.done.then(async (outcome) => {
+      if (marker) await endMarked(marker, spec.killGraceMs)
       if (staging) removeStagedDir(staging)
       return outcome
     })

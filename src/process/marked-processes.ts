@@ -1,5 +1,5 @@
 import { inSpawnHost } from './host-pass.js'
-import { type MarkerSignaller, MarkerSweeps } from './marker-sweeps.js'
+import { type MarkerSignal, type MarkerSignaller, MarkerSweeps } from './marker-sweeps.js'
 import { procScan } from './proc-scan.js'
 import { markerVariable } from './process-marker.js'
 
@@ -25,7 +25,7 @@ import { markerVariable } from './process-marker.js'
  * One pass in this process: each process carrying a marker of `signals` gets its signal; the markers found. The
  * pass is the spawn host's own (proc-scan-source.ts `signalMarked`), evaluated here (proc-scan.ts).
  */
-export function signalMarkedHere(signals: Readonly<Record<string, NodeJS.Signals>>): string[] {
+export function signalMarkedHere(signals: Readonly<Record<string, MarkerSignal>>): string[] {
   return [...procScan().signalMarked(markerVariable, new Map(Object.entries(signals)), [])]
 }
 
@@ -40,10 +40,12 @@ const sweeps = new MarkerSweeps(signalMarked)
 
 /**
  * Ends every process left with `marker`: SIGTERM at the next pass (shell scripts run their exit traps and release
- * their locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile).
+ * their locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile). Resolves
+ * once a pass found none left (marker-sweeps.ts): a program's end waits for it (local-runner.ts, spawn-group.ts),
+ * so a leftover started late (codex's shell snapshot, a session of its own) is gone when its run's end is told.
  */
-export function endMarked(marker: string, graceMs: number): void {
-  sweeps.end(marker, graceMs)
+export function endMarked(marker: string, graceMs: number): Promise<void> {
+  return sweeps.end(marker, graceMs)
 }
 
 /**

@@ -13,7 +13,7 @@ import { markerPathPrefix, markerVariable, ownerVariable } from './process-marke
  * - `markerIn(environ, variable, markers)`: the value of `markers` (a Map) the environment carries in `variable`
  *   or in a name ending with `_` + it (process-marker.ts: why), or undefined.
  * - `signalMarked(variable, markers, except)`: one pass: every process (this one and `except` excepted) whose
- *   environment carries a marker of `markers` (marker -> signal) gets its signal; the Set of markers found.
+ *   environment carries a marker of `markers` (marker -> signal; 0: none, a look) gets its signal; the Set of markers found.
  * - `signalIfMarked(table, pid, variable, markers, found)`: that for one process (the spawn host's sliced pass).
  * - `escapedProcesses(table, root, marker, scope, except)`: the pids that carry `marker`, whose parent chain does
  *   not reach `root`, and that belong to `scope` ({ within, except, owner }: escaped-processes.ts's rule and

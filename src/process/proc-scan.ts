@@ -16,7 +16,7 @@ export interface ProcScan {
   ): string | undefined
   signalMarked(
     variable: string,
-    markers: ReadonlyMap<string, NodeJS.Signals>,
+    markers: ReadonlyMap<string, NodeJS.Signals | 0>,
     except: readonly number[],
   ): Set<string>
   escapedProcesses(

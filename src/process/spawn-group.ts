@@ -51,7 +51,8 @@ const drainAfterTerminateMs = 500
  * `done` comes once the leader exited and its stdout and stderr closed, or `outputDrainMs` after the leader
  * exited if a process outside its group (a daemon in a session of its own: `setsid cmd &`) still holds them: then
  * they are destroyed (what was read is kept), `done` says how the leader ended, and what holds them is ended by
- * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts). A timeout or
+ * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts), `done`
+ * once they are gone. A timeout or
  * `terminate` inside that window ends it within drainAfterTerminateMs (the output's last bytes are read first when
  * nothing else holds it), the outcome still the leader's own exit (`exited`). Neither bound ends the wait while the
  * reader holds output it read and did not take (a run whose events wait for the store: process-run.ts): what the
@@ -107,6 +108,8 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   })
   let spawnError: string | undefined
   let finished = false
+  /** The sweep of what held the output after the leader exited: `done` waits for it. */
+  let swept: Promise<void> | undefined
   let drain: NodeJS.Timeout | undefined
   /**
    * Ends the wait for the output `ms` from now; not while its reader holds it (output read and not taken: its run's
@@ -127,13 +130,15 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     if (drain) clearTimeout(drain)
     termination?.cancel()
     spec.signal?.removeEventListener('abort', onAbort)
-    resolveDone({
+    const outcome: ProcessOutcome = {
       exitCode: code,
       signal,
       reason: spawnError ? 'spawn_failed' : (reason ?? 'exited'),
       durationMs: Math.round(performance.now() - startedAt),
       ...(spawnError ? { error: spawnError } : {}),
-    })
+    }
+    if (swept) void swept.then(() => resolveDone(outcome))
+    else resolveDone(outcome)
   }
 
   const started = child.started.then(
@@ -163,7 +168,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
       endDrain = undefined
       child.stdout.destroy()
       child.stderr.destroy()
-      endMarked(marker, spec.killGraceMs)
+      swept = endMarked(marker, spec.killGraceMs)
       finish(exit)
     }
     drainAfter(spec.outputDrainMs ?? defaultOutputDrainMs)

@@ -20,7 +20,7 @@ import { serverMarkerVariable } from './server-marker.js'
  * then this host.
  *
  * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
- * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal) signals every process that
+ * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal, 0 for a look) signals every process that
  * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
  * is answered `{ signalled: id, found }`, the markers found; such a pass runs in slices that let a spawn requested
  * meanwhile go first (a run's first line must not wait for the previous run's sweep). And the scan for what escaped a long-lived agent's

@@ -7,6 +7,7 @@ import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
 import type { EscapeScope } from './escaped-processes.js'
 import { hostLeftovers, type Leftover } from './host-leftovers.js'
+import type { MarkerSignal } from './marker-sweeps.js'
 import { notSpawned } from './paced-spawn.js'
 import { procStat, sameProcess } from './proc-stat.js'
 import { serverMarker } from './server-marker.js'
@@ -207,9 +208,10 @@ export class SpawnHost {
   /**
    * One pass over /proc in the host (marker-sweeps.ts sends it, so no scan runs on this thread): each process
    * that carries one of the markers of `signals` (process-marker.ts, under either of its names) gets that marker's
-   * signal. Resolves with the markers found; rejects if the host dies first. Does not keep this process alive.
+   * signal (0: none, a look). Resolves with the markers found; rejects if the host dies first. Does not keep this
+   * process alive.
    */
-  signalMarked(signals: Readonly<Record<string, NodeJS.Signals>>): Promise<string[]> {
+  signalMarked(signals: Readonly<Record<string, MarkerSignal>>): Promise<string[]> {
     return this.pass('signalMarked', { signals }).then((reply) => ('found' in reply ? reply.found : []))
   }
 

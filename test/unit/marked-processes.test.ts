@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { endMarked, pendingMarkers, signalMarkedHere } from '../../src/process/marked-processes.js'
+import { procStat } from '../../src/process/proc-stat.js'
 import { markerVariable } from '../../src/process/process-marker.js'
 import { runningSpawnHost, spawnHostReady } from '../../src/process/spawn-child.js'
 import { hostPassFromGateway } from '../support/host-pass-gateway.js'
@@ -26,6 +27,12 @@ async function daemon(env: Record<string, string>, ignoreTerm = false): Promise<
   // once it wrote, its trap is set
   await new Promise((resolve) => child.stdout!.once('data', resolve))
   return child
+}
+
+/** Whether `pid` is a live process (not gone, not a zombie). */
+const alive = (pid: number) => {
+  const state = procStat(pid)?.state
+  return state !== undefined && state !== 'Z'
 }
 
 const ended = (child: ChildProcess) =>
@@ -73,11 +80,22 @@ describe('endMarked', () => {
     const stubborn = await daemon({ [markerVariable]: marker }, true)
     const exit = ended(stubborn)
     const start = performance.now()
-    endMarked(marker, 300)
+    const over = endMarked(marker, 300)
     expect(pendingMarkers()).toContain(marker)
-    expect(await exit).toBe('SIGKILL')
+    // resolves once a pass found none left: the daemon is dead then (a zombie until this process reaps it)
+    await over
+    expect(alive(stubborn.pid!)).toBe(false)
     expect(performance.now() - start).toBeGreaterThanOrEqual(299)
-    await expect.poll(() => pendingMarkers().includes(marker)).toBe(false)
+    expect(pendingMarkers()).not.toContain(marker)
+    expect(await exit).toBe('SIGKILL')
+  })
+
+  it('resolves once what SIGTERM ended is gone, long before the grace', async () => {
+    const marker = randomUUID()
+    const plain = await daemon({ [markerVariable]: marker })
+    await endMarked(marker, 60_000)
+    expect(alive(plain.pid!)).toBe(false)
+    expect(await ended(plain)).toBe('SIGTERM')
   })
 })
 

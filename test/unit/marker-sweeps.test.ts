@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
-import { MarkerSweeps } from '../../src/process/marker-sweeps.js'
+import { type MarkerSignal, MarkerSweeps } from '../../src/process/marker-sweeps.js'
 
-type Signals = Readonly<Record<string, NodeJS.Signals>>
+type Signals = Readonly<Record<string, MarkerSignal>>
 
 /** A signaller whose passes the test sees come and answers (with the markers it says it found). */
 function recordingSignaller() {
@@ -31,14 +31,17 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
     const { signaller, passes, passesMade } = recordingSignaller()
     const sweeps = new MarkerSweeps(signaller, 50)
     const ended = markers(500, 'run')
-    for (const marker of ended) sweeps.end(marker, 1000)
+    let over = 0
+    for (const marker of ended) void sweeps.end(marker, 1000).then(() => over++)
     await passesMade(1)
     expect(passes).toHaveLength(1)
     expect(Object.keys(passes[0]!.signals).sort()).toEqual([...ended].sort())
     expect(new Set(Object.values(passes[0]!.signals))).toEqual(new Set(['SIGTERM']))
+    expect(over).toBe(0)
     passes[0]!.answer([])
-    // none found: each sweep is over, no SIGKILL pass follows
-    await expect.poll(() => sweeps.markers()).toEqual([])
+    // none found: each sweep is over (each end resolves), no other pass follows
+    await expect.poll(() => over).toBe(500)
+    expect(sweeps.markers()).toEqual([])
     expect(sweeps.passes).toBe(1)
   })
 
@@ -49,8 +52,8 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
     await passesMade(1)
     const later = markers(200, 'later')
     for (const marker of later) sweeps.end(marker, 1000)
-    // a second end of a marker whose pass is under way is covered by it
-    sweeps.end('first', 1000)
+    // a second end of a marker whose pass is under way is covered by it: the same sweep, over at once with it
+    expect(sweeps.end('first', 1000)).toBe(sweeps.end('first', 1000))
     expect(sweeps.markers().sort()).toEqual(['first', ...later].sort())
     expect(passes).toHaveLength(1)
     passes[0]!.answer([])
@@ -61,23 +64,98 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
     expect(passes).toHaveLength(2)
   })
 
-  it('a marker found gets its SIGKILL pass after its grace (found again then); one not found is done', async () => {
+  it('a marker found is looked for again (signal 0) until none is left; its end waits for that', async () => {
     const { signaller, passes, passesMade } = recordingSignaller()
     const sweeps = new MarkerSweeps(signaller, 0)
-    sweeps.end('daemon', 30)
-    sweeps.end('clean', 30)
+    let over = false
+    void sweeps.end('leftover', 60_000).then(() => {
+      over = true
+    })
     await passesMade(1)
-    const answered = performance.now()
-    passes[0]!.answer(['daemon'])
+    expect(passes[0]!.signals).toEqual({ leftover: 'SIGTERM' })
+    passes[0]!.answer(['leftover'])
     await passesMade(2)
-    expect(performance.now() - answered).toBeGreaterThanOrEqual(29)
-    expect(passes[1]!.signals).toEqual({ daemon: 'SIGKILL' })
-    // until its SIGKILL pass is over it is still pending (the exit sweep ends it too)
-    expect(sweeps.markers()).toEqual(['daemon'])
-    sweeps.end('daemon', 30)
-    passes[1]!.answer(['daemon'])
-    await expect.poll(() => sweeps.markers()).toEqual([])
-    expect(passes).toHaveLength(2)
+    // a look: SIGTERM is not sent again
+    expect(passes[1]!.signals).toEqual({ leftover: 0 })
+    passes[1]!.answer(['leftover'])
+    await passesMade(3)
+    expect(passes[2]!.signals).toEqual({ leftover: 0 })
+    expect(over).toBe(false)
+    expect(sweeps.markers()).toEqual(['leftover'])
+    passes[2]!.answer([])
+    await expect.poll(() => over).toBe(true)
+    expect(sweeps.markers()).toEqual([])
+    expect(passes).toHaveLength(3)
+  })
+
+  it('what outlives the grace gets SIGKILL passes (found again each) until none is left', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    try {
+      const { signaller, passes } = recordingSignaller()
+      const sweeps = new MarkerSweeps(signaller, 100)
+      let over = false
+      void sweeps.end('stubborn', 500)
+      void sweeps.end('clean', 500).then(() => {
+        over = true
+      })
+      await vi.advanceTimersByTimeAsync(0)
+      expect(passes[0]!.signals).toEqual({ stubborn: 'SIGTERM', clean: 'SIGTERM' })
+      passes[0]!.answer(['stubborn'])
+      await vi.advanceTimersByTimeAsync(0)
+      // one not found is done
+      expect(over).toBe(true)
+      // looks at 100, 300 (200 later), then SIGKILL at the grace's end (500), not a look
+      await vi.advanceTimersByTimeAsync(100)
+      expect(passes.map((p) => p.signals)).toEqual([
+        { stubborn: 'SIGTERM', clean: 'SIGTERM' },
+        { stubborn: 0 },
+      ])
+      passes[1]!.answer(['stubborn'])
+      await vi.advanceTimersByTimeAsync(200)
+      expect(passes[2]!.signals).toEqual({ stubborn: 0 })
+      passes[2]!.answer(['stubborn'])
+      await vi.advanceTimersByTimeAsync(199)
+      expect(passes).toHaveLength(3)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(passes[3]!.signals).toEqual({ stubborn: 'SIGKILL' })
+      // found by its SIGKILL pass (a child forked meanwhile, one not dead yet): SIGKILL again
+      passes[3]!.answer(['stubborn'])
+      await vi.advanceTimersByTimeAsync(100)
+      expect(passes[4]!.signals).toEqual({ stubborn: 'SIGKILL' })
+      expect(sweeps.markers()).toEqual(['stubborn'])
+      passes[4]!.answer([])
+      await vi.advanceTimersByTimeAsync(0)
+      expect(sweeps.markers()).toEqual([])
+      expect(passes).toHaveLength(5)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('SIGKILL passes that keep finding some stop after max(grace, 1 s): the end is not held forever', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    try {
+      const { signaller, passes } = recordingSignaller()
+      const sweeps = new MarkerSweeps(signaller, 100)
+      let over = false
+      void sweeps.end('stuck', 0).then(() => {
+        over = true
+      })
+      for (let i = 0; !over && i < 30; i++) {
+        await vi.advanceTimersByTimeAsync(100)
+        passes.at(-1)?.answer(['stuck'])
+        await vi.advanceTimersByTimeAsync(0)
+      }
+      expect(over).toBe(true)
+      const signals = passes.map((p) => p.signals.stuck)
+      expect(signals[0]).toBe('SIGTERM')
+      expect(new Set(signals.slice(1))).toEqual(new Set(['SIGKILL']))
+      // 1 s of SIGKILL passes, one every 100 ms
+      expect(signals.length).toBeGreaterThanOrEqual(10)
+      expect(signals.length).toBeLessThanOrEqual(13)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('a SIGKILL pass due while a pass is under way shares the next one with what ended meanwhile', async () => {
@@ -85,16 +163,16 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
     try {
       const { signaller, passes } = recordingSignaller()
       const sweeps = new MarkerSweeps(signaller, 0)
-      sweeps.end('daemon', 20)
+      void sweeps.end('daemon', 20)
       await vi.advanceTimersByTimeAsync(0)
       passes[0]!.answer(['daemon'])
-      sweeps.end('busy', 1000)
+      void sweeps.end('busy', 1000)
       await vi.advanceTimersByTimeAsync(0)
       expect(passes[1]!.signals).toEqual({ busy: 'SIGTERM' })
-      // the daemon's grace ends while that pass is under way: its SIGKILL waits for the next
+      // the daemon's look (20 ms on, its grace's end too) comes while that pass is under way: it waits for the next
       await vi.advanceTimersByTimeAsync(30)
       expect(passes).toHaveLength(2)
-      sweeps.end('next', 1000)
+      void sweeps.end('next', 1000)
       passes[1]!.answer([])
       await vi.advanceTimersByTimeAsync(0)
       expect(passes).toHaveLength(3)
@@ -109,8 +187,8 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
 
   it('a pass that fails leaves nothing pending', async () => {
     const sweeps = new MarkerSweeps(() => Promise.reject(new Error('no /proc')), 0)
-    sweeps.end('a', 1000)
-    await expect.poll(() => sweeps.markers()).toEqual([])
+    await sweeps.end('a', 1000)
+    expect(sweeps.markers()).toEqual([])
     expect(sweeps.passes).toBe(1)
   })
 })
