@@ -6,7 +6,7 @@ import type { AgentEvent } from '../../src/protocol/events.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes, type WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
 import { restartWalHere } from '../../src/store/sqlite/wal-restart-here.js'
-import { WalWriteGate } from '../../src/store/sqlite/wal-write-gate.js'
+import { gateFree, gateRestarting, WalWriteGate } from '../../src/store/sqlite/wal-write-gate.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
@@ -96,5 +96,20 @@ describe('the inline checkpoint of a small WAL', () => {
     other.exec('ROLLBACK')
     // the gate was left free for the store's writes
     expect(gate.around(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('two').changes)).toBe(1)
+  })
+
+  it('does not wait for the gate a worker holds (its restart, or a worker that failed mid-restart)', async () => {
+    const { file, store } = await smallWalStore()
+    const inner = store as unknown as { db: Database.Database; gate: WalWriteGate }
+    inner.db.pragma('wal_checkpoint(PASSIVE)')
+    const cells = new Int32Array(inner.gate.buffer)
+    const before = walSequence(file)
+    Atomics.store(cells, 0, gateRestarting)
+    // left to the store's next write (which waits on the gate as every write does), not done after a wait here
+    expect(restartWalHere(inner.db, inner.gate, `${file}-wal`)).toBeUndefined()
+    expect(walSequence(file)).toBe(before)
+    Atomics.store(cells, 0, gateFree)
+    expect(restartWalHere(inner.db, inner.gate, `${file}-wal`)).toBeTypeOf('number')
+    expect(walSequence(file)).not.toBe(before)
   })
 })

@@ -33,8 +33,8 @@ export function walSequence(walFile: string): number {
  * checkpoint of a small WAL: wal-checkpointer.ts), with one no-op commit (user_version written back as it was): SQLite
  * starts the WAL over at the first commit after such a checkpoint and syncs the new header first, so without this
  * that sync is made inside the store's next write, a turn's or an event's commit, instead of at the checkpoint's own
- * moment. With the write gate held, as every write of this thread; it never waits for another connection's lock
- * (then the next write starts it over, as before). Returns the WAL's mtime after the commit when it started the WAL
+ * moment. With the write gate held, as every write of this thread; it never waits, neither for the gate nor for
+ * another connection's lock (then the next write starts it over, as before). Returns the WAL's mtime after the commit when it started the WAL
  * over (not a write of the store's: the checkpointer does not checkpoint again for it), undefined otherwise.
  */
 export function restartWalHere(
@@ -42,6 +42,8 @@ export function restartWalHere(
   gate: WalWriteGate,
   walFile: string,
 ): number | undefined {
+  // the worker's restart under way (or a worker that failed mid-restart, not yet released): nothing to wait for here
+  if (!gate.free) return undefined
   const before = walSequence(walFile)
   const timeout = db.pragma('busy_timeout', { simple: true }) as number
   db.pragma('busy_timeout = 0')
