@@ -38,7 +38,8 @@ import {
 import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
-import { WalCheckpointer } from './wal-checkpointer.js'
+import { type InlineCheckpoint, WalCheckpointer } from './wal-checkpointer.js'
+import { type CheckpointResult, copiedAll, restartWalHere } from './wal-restart-here.js'
 import { WalWriteGate } from './wal-write-gate.js'
 
 /** A session's claim and state, read in one statement (claimedState, turnClaimedState). */
@@ -116,7 +117,7 @@ export class SqliteStore implements Store {
     this.checkpoints =
       file === ':memory:'
         ? undefined
-        : new WalCheckpointer(file, () => this.db.pragma('wal_checkpoint(PASSIVE)'), undefined, {
+        : new WalCheckpointer(file, () => this.checkpointHere(), undefined, {
             gate: this.gate,
             walLimitBytes: walFileLimitBytes,
           })
@@ -992,6 +993,19 @@ export class SqliteStore implements Store {
 
   onSpaceBack(listener: () => void): void {
     this.diskMark.onCleared(listener)
+  }
+
+  /**
+   * The checkpointer's checkpoint on this thread (a small WAL with no worker started, or the worker broken) and,
+   * when it copied the whole WAL back, the WAL started over at once (wal-restart-here.ts): the sync of its new header
+   * is then made here, on the checkpoint's tick, not inside the next turn's or event's commit. The WAL's mtime after
+   * that restart, if it made one.
+   */
+  private checkpointHere(): InlineCheckpoint {
+    const [result] = this.db.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[]
+    return {
+      walRestartedAt: copiedAll(result) ? restartWalHere(this.db, this.gate, `${this.file}-wal`) : undefined,
+    }
   }
 
   async close(): Promise<void> {

@@ -54,6 +54,11 @@ parentPort.on('message', (message) => {
 })
 `
 
+/** What a checkpoint on the calling thread may answer: it started the WAL over, the WAL's mtime after. */
+export interface InlineCheckpoint {
+  walRestartedAt?: number
+}
+
 /**
  * A WAL file of at most this many bytes is checkpointed on the calling thread. The file keeps the size of the
  * most written between two checkpoints (every page a commit touched, documents and events alike; the store
@@ -65,7 +70,8 @@ export const inlineWalBytes = 256 * 1024
  * Checkpoints a WAL database from a worker thread, so the copy and the fsync (10-230 ms under load) never
  * stall the event loop. Every `intervalMs` it checks whether the WAL was written since the last checkpoint
  * (its mtime). A WAL of a few small writes (a heartbeat, a session update: a file of at most `inlineWalBytes`)
- * is checkpointed on the calling thread, which takes well under a millisecond; only a larger one starts the
+ * is checkpointed on the calling thread (`fallback`, which may start the WAL over right after: SqliteStore), which
+ * takes about a millisecond or two quiet (its syncs); only a larger one starts the
  * worker (about 14 MB of RSS): a store that sees no burst never starts the thread. If the worker cannot run,
  * `fallback` checkpoints on the calling thread as before.
  */
@@ -79,7 +85,11 @@ export class WalCheckpointer {
 
   constructor(
     private readonly file: string,
-    private readonly fallback: () => void,
+    /**
+     * A checkpoint on this thread. One that started the WAL over right after (SqliteStore: wal-restart-here.ts)
+     * answers `{ walRestartedAt }`, the WAL's mtime after that commit, which is not a write of the store's.
+     */
+    private readonly fallback: () => unknown,
     intervalMs = 5000,
     /** The store's write gate and WAL size bound (journal_size_limit), for the worker's restarts of the WAL. */
     private readonly restarts: { gate: WalWriteGate; walLimitBytes: number } | undefined = undefined,
@@ -161,7 +171,8 @@ export class WalCheckpointer {
   private inline(): void {
     if (this.closed) return
     try {
-      this.fallback()
+      const restarted = (this.fallback() as InlineCheckpoint | undefined)?.walRestartedAt
+      if (typeof restarted === 'number') this.lastWrite = restarted
     } catch {
       this.lastWrite = 0
     }

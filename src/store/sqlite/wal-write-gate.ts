@@ -52,6 +52,11 @@ export class WalWriteGate {
       Atomics.notify(this.cells, stateSlot)
   }
 
+  /** Whether nobody holds it now: neither this thread's write nor the worker's restart (or a worker gone mid-restart). */
+  get free(): boolean {
+    return Atomics.load(this.cells, stateSlot) === gateFree
+  }
+
   /** Writes begun on this thread so far (tests). */
   get writes(): number {
     return Atomics.load(this.cells, writesSlot)
