@@ -114,9 +114,13 @@ function checkPool(poolSize: number, commitLanes: number): void {
     )
 }
 
-/** Advisory lock keys (any constant 64-bit numbers, unique to this project). */
+/**
+ * Advisory lock keys (any constant 64-bit numbers, unique to this project). The admission lock's, 7265310002, is
+ * taken in agw_admission_room (migration 9).
+ */
 const migrationLock = 7_265_310_001
-const admissionLock = 7_265_310_002
+/** agw_admission_room's SQLSTATE for a node that is not a member (NotAMember). */
+const notAMember = 'AGW01'
 /** How long a node holds the webhook deliveries it claimed before another node may try them. */
 const webhookLeaseMs = 300_000
 
@@ -451,15 +455,20 @@ export class PostgresStore implements Store {
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
     return this.transaction(async (db) => {
-      // One admission at a time across the cluster: the count and the insert cannot interleave.
-      await db.query('SELECT pg_advisory_xact_lock($1)', [admissionLock])
-      if (owner !== null) await lockMember(db, owner)
-      const { n } = (
-        await db.query("SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')")
-      ).rows[0] as { n: number }
-      if (n >= maxUnfinished) return false
-      await this.runs.insert(db, run, { node_id: owner })
-      return true
+      try {
+        // One admission at a time across the cluster (the admission lock), the member check, the count and the
+        // insert in one statement: the lock is held from there to COMMIT, one round trip (migration 9)
+        return await this.runs.insertWhere(
+          db,
+          run,
+          { node_id: owner },
+          (n) => `agw_admission_room($${n}, $${n + 1})`,
+          [maxUnfinished, owner],
+        )
+      } catch (err) {
+        if ((err as { code?: unknown }).code === notAMember && owner !== null) throw new NotAMember(owner)
+        throw err
+      }
     })
   }
 
