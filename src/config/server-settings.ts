@@ -159,7 +159,7 @@ export const serverSettings = z.object({
   ),
   PG_LOCK_TIMEOUT_SECONDS: setting(
     '30',
-    'With DATABASE_URL: a store query waiting this long for a row lock fails (the step is retried or answered 5xx) instead of waiting on. Keep it above PG_IDLE_IN_TRANSACTION_SECONDS. 0: never.',
+    "With DATABASE_URL: a takeover of a lost node's runs and sessions, a node's mark as lost or its removal waiting this long for a lock (a paused node's transaction) fails (the step is retried) instead of waiting on; so does a migration. Every other store query waits three quarters of STORE_QUERY_TIMEOUT_SECONDS at most (this if shorter). Keep it above PG_IDLE_IN_TRANSACTION_SECONDS. 0: never.",
     int(30, 0, maxTimerSeconds),
   ),
   PG_STATEMENT_TIMEOUT_SECONDS: setting(
@@ -189,7 +189,7 @@ export const serverSettings = z.object({
   ),
   STORE_QUERY_TIMEOUT_SECONDS: setting(
     '10',
-    "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, a transaction's BEGIN and each of its statements before COMMIT that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed (COMMIT never sent: the server rolls it back): a request answers 503 `store_unavailable`, a run's or turn's events are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A COMMIT (or a single write statement) already sent waits for the server: its outcome is unknown, it is never cut nor sent again. The LISTEN connections are checked this often and replaced when not answered in time. A transaction's statement waits for a lock another client holds (another node's or an operator's open transaction) three quarters of this at most (PG_LOCK_TIMEOUT_SECONDS if shorter): PostgreSQL then ends the wait itself and a request answers 503 `store_busy`, not taken for a hung server. A stop waits this long for the server after its runs ended, then destroys its connections (a COMMIT not answered is logged as of unknown outcome). 0: never.",
+    "With DATABASE_URL: a store read (a query outside a transaction), a new connection or a wait for one, a transaction's BEGIN and each of its statements before COMMIT that PostgreSQL does not answer within this long fail (a server that hangs: frozen, SIGSTOPped, cut off), the connection destroyed (COMMIT never sent: the server rolls it back): a request answers 503 `store_unavailable`, a run's or turn's events are held as in an outage (STORE_OUTAGE_GRACE_SECONDS). A COMMIT (or a single write statement) already sent waits for the server: its outcome is unknown, it is never cut nor sent again. The LISTEN connections are checked this often and replaced when not answered in time. A store query (a read, a single write, a transaction's statement) waits for a lock another client holds (another node's or an operator's open transaction, an operator's LOCK TABLE, an ALTER TABLE) three quarters of this at most (PG_LOCK_TIMEOUT_SECONDS if shorter; each connection's lock_timeout): PostgreSQL then ends the wait itself and a request answers 503 `store_busy`, not taken for a hung server. A stop waits this long for the server after its runs ended, then destroys its connections (a COMMIT not answered is logged as of unknown outcome). 0: never.",
     int(10, 0, maxTimerSeconds),
   ),
   SHUTDOWN_GRACE_SECONDS: setting(

@@ -3,6 +3,7 @@ import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type EventBus, InProcessEventBus, type OwnedEvent } from '../store/event-bus.js'
 import type { EventFence, EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
+import { isStoreBusy } from '../util/store-busy.js'
 import { isOutageBeforeWrite } from '../util/store-unavailable.js'
 import { WakeSignal } from '../util/wake-signal.js'
 import { EventLanes, type Lane } from './event-log-lanes.js'
@@ -113,13 +114,14 @@ export class EventLog {
 
   /**
    * Told when held entries begin riding over an outage, when the first of them is given up (past the grace, or the
-   * gateway stops: once an outage), and when the store takes them again (`gaveUp`: some were given up meanwhile)
-   * (StoreNotices).
+   * gateway stops: once an outage), and when the store takes them again (`gaveUp`: some were given up meanwhile;
+   * `lockWaitOnly`: every refusal meanwhile was a lock another client held, isStoreBusy: the server answered
+   * throughout, no outage) (StoreNotices).
    */
   outageNotices?: {
     held(err: unknown, graceMs: number): void
     gaveUp(err: unknown, heldMs: number): void
-    over(heldMs: number, gaveUp: boolean): void
+    over(heldMs: number, gaveUp: boolean, lockWaitOnly: boolean): void
   }
 
   /**
@@ -137,6 +139,8 @@ export class EventLog {
   private outageSince: number | undefined
   /** Whether entries held through the current outage were given up (told once: outageNotices.gaveUp). */
   private outageGivenUp = false
+  /** Whether every refusal of the current hold was a lock wait PostgreSQL ended (isStoreBusy), not an outage. */
+  private outageLockWaitOnly = false
   /** Entries (events, writes) held through an outage now: waiting for the store to take their commit. */
   private heldNow = 0
   /** Ends the waits of the commits held through an outage (drain: the gateway stops, nothing is held any more). */
@@ -396,7 +400,11 @@ export class EventLog {
         try {
           const result = await attempt()
           if (this.outageSince !== undefined) {
-            this.outageNotices?.over(performance.now() - this.outageSince, this.outageGivenUp)
+            this.outageNotices?.over(
+              performance.now() - this.outageSince,
+              this.outageGivenUp,
+              this.outageLockWaitOnly,
+            )
             this.outageSince = undefined
             this.outageGivenUp = false
           }
@@ -407,8 +415,11 @@ export class EventLog {
           const now = performance.now()
           if (this.outageSince === undefined) {
             this.outageSince = now
+            this.outageLockWaitOnly = true
             this.outageNotices?.held(err, graceMs)
           }
+          // a lock another client holds (55P03) is no outage: the server answered
+          if (!isStoreBusy(err)) this.outageLockWaitOnly = false
           if (counted === 0) {
             counted = entries.length
             this.heldNow += counted

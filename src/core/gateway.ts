@@ -76,7 +76,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   log.outageNotices = {
     held: (err, graceMs) => storeNotices.eventsHeld(err, graceMs),
     gaveUp: (err, heldMs) => storeNotices.eventsGivenUp(err, heldMs),
-    over: (heldMs, gaveUp) => storeNotices.eventsStored(heldMs, gaveUp),
+    over: (heldMs, gaveUp, lockWaitOnly) => storeNotices.eventsStored(heldMs, gaveUp, lockWaitOnly),
   }
   // and are tried again as soon as the store answers a query again (anyone's), not after the rest of their wait
   store.onSpaceBack(() => log.storeBack())

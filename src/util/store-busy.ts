@@ -40,17 +40,15 @@ export function isStoreBusy(err: unknown): boolean {
 }
 
 /**
- * How long a bounded transaction's statement waits for a lock (SET LOCAL lock_timeout): three quarters of
- * STORE_QUERY_TIMEOUT_SECONDS (`queryMs`), so a lock held elsewhere ends the wait with the server's own error
- * before the client-side bound takes it for a hung server; PG_LOCK_TIMEOUT_SECONDS (`lockMs`) when that is
- * shorter. `set`: whether the transaction must set it (the connection's own lock_timeout is longer or none).
- * Undefined without a client-side bound (`queryMs` 0): the connection's lock_timeout holds.
+ * How long a store connection's statement waits for a lock (its session's lock_timeout, sent with the connection's
+ * startup): three quarters of STORE_QUERY_TIMEOUT_SECONDS (`queryMs`), so a lock held elsewhere (an operator's
+ * `LOCK TABLE`, an `ALTER TABLE`, another node's or an operator's open transaction) ends the wait with the server's
+ * own error (55P03) before the client-side bound takes it for a hung server, for a read or a single write as for a
+ * transaction's statement; PG_LOCK_TIMEOUT_SECONDS (`lockMs`) when that is shorter. Without a client-side bound
+ * (`queryMs` 0): PG_LOCK_TIMEOUT_SECONDS itself (0: never).
  */
-export function transactionLockWait(
-  queryMs: number,
-  lockMs: number,
-): { ms: number; set: boolean } | undefined {
-  if (queryMs <= 0) return undefined
+export function connectionLockWait(queryMs: number, lockMs: number): number {
+  if (queryMs <= 0) return lockMs
   const ms = Math.max(1, Math.floor((queryMs * 3) / 4))
-  return lockMs > 0 && lockMs <= ms ? { ms: lockMs, set: false } : { ms, set: true }
+  return lockMs > 0 && lockMs <= ms ? lockMs : ms
 }

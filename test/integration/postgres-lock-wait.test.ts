@@ -106,6 +106,33 @@ describe('a row lock held by another PostgreSQL client', () => {
     const events = await gw.ctx.store.eventsAfter(id, 0, 1000)
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
     expect(events.flatMap((e) => (e.type === 'output' ? [e.data] : []))).toEqual(['before\n', 'after\n'])
+    // ridden as a lock wait, not as an outage: the server answered throughout
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text()
+    expect(metrics).toMatch(/^agent_gateway_store_lock_waits_ridden_total 1$/m)
+    expect(metrics).toMatch(/^agent_gateway_store_outages_ridden_total 0$/m)
+  })
+
+  it('a read waiting for a table lock another client holds (LOCK TABLE runs): 503 store_busy, not a hang; served again once it is let go', async () => {
+    await gw.ctx.store.createRun(newRun('run_table_locked'))
+    await operator.query('BEGIN')
+    await operator.query('LOCK TABLE runs IN ACCESS EXCLUSIVE MODE')
+    let res: Response
+    try {
+      // a plain read outside a transaction: it waits for the table lock until PostgreSQL ends the wait (55P03),
+      // below the client-side bound (STORE_QUERY_TIMEOUT_SECONDS) that would take it for a hung server
+      res = await fetch(`${gw.url}/v1/runs/run_table_locked`)
+    } finally {
+      await operator.query('ROLLBACK')
+    }
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect({ status: res.status, code: body.error.code }).toEqual({ status: 503, code: 'store_busy' })
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(body.error.message).not.toMatch(/cannot be reached|hangs/)
+    // the connection was not taken for a hung server's: the store was not marked lost, nothing was held
+    expect((gw.ctx.store as unknown as { reach: { lost: boolean } }).reach.lost).toBe(false)
+    const again = await fetch(`${gw.url}/v1/runs/run_table_locked`)
+    expect(again.status).toBe(200)
+    expect(((await again.json()) as Run).id).toBe('run_table_locked')
   })
 
   it('a server that hangs (SIGSTOP) mid-transaction still meets the client-side bound: 503 store_unavailable', async () => {

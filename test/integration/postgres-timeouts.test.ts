@@ -14,14 +14,27 @@ describe('PostgreSQL store connections: timeouts (PG_IDLE_IN_TRANSACTION_SECONDS
     const url = await server.createDatabase()
     const store = await PostgresStore.open(url, {
       timeouts: { idleInTransactionMs: 7000, lockMs: 8000, statementMs: 9000 },
+      queryTimeoutMs: 20_000,
     })
+    const shown = async (s: PostgresStore, name: string) =>
+      (await s.pool.query(`SHOW ${name}`)).rows[0][name] as string
     try {
-      const shown = async (name: string) => (await store.pool.query(`SHOW ${name}`)).rows[0][name] as string
-      expect(await shown('idle_in_transaction_session_timeout')).toBe('7s')
-      expect(await shown('lock_timeout')).toBe('8s')
-      expect(await shown('statement_timeout')).toBe('9s')
+      expect(await shown(store, 'idle_in_transaction_session_timeout')).toBe('7s')
+      expect(await shown(store, 'lock_timeout')).toBe('8s')
+      expect(await shown(store, 'statement_timeout')).toBe('9s')
     } finally {
       await store.close()
+    }
+    // a lock wait ends below STORE_QUERY_TIMEOUT_SECONDS (three quarters of it), a read's as a transaction's:
+    // postgres-lock-wait.test.ts
+    const bounded = await PostgresStore.open(url, {
+      timeouts: { idleInTransactionMs: 7000, lockMs: 8000, statementMs: 9000 },
+      queryTimeoutMs: 2000,
+    })
+    try {
+      expect(await shown(bounded, 'lock_timeout')).toBe('1500ms')
+    } finally {
+      await bounded.close()
     }
     const byDefault = await server.openStore(url)
     const { rows } = await byDefault.pool.query('SHOW idle_in_transaction_session_timeout')
@@ -33,9 +46,11 @@ describe('PostgreSQL store connections: timeouts (PG_IDLE_IN_TRANSACTION_SECONDS
   it("a node paused inside a transaction on a session's row: its connection is cut, the takeover proceeds, and the node's late write is refused", async () => {
     const url = await server.createDatabase()
     const paused = await PostgresStore.open(url, {
-      timeouts: { ...defaultPgTimeouts, idleInTransactionMs: 1000 },
+      timeouts: { ...defaultPgTimeouts, idleInTransactionMs: 2000 },
     })
-    const taker = await server.openStore(url)
+    // its connections' lock wait (three quarters of STORE_QUERY_TIMEOUT_SECONDS: 1.5 s) is shorter than the cut:
+    // the takeover waits as long as PG_LOCK_TIMEOUT_SECONDS says (30 s), or it would give up before the cut
+    const taker = await PostgresStore.open(url, { queryTimeoutMs: 2000 })
     try {
       await taker.registerNode(node('node_a'))
       await taker.registerNode(node('node_b'))
@@ -64,6 +79,7 @@ describe('PostgreSQL store connections: timeouts (PG_IDLE_IN_TRANSACTION_SECONDS
       expect(await taker.ownerOf('ses_1')).toBe('node_b')
     } finally {
       await paused.close()
+      await taker.close()
     }
   })
 })

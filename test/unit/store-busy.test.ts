@@ -1,12 +1,7 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { toAppError } from '../../src/http/errors.js'
-import {
-  isStoreBusy,
-  markIfStoreBusy,
-  StoreLockWait,
-  transactionLockWait,
-} from '../../src/util/store-busy.js'
+import { connectionLockWait, isStoreBusy, markIfStoreBusy, StoreLockWait } from '../../src/util/store-busy.js'
 import { isOutageBeforeWrite, markNotStarted, pgUnavailable } from '../../src/util/store-unavailable.js'
 
 const lockTimeout = () =>
@@ -19,15 +14,15 @@ const lockTimeout = () =>
  * Retry-After (not store_unavailable, "cannot be reached"). postgres-lock-wait.test.ts checks it on a real server.
  */
 describe('the store busy with a lock held elsewhere', () => {
-  it("a transaction's lock wait is three quarters of STORE_QUERY_TIMEOUT_SECONDS, or PG_LOCK_TIMEOUT_SECONDS when shorter", () => {
-    expect(transactionLockWait(10_000, 30_000)).toEqual({ ms: 7500, set: true })
-    expect(transactionLockWait(2000, 30_000)).toEqual({ ms: 1500, set: true })
-    // the connection's own lock_timeout ends the wait first: nothing to set
-    expect(transactionLockWait(10_000, 5000)).toEqual({ ms: 5000, set: false })
+  it("a connection's lock wait is three quarters of STORE_QUERY_TIMEOUT_SECONDS, or PG_LOCK_TIMEOUT_SECONDS when shorter", () => {
+    expect(connectionLockWait(10_000, 30_000)).toBe(7500)
+    expect(connectionLockWait(2000, 30_000)).toBe(1500)
+    expect(connectionLockWait(10_000, 5000)).toBe(5000)
     // PG_LOCK_TIMEOUT_SECONDS=0 (never): the client-side bound still needs one below it
-    expect(transactionLockWait(10_000, 0)).toEqual({ ms: 7500, set: true })
-    // no client-side bound: the connection's lock_timeout holds
-    expect(transactionLockWait(0, 30_000)).toBeUndefined()
+    expect(connectionLockWait(10_000, 0)).toBe(7500)
+    // no client-side bound: PG_LOCK_TIMEOUT_SECONDS as it is
+    expect(connectionLockWait(0, 30_000)).toBe(30_000)
+    expect(connectionLockWait(0, 0)).toBe(0)
   })
 
   it('a request meeting one: 503 store_busy naming a lock held elsewhere, retry in 5 s; not store_unavailable', () => {

@@ -295,6 +295,11 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
     (n) => n.outagesRidden,
   )
   noticeCounter<StoreNotices>(() => sources.storeNotices)(
+    'agent_gateway_store_lock_waits_ridden_total',
+    "Holds of runs' and turns' events through a lock another client of PostgreSQL held (55P03: an operator's or another node's open transaction, a LOCK TABLE) past the store's lock wait, all stored once it was let go; not outages (the server answered throughout).",
+    (n) => n.lockWaitsRidden,
+  )
+  noticeCounter<StoreNotices>(() => sources.storeNotices)(
     'agent_gateway_store_outages_given_up_total',
     'PostgreSQL outages that outlasted STORE_OUTAGE_GRACE_SECONDS (or the gateway stopped during them): the runs and turns whose events were held failed.',
     (n) => n.outagesGivenUp,

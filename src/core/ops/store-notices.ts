@@ -12,6 +12,12 @@ export class StoreNotices {
   endFailures = 0
   /** Store outages whose held events (runs', turns') were all stored once it took writes again. */
   outagesRidden = 0
+  /**
+   * Holds of runs' and turns' events through locks another client of the store held (55P03: an operator's or
+   * another node's open transaction, a LOCK TABLE), all stored once the lock was let go: the server answered
+   * throughout, so no outage (not in outagesRidden).
+   */
+  lockWaitsRidden = 0
   /** Store outages that outlasted the grace (or the gateway's stop) for some held events: their runs or turns failed. */
   outagesGivenUp = 0
   private logger: NoticeLogger | undefined
@@ -65,14 +71,16 @@ export class StoreNotices {
 
   /**
    * The store took a held commit after `heldMs`: runs and turns go on. `gaveUp`: some held events were given up
-   * meanwhile (eventsGivenUp counted the outage).
+   * meanwhile (eventsGivenUp counted the outage). `lockWaitOnly`: every refusal was a lock another client held
+   * (counted in lockWaitsRidden, not as an outage).
    */
-  eventsStored(heldMs: number, gaveUp = false): void {
-    if (!gaveUp) this.outagesRidden++
-    this.logger?.warn(
-      { heldMs: Math.round(heldMs) },
-      gaveUp ? 'the store takes writes again' : 'the store takes writes again: the held events are stored',
-    )
+  eventsStored(heldMs: number, gaveUp = false, lockWaitOnly = false): void {
+    if (!gaveUp) {
+      if (lockWaitOnly) this.lockWaitsRidden++
+      else this.outagesRidden++
+    }
+    const what = lockWaitOnly ? 'the lock another client held was let go' : 'the store takes writes again'
+    this.logger?.warn({ heldMs: Math.round(heldMs) }, gaveUp ? what : `${what}: the held events are stored`)
   }
 
   /**

@@ -33,6 +33,29 @@ export class PgJsonTable<T extends { id: string }> {
   }
 
   /**
+   * insert, only when `condition` holds (SQL evaluated once, its parameters `conditionValues` numbered from the
+   * `first` it is given); whether the row was inserted. The row's values are untyped parameters of a SELECT: for
+   * tables whose written columns are TEXT (runs).
+   */
+  async insertWhere(
+    db: Queryable,
+    doc: T,
+    extra: Record<string, unknown>,
+    condition: (first: number) => string,
+    conditionValues: unknown[],
+  ): Promise<boolean> {
+    const values = this.values(doc)
+    const names = [...Object.keys(values), ...Object.keys(extra)]
+    const params = [...Object.values(values), ...Object.values(extra)]
+    const { rowCount } = await db.query(
+      `INSERT INTO ${this.table} (${names.join(', ')}) SELECT ${names.map((_, i) => `$${i + 1}`).join(', ')}
+       WHERE ${condition(params.length + 1)}`,
+      [...params, ...conditionValues],
+    )
+    return rowCount === 1
+  }
+
+  /**
    * Merges `patch` into the stored document under a row lock; the result, or undefined when there is no row.
    * `patch` may be made from the locked document (null: nothing written).
    */

@@ -6,10 +6,10 @@ import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
 import {
+  connectionLockWait,
   markIfStoreBusy,
   pgLockNotAvailable,
   StoreLockWait,
-  transactionLockWait,
 } from '../../util/store-busy.js'
 import {
   markIfStoreUnavailable,
@@ -114,9 +114,13 @@ function checkPool(poolSize: number, commitLanes: number): void {
     )
 }
 
-/** Advisory lock keys (any constant 64-bit numbers, unique to this project). */
+/**
+ * Advisory lock keys (any constant 64-bit numbers, unique to this project). The admission lock's, 7265310002, is
+ * taken in agw_admission_room (migration 9).
+ */
 const migrationLock = 7_265_310_001
-const admissionLock = 7_265_310_002
+/** agw_admission_room's SQLSTATE for a node that is not a member (NotAMember). */
+const notAMember = 'AGW01'
 /** How long a node holds the webhook deliveries it claimed before another node may try them. */
 const webhookLeaseMs = 300_000
 
@@ -145,10 +149,16 @@ export class PostgresStore implements Store {
   /** STORE_QUERY_TIMEOUT_SECONDS in ms (PgStoreOptions.queryTimeoutMs; 0: never). */
   readonly queryTimeoutMs: number
   /**
-   * How long a bounded transaction's statement waits for a lock (transactionLockWait: below queryTimeoutMs), and
-   * whether its BEGIN sets it (SET LOCAL lock_timeout); undefined without a client-side bound.
+   * How long a pool connection's statement waits for a lock (its lock_timeout: connectionLockWait, below
+   * queryTimeoutMs), a read's and a single write's as a transaction's; 0: never.
    */
-  readonly lockWait: { ms: number; set: boolean } | undefined
+  readonly lockWaitMs: number
+  /**
+   * PG_LOCK_TIMEOUT_SECONDS in ms (0: never): the lock wait of the steps that wait for other nodes and are not
+   * bounded on the client side (waitingLong: a takeover, a node's mark or removal, waiting for a paused node's
+   * transaction until PG_IDLE_IN_TRANSACTION_SECONDS cuts it; a migration, for another node's).
+   */
+  private readonly longLockWaitMs: number
   /** On the view inOneTransaction hands out: the transaction its calls run in. */
   private shared: SharedTransaction | undefined
   /** Whether the server's disk was last found full (its views share it). */
@@ -170,7 +180,8 @@ export class PostgresStore implements Store {
   ) {
     this.commitLanes = commitLanes ?? defaultCommitLanes(poolSize)
     this.queryTimeoutMs = queryTimeoutMs
-    this.lockWait = transactionLockWait(queryTimeoutMs, timeouts.lockMs)
+    this.lockWaitMs = connectionLockWait(queryTimeoutMs, timeouts.lockMs)
+    this.longLockWaitMs = timeouts.lockMs
     checkPool(poolSize, this.commitLanes)
     this.pool = new pg.Pool({
       connectionString: url,
@@ -180,7 +191,10 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: queryTimeoutMs,
       // Sent with each connection's startup (0: not sent, the server's own default holds).
       idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
-      lock_timeout: timeouts.lockMs,
+      // below STORE_QUERY_TIMEOUT_SECONDS: a lock held elsewhere (an operator's LOCK TABLE, another client's open
+      // transaction) ends a read's or a write's wait with the server's own 55P03 (503 store_busy), not taken for a
+      // hung server (cut by the client-side bound: 503 store_unavailable, the connection destroyed)
+      lock_timeout: this.lockWaitMs,
       statement_timeout: timeouts.statementMs,
     })
     // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -264,6 +278,8 @@ export class PostgresStore implements Store {
         failed = err
         this.full.refused(err)
         this.unavailable(err)
+        // a lock held elsewhere past the connection's lock_timeout (below `ms`): the server answers, 503 store_busy
+        markIfStoreBusy(err)
         throw err
       } finally {
         client.removeListener('error', ignoreLost)
@@ -287,7 +303,7 @@ export class PostgresStore implements Store {
         (err: unknown) => {
           this.full.refused(err)
           this.unavailable(err)
-          // a single statement's lock wait ended by the connection's lock_timeout (PG_LOCK_TIMEOUT_SECONDS)
+          // a single statement's lock wait ended by the connection's lock_timeout (below STORE_QUERY_TIMEOUT_SECONDS)
           markIfStoreBusy(err)
           throw err
         },
@@ -329,11 +345,7 @@ export class PostgresStore implements Store {
    * Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change); inside an
    * inOneTransaction view, in its transaction (a failure marks it failed, whoever catches it).
    */
-  private async transaction<T>(
-    fn: (db: Queryable) => Promise<T>,
-    bounded = true,
-    { lockWait: shortLockWait = true }: { lockWait?: boolean } = {},
-  ): Promise<T> {
+  private async transaction<T>(fn: (db: Queryable) => Promise<T>, bounded = true): Promise<T> {
     const shared = this.shared
     if (shared?.open) {
       try {
@@ -362,17 +374,18 @@ export class PostgresStore implements Store {
       // the write's statements once BEGIN is answered), the connection is destroyed as it is released (the server
       // ends the transaction with it), so it is not started either
       const ms = this.queryTimeoutMs
-      const lockWait = bounded && shortLockWait ? this.lockWait : undefined
-      // a lock held by another client ends its wait below the client-side bound, with the server's own error
-      // (55P03), not taken for a hung server; set in BEGIN's round trip (one simple query, two statements)
-      const begin = lockWait?.set ? `BEGIN; SET LOCAL lock_timeout = ${lockWait.ms}` : 'BEGIN'
+      // a lock held by another client ends its wait below the client-side bound (the connection's lock_timeout),
+      // with the server's own error (55P03), not taken for a hung server. What is not bounded (a migration,
+      // waitingLong) waits as long as PG_LOCK_TIMEOUT_SECONDS says; set in BEGIN's round trip
+      const longer = !bounded && this.longLockWaitMs !== this.lockWaitMs
+      const begin = longer ? `BEGIN; SET LOCAL lock_timeout = ${this.longLockWaitMs}` : 'BEGIN'
       await client.query(timed({ text: begin }, ms)).catch((err: unknown) => {
         const failure = noAnswer(err, "a transaction's BEGIN", ms)
         markNotStarted(failure)
         throw failure
       })
       // each statement before COMMIT bounded alike (not a migration's): one not answered cuts the transaction
-      db = bounded && ms > 0 ? boundedStatements(client, ms, cut, lockWait?.ms ?? 0) : client
+      db = bounded && ms > 0 ? boundedStatements(client, ms, cut, this.lockWaitMs) : client
       const result = await fn(db)
       // a statement not answered in time (caught by `fn` or not): COMMIT is never sent, the write was not stored
       if (cut.err) throw cut.err
@@ -408,6 +421,17 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * A single write statement that waits for other nodes' locks as long as PG_LOCK_TIMEOUT_SECONDS says (a takeover,
+   * a node's mark or removal: a paused node's transaction holds them until PG_IDLE_IN_TRANSACTION_SECONDS cuts
+   * it), not the pool connections' shorter lock wait. Not bounded on the client side, as a single statement is not:
+   * in a transaction of its own whose BEGIN sets its lock_timeout (one round trip more, for these rare steps).
+   */
+  private waitingLong(text: string, values: unknown[]): Promise<pg.QueryResult> {
+    if (this.shared?.open || this.longLockWaitMs === this.lockWaitMs) return this.db.query(text, values)
+    return this.transaction((db) => db.query(text, values), false)
+  }
+
   async inOneTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     return this.transaction(async (db) => {
       const shared: SharedTransaction = { db, open: true, failed: undefined }
@@ -430,24 +454,22 @@ export class PostgresStore implements Store {
   }
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
-    return this.transaction(
-      async (db) => {
-        // One admission at a time across the cluster: the count and the insert cannot interleave.
-        await db.query('SELECT pg_advisory_xact_lock($1)', [admissionLock])
-        if (owner !== null) await lockMember(db, owner)
-        const { n } = (
-          await db.query("SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')")
-        ).rows[0] as { n: number }
-        if (n >= maxUnfinished) return false
-        await this.runs.insert(db, run, { node_id: owner })
-        return true
-      },
-      true,
-      // its wait for the admission lock is a queue of the cluster's admissions (a burst of POST /v1/runs on a
-      // loaded server waited several seconds: cluster.test.ts's 200 at once), not a lock held elsewhere: it keeps
-      // the connection's lock_timeout, bounded on the client side as before
-      { lockWait: false },
-    )
+    return this.transaction(async (db) => {
+      try {
+        // One admission at a time across the cluster (the admission lock), the member check, the count and the
+        // insert in one statement: the lock is held from there to COMMIT, one round trip (migration 9)
+        return await this.runs.insertWhere(
+          db,
+          run,
+          { node_id: owner },
+          (n) => `agw_admission_room($${n}, $${n + 1})`,
+          [maxUnfinished, owner],
+        )
+      } catch (err) {
+        if ((err as { code?: unknown }).code === notAMember && owner !== null) throw new NotAMember(owner)
+        throw err
+      }
+    })
   }
 
   async claimRun(id: string, node: string): Promise<Run | undefined> {
@@ -574,7 +596,7 @@ export class PostgresStore implements Store {
     held: string = heldWhere[table],
   ): Promise<unknown[]> {
     if (lost.length === 0) return []
-    const { rows } = await this.db.query(
+    const { rows } = await this.waitingLong(
       // a session taken over gets a new claim: what the lost node still writes for it is refused
       `UPDATE ${table} SET node_id = $1${table === 'sessions' ? ', claim = claim + 1' : ''}
        WHERE ${held} AND node_id IN (${inList(lost, 2)})
@@ -986,11 +1008,11 @@ export class PostgresStore implements Store {
   async markNodesLost(ids: readonly string[], at: string): Promise<string[]> {
     // Waits for the claims in progress of these nodes (they share-lock the row: lockMember); later ones see the mark.
     // Two nodes marking at once: the second waits for the first's row lock, then finds the mark (READ COMMITTED).
-    const { rows } = await this.db.query<{ id: string }>(
+    const { rows } = await this.waitingLong(
       'UPDATE nodes SET lost_at = $1 WHERE id = ANY($2) AND lost_at IS NULL RETURNING id',
       [at, ids],
     )
-    return rows.map((r) => r.id).sort()
+    return (rows as { id: string }[]).map((r) => r.id).sort()
   }
 
   async listNodes(): Promise<NodeRecord[]> {
@@ -1049,7 +1071,7 @@ export class PostgresStore implements Store {
   }
 
   async removeNode(id: string): Promise<void> {
-    await this.db.query('DELETE FROM nodes WHERE id = $1', [id])
+    await this.waitingLong('DELETE FROM nodes WHERE id = $1', [id])
   }
 
   async ping(): Promise<boolean> {
@@ -1117,8 +1139,8 @@ function timed(query: pg.QueryConfig, ms: number): pg.QueryConfig {
  * transaction never sends COMMIT but destroys the connection (release with the error), so the server can only roll
  * it back: the write is held and tried again within STORE_OUTAGE_GRACE_SECONDS, as a BEGIN not answered is. (Left
  * to the driver alone, a statement sent after a timed-out one waits behind it on the connection, and a COMMIT sent
- * then would commit it once the server wakes.) One whose lock wait (`lockMs`, set by its BEGIN) PostgreSQL ended
- * (55P03: a lock another client holds) fails with StoreLockWait, marked and recorded alike.
+ * then would commit it once the server wakes.) One whose lock wait (`lockMs`: the connection's lock_timeout)
+ * PostgreSQL ended (55P03: a lock another client holds) fails with StoreLockWait, marked and recorded alike.
  */
 function boundedStatements(
   client: pg.PoolClient,
@@ -1131,7 +1153,7 @@ function boundedStatements(
       if (cut.err) throw cut.err
       const config = typeof textOrConfig === 'string' ? { text: textOrConfig, values } : { ...textOrConfig }
       return client.query(timed(config, ms)).catch((err: unknown) => {
-        // a lock another client holds past the transaction's lock wait (below `ms`): the server answered, and
+        // a lock another client holds past the connection's lock wait (below `ms`): the server answered, and
         // rolls the transaction back; nothing of it is stored, so it is held and tried again as a cut one is
         const failure = pgLockNotAvailable(err)
           ? new StoreLockWait(lockMs, { cause: err })

@@ -120,3 +120,29 @@ migrations.push(`
 migrations.push(`
   ALTER TABLE nodes ADD COLUMN lock_key INTEGER;
 `)
+
+/**
+ * 9: a run's admission (PostgresStore.admitRun) in one statement: `INSERT ... SELECT ... WHERE
+ * agw_admission_room(max, member)`. The cluster's admission lock (the advisory lock 7265310002, which nodes of
+ * before take as a statement of its own: both serialise alike during a rolling upgrade), the member check
+ * (`member`: the node that will own the run, null: none; its row share-locked, as lockMember does; 'AGW01' when it
+ * is not a member) and the count of unfinished runs are taken inside the statement, so the lock is held from there
+ * to its transaction's COMMIT (one round trip of the node) instead of across four (the lock, the check, the count,
+ * the insert). VOLATILE, so each query in it takes a snapshot of its own: the count sees every run admitted before
+ * the lock was granted (the statement's snapshot, taken before its wait, would not).
+ */
+migrations.push(`
+  CREATE FUNCTION agw_admission_room(max_unfinished INTEGER, member TEXT) RETURNS BOOLEAN
+  LANGUAGE plpgsql VOLATILE AS $$
+  BEGIN
+    PERFORM pg_advisory_xact_lock(7265310002);
+    IF member IS NOT NULL THEN
+      PERFORM 1 FROM nodes WHERE id = member AND lost_at IS NULL FOR SHARE;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'AGW01', MESSAGE = format('node %s is not a member of the cluster', member);
+      END IF;
+    END IF;
+    RETURN (SELECT count(*) FROM runs WHERE status IN ('queued', 'running')) < max_unfinished;
+  END
+  $$;
+`)
