@@ -12,8 +12,7 @@ import { makeStagedDir, removeStagedDir } from './staged-dirs.js'
 /**
  * The first ProcessRunner: a local process group per program (spawn-group.ts), its files staged in a temp
  * directory (staged-dirs.ts), its leftovers in other sessions swept after it ended and before its `done`
- * (marked-processes.ts), and what escaped its
- * tree while it runs on swept when asked (escaped-processes.ts).
+ * (marked-processes.ts), and what escaped its tree while it runs on swept when asked (escaped-processes.ts).
  */
 export class LocalProcessRunner implements ProcessRunner {
   readonly kind = 'local'

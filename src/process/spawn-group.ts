@@ -52,11 +52,11 @@ const drainAfterTerminateMs = 500
  * exited if a process outside its group (a daemon in a session of its own: `setsid cmd &`) still holds them: then
  * they are destroyed (what was read is kept), `done` says how the leader ended, and what holds them is ended by
  * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts), `done`
- * once they are gone. A timeout or
- * `terminate` inside that window ends it within drainAfterTerminateMs (the output's last bytes are read first when
- * nothing else holds it), the outcome still the leader's own exit (`exited`). Neither bound ends the wait while the
- * reader holds output it read and did not take (a run whose events wait for the store: process-run.ts): what the
- * leader wrote before it exited is still to be read then, and a destroy would lose it.
+ * once they are gone. A timeout or `terminate` inside that window ends it within drainAfterTerminateMs (the
+ * output's last bytes are read first when nothing else holds it), the outcome still the leader's own exit
+ * (`exited`). Neither bound ends the wait while the reader holds output it read and did not take (a run whose
+ * events wait for the store: process-run.ts): what the leader wrote before it exited is still to be read then, and
+ * a destroy would lose it.
  */
 export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): GroupProcess {
   const startedAt = performance.now()
