@@ -16,7 +16,7 @@ import { postJson } from '../support/gateway.js'
  * running the real codex and the mock model: every view fits, is reached by Tab and has no serious violation.
  */
 describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }, () => {
-  const { shared, contexts, open, waitForTurn } = consoleFixture({
+  const { shared, open, phone, waitForTurn } = consoleFixture({
     AGENTS: 'codex',
     APPROVAL_TIMEOUT_SECONDS: '60',
   })
@@ -178,15 +178,8 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
   })
 
   it('on a phone with touch, every view fits, reads whole, can be tapped and reached by Tab: run, cancel, session, approval', async () => {
-    const context = await shared.browser.newContext({
-      viewport: { width: 390, height: 844 },
-      hasTouch: true,
-      isMobile: true,
-      // dark: the desktop accessibility test reads both schemes; the phone-only styles are read here in the darker one
-      colorScheme: 'dark',
-    })
-    contexts.push(context)
-    const page = await context.newPage()
+    // dark: the desktop accessibility test reads both schemes; the phone-only styles are read here in the darker one
+    const page = await phone({ width: 390, height: 844 }, { colorScheme: 'dark' })
     const fits = async (view: string) => {
       expect.soft(await phoneLayoutProblems(page), view).toEqual([])
       expect.soft(await seriousA11yViolations(page), `${view}: accessibility`).toEqual([])

@@ -94,20 +94,14 @@ const coveredItems = (page: Page) =>
  * screen reader use); every section and link still reached. At a desk, the one row it was, with no Menu.
  */
 describe('web console: the header on a phone', { timeout: 120_000 }, () => {
-  const { shared, contexts, open } = consoleFixture({ AGENTS: 'codex' })
+  const { shared, open, phone } = consoleFixture({ AGENTS: 'codex' })
 
   for (const [width, height] of [
     [390, 844],
     [360, 740],
   ] as const)
     it(`at ${width} x ${height} with touch: one row; Menu opens the sections and links, Escape closes it and gives Menu the focus, a link followed closes it`, async () => {
-      const context = await shared.browser.newContext({
-        viewport: { width, height },
-        hasTouch: true,
-        isMobile: true,
-      })
-      contexts.push(context)
-      const page = await context.newPage()
+      const page = await phone({ width, height })
       await page.goto(`${shared.gw.url}/#/runs`)
       await page.locator('[data-loaded]').waitFor()
       // (before: the brand, the sections on two rows and the links, 190 px of every view)
@@ -170,13 +164,7 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
     })
 
   it("at 360 x 640 with touch: Menu looks open while open; its panel lies over the view (which stays put), above the session's bar, scrolling within itself on a short screen; a tap outside, an item, a new route and Tab past its end close it", async () => {
-    const context = await shared.browser.newContext({
-      viewport: { width: 360, height: 640 },
-      hasTouch: true,
-      isMobile: true,
-    })
-    contexts.push(context)
-    const page = await context.newPage()
+    const page = await phone({ width: 360, height: 640 })
     const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, {}))
     await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
     await page.locator('[data-loaded]').waitFor()

@@ -72,16 +72,10 @@ const shownReconnecting = (page: Page) =>
  * the focus stays where a keyboard can go on from.
  */
 describe('web console: a long session', { timeout: 120_000 }, () => {
-  const { shared, contexts, open, blank } = consoleFixture({ AGENTS: 'codex' })
+  const { shared, open, blank, phone } = consoleFixture({ AGENTS: 'codex' })
 
   it('on a phone: the view follows the streamed answer while at its end, stays put (with "New output") when scrolled up; the message box, Send, Interrupt and an approval stay on the screen', async () => {
-    const context = await shared.browser.newContext({
-      viewport: { width: 390, height: 844 },
-      hasTouch: true,
-      isMobile: true,
-    })
-    contexts.push(context)
-    const page = await context.newPage()
+    const page = await phone()
     const session = await json<Session>(
       postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
     )
@@ -191,13 +185,7 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
   it('on a phone: a tap on an answer or Interrupt does not open the keyboard (the bar has the focus, not the message box); the While busy choice reads whole; a reconnect shows at the bottom', async () => {
     const proxy = await startCuttingProxy(shared.gw.url)
     try {
-      const context = await shared.browser.newContext({
-        viewport: { width: 390, height: 844 },
-        hasTouch: true,
-        isMobile: true,
-      })
-      contexts.push(context)
-      const page = await context.newPage()
+      const page = await phone()
       const session = await json<Session>(
         postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
       )
@@ -335,13 +323,7 @@ describe('web console: a long session', { timeout: 120_000 }, () => {
 
   /** A session's view on a phone (390 x 844, touch) while a turn runs (held until `release`). */
   async function busyOnAPhone() {
-    const context = await shared.browser.newContext({
-      viewport: { width: 390, height: 844 },
-      hasTouch: true,
-      isMobile: true,
-    })
-    contexts.push(context)
-    const page = await context.newPage()
+    const page = await phone()
     const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, {}))
     await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
     await page.locator('[data-loaded]').waitFor()

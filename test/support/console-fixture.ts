@@ -1,4 +1,4 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import type { Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -40,7 +40,7 @@ export function fileChromium(): FileChromium {
  * CPU; a new document in the same tab 0.5 s): `open` loads a new document in it with nothing of an earlier one
  * (its sessionStorage and localStorage cleared, the routes, `request` listeners and color scheme a case set
  * removed, the other tabs of its context closed), and so does the end of each case. A case that needs a context
- * of its own (touch) opens it and pushes it to `contexts` (closed after the case). Call once inside a file's
+ * of its own (touch: `phone`) opens it and pushes it to `contexts` (closed after the case). Call once inside a file's
  * describe, with `chromium` (fileChromium) when the file has another fixture; else it launches its own.
  */
 export function consoleFixture(
@@ -101,6 +101,24 @@ export function consoleFixture(
     return page
   }
 
+  /**
+   * A new page in a context of its own that is a phone (touch, mobile; 390 x 844 unless `size` says; `options` adds
+   * to it, e.g. a color scheme), closed after the case.
+   */
+  async function phone(
+    size = { width: 390, height: 844 },
+    options: BrowserContextOptions = {},
+  ): Promise<Page> {
+    const context = await shared.browser.newContext({
+      viewport: size,
+      hasTouch: true,
+      isMobile: true,
+      ...options,
+    })
+    contexts.push(context)
+    return context.newPage()
+  }
+
   /** The session's turn once it ended. */
   async function waitForTurn(sessionId: string, turnId: string): Promise<Turn> {
     for (;;) {
@@ -112,5 +130,5 @@ export function consoleFixture(
   }
 
   /** `contexts`: a context a case opens itself, pushed here, is closed after it. */
-  return { shared, contexts, open, blank, waitForTurn }
+  return { shared, contexts, open, blank, phone, waitForTurn }
 }
