@@ -94,14 +94,18 @@ export function SessionView({ id }: { id: string }) {
     since !== undefined && newest > since,
   )
   // a control gone or disabled with the focus (Send once sent, Interrupt once idle, an answer once its card went):
-  // the next approval's first answer takes it, else the message box (else, archived, the heading). On a touch
-  // screen only Send gives it to the box (the keyboard was open for it): after a tap on an answer or Interrupt,
-  // the box would open the on-screen keyboard over the output the reader now watches, so the bar takes it.
+  // after an answer, the next approval's first answer takes it; else the message box (else, archived, the
+  // heading). Only an answer hands it to the next card: a card that came in before Send's rescue (a slow phone)
+  // would otherwise take the focus from the message just sent, and a stray Enter accept an unread command. On a
+  // touch screen only Send gives it to the box (the keyboard was open for it): after a tap on an answer or
+  // Interrupt, the box would open the on-screen keyboard over the output the reader now watches, so the bar takes it.
   const view = useRef<HTMLElement>(null)
   const bar = useRef<HTMLElement>(null)
   const box = useRef<HTMLTextAreaElement>(null)
   useFocusRescue(view, (lost) => {
-    const next = view.current?.querySelector<HTMLElement>('.waiting .approval .actions button')
+    // the answer's card may be gone with it: closest() still finds the card at the removed subtree's root
+    const answered = lost.closest('.approval') !== null
+    const next = answered && view.current?.querySelector<HTMLElement>('.waiting .approval .actions button')
     if (next) return next
     if (!box.current || box.current.disabled) return document.getElementById('session-title')
     const sent = lost.matches('.compose button[type=submit]')
