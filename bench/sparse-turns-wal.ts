@@ -18,11 +18,12 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import type * as IdsModule from '../src/core/ids.js'
 import type * as StoreModule from '../src/store/sqlite/sqlite-store.js'
-import { newSession, newTurn, nodeRecord } from '../test/contract/store-contract.js'
+import { newSession, nodeRecord } from '../test/contract/store-contract.js'
 import { codeRan, gatewayLoader, thisCheckout } from './gateway-modules.js'
 import { loadLine, printMachine } from './machine.js'
 import { benchArgs, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
+import { warmTurnSteps } from './warm-turn-steps.js'
 
 const { values } = benchArgs({
   options: {
@@ -83,56 +84,9 @@ async function measure(root: string, name: string): Promise<Tally> {
     ;(restarted ? tally.restartingSteps : tally.steps).push(ms)
     if (first) tally.firstSteps.push(ms)
   }
-  const event = (type: string, fields: object) => ({ type, ...fields }) as never
   for (let i = 0; i < turns; i++) {
-    const id = newId('turn')
-    const at = new Date().toISOString()
-    await step(
-      () =>
-        store.createTurnWithEvents(
-          newTurn(id, 'ses_1', { status: 'running', createdAt: at, startedAt: at, approvalPolicy: null }),
-          claim,
-          () => ({ status: 'running', at }),
-          () => [
-            { ownerId: 'ses_1', event: event('session.status', { status: 'running' }), at, fence: claim },
-          ],
-        ),
-      true,
-    )
-    await step(() =>
-      store.updateTurnWithEvents(
-        id,
-        { agentTurnId: '019aef8c-7d3e-7c41-9b8e-5f0e3a1c2b4d' },
-        undefined,
-        claim,
-        () => [{ ownerId: 'ses_1', event: event('turn.started', { turnId: id }), at, fence: claim }],
-      ),
-    )
-    await step(() =>
-      store.appendEvent(
-        'ses_1',
-        event('item.completed', { turnId: id, item: { id: 'm0', type: 'agent_message', text: 'ok' } }),
-        at,
-        claim,
-      ),
-    )
-    await step(() =>
-      store.completeTurnWithEvents(
-        id,
-        { status: 'completed', finishedAt: at, finalResponse: 'ok' },
-        at,
-        () => 'idle',
-        claim,
-        () => [
-          {
-            ownerId: 'ses_1',
-            event: event('turn.completed', { turnId: id, status: 'completed', usage: null }),
-            at,
-            fence: claim,
-          },
-          { ownerId: 'ses_1', event: event('session.status', { status: 'idle' }), at, fence: claim },
-        ],
-      ),
+    await warmTurnSteps(store, { id: newId('turn'), sessionId: 'ses_1', claim }, {}, (name, write) =>
+      step(write, name === 'start'),
     )
     // the idle gap: the checkpointer's tick
     const [ms, restarted] = await timed(() => checkpoints.check())

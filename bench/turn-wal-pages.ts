@@ -23,11 +23,12 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import type * as IdsModule from '../src/core/ids.js'
 import type * as StoreModule from '../src/store/sqlite/sqlite-store.js'
-import { newSession, newTurn, nodeRecord } from '../test/contract/store-contract.js'
+import { newSession, nodeRecord } from '../test/contract/store-contract.js'
 import { codeRan, gatewayLoader, thisCheckout } from './gateway-modules.js'
 import { loadLine, printMachine } from './machine.js'
 import { benchArgs, intOption } from './options.js'
 import { markdownTable } from './stats.js'
+import { warmTurnSteps } from './warm-turn-steps.js'
 
 const { values } = benchArgs({
   options: {
@@ -68,60 +69,8 @@ async function measure(root: string, name: string): Promise<{ steps: Steps; lost
     else lost++
   }
   const text = 'x'.repeat(finalBytes)
-  const event = (type: string, fields: object) => ({ type, ...fields }) as never
-  for (let i = 0; i < turns; i++) {
-    const id = newId('turn')
-    const at = new Date().toISOString()
-    await step('start', () =>
-      store.createTurnWithEvents(
-        newTurn(id, 'ses_1', { status: 'running', createdAt: at, startedAt: at, approvalPolicy: null }),
-        claim,
-        () => ({ status: 'running', at }),
-        () => [{ ownerId: 'ses_1', event: event('session.status', { status: 'running' }), at, fence: claim }],
-      ),
-    )
-    await step('agent turn id', () =>
-      store.updateTurnWithEvents(
-        id,
-        { agentTurnId: '019aef8c-7d3e-7c41-9b8e-5f0e3a1c2b4d' },
-        undefined,
-        claim,
-        () => [{ ownerId: 'ses_1', event: event('turn.started', { turnId: id }), at, fence: claim }],
-      ),
-    )
-    for (let k = 0; k < agentEvents; k++)
-      await step('agent event', () =>
-        store.appendEvent(
-          'ses_1',
-          event('item.completed', { turnId: id, item: { id: `m${k}`, type: 'agent_message', text } }),
-          at,
-          claim,
-        ),
-      )
-    await step('end', () =>
-      store.completeTurnWithEvents(
-        id,
-        {
-          status: 'completed',
-          finishedAt: at,
-          finalResponse: text,
-          usage: { inputTokens: 1200, cachedInputTokens: 1000, outputTokens: 20 } as never,
-        },
-        at,
-        () => 'idle',
-        claim,
-        () => [
-          {
-            ownerId: 'ses_1',
-            event: event('turn.completed', { turnId: id, status: 'completed', usage: null }),
-            at,
-            fence: claim,
-          },
-          { ownerId: 'ses_1', event: event('session.status', { status: 'idle' }), at, fence: claim },
-        ],
-      ),
-    )
-  }
+  for (let i = 0; i < turns; i++)
+    await warmTurnSteps(store, { id: newId('turn'), sessionId: 'ses_1', claim }, { agentEvents, text }, step)
   const bytes = readFileSync(wal)
   const frame = 24 + bytes.readUInt32BE(8)
   const reader = new Database(file, { readonly: true })
