@@ -1,0 +1,213 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import {
+  finishedTurnAt,
+  gatewayModules,
+  postJson,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
+import { signalPostgres } from '../support/postgres-signals.js'
+import { parsePrometheus, sample } from '../support/prometheus.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
+
+// a server of its own: SIGSTOP freezes all of it
+const server = sharedPostgres({ ownServer: true })
+
+/** STORE_OUTAGE_HELD_MAX_BYTES of the gateway: its smallest value. */
+const bound = 1024 * 1024
+/** What the command writes: 8 MiB of numbered lines of 64 bytes, in blocks of 64 KiB. */
+const lineBytes = 64
+const blocks = 128
+const linesPerBlock = 1024
+const writtenBytes = blocks * linesPerBlock * lineBytes
+const expectedOutput = () => {
+  const lines: string[] = []
+  for (let n = 1; n <= blocks * linesPerBlock; n++)
+    lines.push(`${String(n).padStart(8, '0')} ${'x'.repeat(lineBytes - 10)}\n`)
+  return lines.join('')
+}
+
+/**
+ * The command: once released, writes the lines with its stdout non-blocking, so it can tell where it is:
+ * `blocked N` in its progress file while a write waits for its pipe to take more (N: the bytes its pipe took so
+ * far), `writing N` once it goes on, `done N` at the end.
+ */
+const writer = `
+use strict; use Fcntl;
+my ($progress, $release) = @ARGV;
+sub state { open(my $f, '>', "$progress.tmp") or die; print $f $_[0]; close $f; rename("$progress.tmp", $progress) or die }
+$| = 1; print "ready\\n";
+open(my $r, '<', $release) or die; my $go = <$r>; close $r;
+my $flags = fcntl(STDOUT, F_GETFL, 0) or die; fcntl(STDOUT, F_SETFL, $flags | O_NONBLOCK) or die;
+my $n = 0; my $line = 0;
+for my $b (1..${blocks}) {
+  my $block = '';
+  for (1..${linesPerBlock}) { $line++; $block .= sprintf("%08d %s\\n", $line, 'x' x ${lineBytes - 10}) }
+  my $off = 0;
+  while ($off < length $block) {
+    my $w = syswrite(STDOUT, $block, length($block) - $off, $off);
+    if (defined $w) { $off += $w; $n += $w; next }
+    die "write: $!" unless $!{EAGAIN};
+    state("blocked $n");
+    my $win = ''; vec($win, fileno(STDOUT), 1) = 1; select(undef, $win, undef, undef);
+    state("writing $n");
+  }
+}
+state("done $n");
+`
+
+gatewayModules()
+
+/**
+ * A codex app-server session turn whose command prints far more than STORE_OUTAGE_HELD_MAX_BYTES while PostgreSQL
+ * hangs (SIGSTOP): codex streams the output as `item/commandExecution/outputDelta` notifications, and the gateway
+ * holds at most the bound in its event pipe plus what the app-server's reader may hold unread by the turn (256 KiB),
+ * then reads no more of codex's stdout, so codex blocks on its write. Before, the session's driver read everything
+ * codex wrote into the turn's queue meanwhile (the bound held in the pipe, the memory moved to the driver). A real
+ * codex app-server against the mock model, a real PostgreSQL frozen and woken.
+ */
+describe("a session turn's output while the store hangs", () => {
+  let gw: TestGateway
+  let mock: MockLlm
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, {
+      DATABASE_URL: await server.createStoreDatabase(),
+      STORE_QUERY_TIMEOUT_SECONDS: '2',
+      STORE_OUTAGE_HELD_MAX_BYTES: String(bound),
+      // the outage lasts as long as the test needs: the turn rides over it however loaded the machine
+      STORE_OUTAGE_GRACE_SECONDS: '600',
+      ALLOW_DANGER_FULL_ACCESS: 'true',
+    })
+    await writeFile(path.join(gw.workspace, 'writer.pl'), writer)
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  const signalServer = (sig: NodeJS.Signals) => signalPostgres(server.ownServer().dir, sig)
+
+  /** The gateway's gauges of what it holds of runs' and turns' events (0 where a gauge is not there). */
+  async function heldNow() {
+    const families = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text())
+    return {
+      inFlight: sample(families, 'agent_gateway_events_in_flight_bytes'),
+      queued: sample(families, 'agent_gateway_agent_output_queued_bytes'),
+      paused: sample(families, 'agent_gateway_agent_output_paused'),
+    }
+  }
+
+  /** Counts the bytes the gateway reads from its codex app-server's stdout from now on (what enters the stream). */
+  function countAppServerReads() {
+    const { running } = (
+      gw.ctx.registry.get('codex') as unknown as {
+        host: { process: { running?: { proc: { stdout: Readable } } } }
+      }
+    ).host.process
+    const stdout = running?.proc.stdout
+    expect(stdout).toBeDefined()
+    const counted = { bytes: 0 }
+    const push = stdout!.push.bind(stdout)
+    stdout!.push = (chunk: Buffer | null, encoding?: BufferEncoding) => {
+      if (chunk) counted.bytes += chunk.length
+      return push(chunk, encoding)
+    }
+    return counted
+  }
+
+  it('holds the bound (codex blocks on its write) and, once the store wakes, stores every delta once, in order', {
+    timeout: 180_000,
+  }, async () => {
+    const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent: 'codex',
+      // its command writes its progress file outside codex's sandbox
+      sandbox: 'danger-full-access',
+    })
+    const session = (await created.json()) as Session
+    expect(created.status, JSON.stringify(session)).toBe(201)
+    const release = path.join(gw.workspace, 'release')
+    const progress = path.join(gw.workspace, 'progress')
+    expect(spawnSync('mkfifo', [release]).status).toBe(0)
+    mock.script(
+      // in the turn as long as codex lets a command (30 s), not in a background terminal
+      { kind: 'exec_command', cmd: `perl writer.pl ${progress} ${release}`, yieldTimeMs: 30_000 },
+      { kind: 'text', text: 'all written' },
+    )
+    const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write it all' })
+    const turn = (await started.json()) as Turn
+    expect(started.status, JSON.stringify(turn)).toBe(202)
+    // the command's first line stored: it waits for its release
+    let commandId: string | undefined
+    for (let stored = ''; stored !== 'ready\n'; ) {
+      const events = await gw.ctx.store.eventsAfter(session.id, 0, 1000)
+      commandId = events.flatMap((e) =>
+        e.type === 'item.started' && e.item.type === 'command_execution' ? [e.item.id] : [],
+      )[0]
+      stored = events
+        .flatMap((e) => (e.type === 'item.delta' && e.itemId === commandId ? [e.delta] : []))
+        .join('')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const state = () => {
+      if (!existsSync(progress)) return { what: 'starting', bytes: 0 }
+      const [what, bytes] = readFileSync(progress, 'utf8').split(' ')
+      return { what: what as string, bytes: Number(bytes) }
+    }
+    const reads = countAppServerReads()
+    signalServer('SIGSTOP')
+    let most = 0
+    let seen: { what: string; bytes: number; paused: number; read: number }
+    try {
+      await writeFile(release, 'go\n')
+      // until the command wrote all (codex keeps what it cannot send) or blocks, and the gateway reads no more of
+      // codex (paused), or read far more than any bound (before)
+      const t0 = Date.now()
+      while (true) {
+        const held = await heldNow()
+        const now = state()
+        const read = reads.bytes
+        most = Math.max(most, held.inFlight + held.queued)
+        const written = now.what === 'done' || now.what === 'blocked'
+        if ((written && held.paused > 0) || read > 4 * bound) {
+          seen = { ...now, paused: held.paused, read }
+          break
+        }
+        // a watchdog, not a timing: the server is woken (finally) and the state said, not left frozen past the test
+        if (Date.now() - t0 > 90_000)
+          throw new Error(`neither held nor read: ${JSON.stringify({ held, now, read })}`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    } finally {
+      signalServer('SIGCONT')
+    }
+    // what the gateway read of codex while the store hung: the pipe's bound, the reader's 256 KiB and a line past
+    // it, a socket read; before, all that codex sent of the command's 8 MiB
+    expect(
+      seen.read,
+      `the gateway read ${seen.read} bytes of codex while the store was frozen`,
+    ).toBeLessThanOrEqual(bound + 1024 * 1024)
+    expect(seen.paused).toBe(1)
+    // what the gateway held of it meanwhile: the bound and one event past it, the reader's 256 KiB and one line
+    expect(most).toBeGreaterThan(bound / 2)
+    expect(most).toBeLessThanOrEqual(bound + 512 * 1024)
+    // the store woke: codex goes on, and every delta is stored once, in order
+    expect(await finishedTurnAt(gw.url, session.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(state()).toEqual({ what: 'done', bytes: writtenBytes })
+    const events = await gw.ctx.store.eventsAfter(session.id, 0, 100_000)
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    const output = events
+      .flatMap((e) => (e.type === 'item.delta' && e.itemId === commandId ? [e.delta] : []))
+      .join('')
+    expect(output.length).toBe('ready\n'.length + writtenBytes)
+    expect(output === `ready\n${expectedOutput()}`).toBe(true)
+    expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
+  })
+})
