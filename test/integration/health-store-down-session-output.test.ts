@@ -163,6 +163,8 @@ describe("a session turn's output while the store hangs", () => {
     }
     const reads = countAppServerReads()
     signalServer('SIGSTOP')
+    // a watchdog, not a timing: whatever waits below, the server is not left frozen past the test
+    const thaw = setTimeout(() => signalServer('SIGCONT'), 90_000)
     let most = 0
     let seen: { what: string; bytes: number; paused: number; read: number }
     try {
@@ -181,11 +183,12 @@ describe("a session turn's output while the store hangs", () => {
           break
         }
         // a watchdog, not a timing: the server is woken (finally) and the state said, not left frozen past the test
-        if (Date.now() - t0 > 90_000)
+        if (Date.now() - t0 > 80_000)
           throw new Error(`neither held nor read: ${JSON.stringify({ held, now, read })}`)
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     } finally {
+      clearTimeout(thaw)
       signalServer('SIGCONT')
     }
     // what the gateway read of codex while the store hung: the pipe's bound, the reader's 256 KiB and a line past
