@@ -35,7 +35,9 @@ const expectedOutput = () => {
 }
 
 /**
- * The command: once released, writes the lines with its stdout non-blocking, so it can tell where it is:
+ * The command: answers `pong` to each `ping` of its release fifo (codex streams a command's output as deltas only
+ * from some moment after it started: what it printed at once may never come as a delta, so the test pings until a
+ * `pong` is stored), and on `go` writes the lines with its stdout non-blocking, so it can tell where it is:
  * `blocked N` in its progress file while a write waits for its pipe to take more (N: the bytes its pipe took so
  * far), `writing N` once it goes on, `done N` at the end.
  */
@@ -43,8 +45,10 @@ const writer = `
 use strict; use Fcntl;
 my ($progress, $release) = @ARGV;
 sub state { open(my $f, '>', "$progress.tmp") or die; print $f $_[0]; close $f; rename("$progress.tmp", $progress) or die }
-$| = 1; print "ready\\n";
-open(my $r, '<', $release) or die; my $go = <$r>; close $r;
+$| = 1;
+open(my $r, '+<', $release) or die;
+while (my $ask = <$r>) { last if $ask eq "go\\n"; print "pong\\n" }
+close $r;
 my $flags = fcntl(STDOUT, F_GETFL, 0) or die; fcntl(STDOUT, F_SETFL, $flags | O_NONBLOCK) or die;
 my $n = 0; my $line = 0;
 for my $b (1..${blocks}) {
@@ -144,17 +148,22 @@ describe("a session turn's output while the store hangs", () => {
     const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write it all' })
     const turn = (await started.json()) as Turn
     expect(started.status, JSON.stringify(turn)).toBe(202)
-    // the command's first line stored: it waits for its release
+    // the command's output streamed: a `pong` stored (pinged again while none is: codex may not stream its first)
     let commandId: string | undefined
-    for (let stored = ''; stored !== 'ready\n'; ) {
+    let pongs = ''
+    for (let polls = 0; !pongs.includes('pong\n'); polls++) {
+      if (polls % 20 === 0) await writeFile(release, 'ping\n')
+      await new Promise((resolve) => setTimeout(resolve, 50))
       const events = await gw.ctx.store.eventsAfter(session.id, 0, 1000)
       commandId = events.flatMap((e) =>
         e.type === 'item.started' && e.item.type === 'command_execution' ? [e.item.id] : [],
       )[0]
-      stored = events
+      pongs = events
         .flatMap((e) => (e.type === 'item.delta' && e.itemId === commandId ? [e.delta] : []))
         .join('')
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      // said, not left to the test's timeout
+      if (events.some((e) => e.type === 'item.completed' && e.item.id === commandId))
+        throw new Error(`the command ended before a pong streamed: ${JSON.stringify(events)}`)
     }
     const state = () => {
       if (!existsSync(progress)) return { what: 'starting', bytes: 0 }
@@ -209,8 +218,11 @@ describe("a session turn's output while the store hangs", () => {
     const output = events
       .flatMap((e) => (e.type === 'item.delta' && e.itemId === commandId ? [e.delta] : []))
       .join('')
-    expect(output.length).toBe('ready\n'.length + writtenBytes)
-    expect(output === `ready\n${expectedOutput()}`).toBe(true)
+    // after the pongs streamed (those codex streamed of them), the command's lines
+    const lines = output.slice(output.indexOf('00000001 '))
+    expect(output.slice(0, output.length - lines.length)).toMatch(/^(pong\n)+$/)
+    expect(lines.length).toBe(writtenBytes)
+    expect(lines === expectedOutput()).toBe(true)
     expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
   })
 })
