@@ -184,7 +184,7 @@ export const serverSettings = z.object({
   ),
   STORE_OUTAGE_HELD_MAX_BYTES: setting(
     '67108864',
-    "The events of runs and session turns in flight (not yet stored: what a store outage holds in memory, STORE_OUTAGE_GRACE_SECONDS), about their bytes, all runs' and turns' together: past it each run or turn waits for its next event to be stored before it reads more of its agent's output, as past 1000 events in flight of its own. Bounds the memory a few huge events (a command's output of megabytes) hold while the store does not answer. A one-shot agent process (cli, codex-exec, claude, gemini, copilot) is then read no further once its run holds 256 KiB of its events besides: the agent blocks on its write until the store answers.",
+    "The events of runs and session turns in flight (not yet stored: what a store outage holds in memory, STORE_OUTAGE_GRACE_SECONDS), about their bytes, all runs' and turns' together: past it each run or turn waits for its next event to be stored before it reads more of its agent's output, as past 1000 events in flight of its own. Bounds the memory a few huge events (a command's output of megabytes) hold while the store does not answer. An agent process is then read no further once its runs or turns hold 256 KiB of its events besides (a one-shot process: cli, codex-exec, claude, gemini, copilot; a codex app-server or an ACP agent: all its sessions together): the agent blocks on its write until the store answers.",
     int(67_108_864, 1_048_576),
   ),
   STORE_QUERY_TIMEOUT_SECONDS: setting(

@@ -1,4 +1,4 @@
-import { Readable, type Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import type {
   ClientConnection,
   InitializeResponse,
@@ -12,8 +12,10 @@ import type { LaunchSpec, ProcessOutcome, ProcessRunner, RunningProcess } from '
 import type { EndReason } from '../../protocol/outcome.js'
 import { settledWithin } from '../../util/settled-within.js'
 import { markerOverride } from '../codex/command-markers.js'
+import { HeldOutput } from '../held-output.js'
 import { TurnDirectories } from '../turn-directories.js'
 import type { FsAccess } from './fs-access.js'
+import { heldStdout } from './held-stdout.js'
 import type { AcpLaunch } from './launch.js'
 import { proxyAuthenticateRequest, proxyAuthenticationCapability } from './proxy-authentication.js'
 import { acpSdk } from './sdk.js'
@@ -42,6 +44,11 @@ export class AcpProcess {
   readonly proc: RunningProcess
   readonly connection: ClientConnection
   readonly done: Promise<ProcessOutcome>
+  /**
+   * Its output read and not taken by its turns' readers: past the bound its stdout is not read (heldStdout), so it
+   * blocks on its write while its turns' events wait for the store.
+   */
+  readonly held = new HeldOutput()
   private readonly peers = new Map<string, AcpPeer>()
   private stderrTail = ''
   private ended = false
@@ -80,10 +87,7 @@ export class AcpProcess {
       for await (const t of readText(proc.stderr))
         this.stderrTail = (this.stderrTail + t).slice(-stderrTailChars)
     })().catch(() => {})
-    const stream = ndJsonStream(
-      toWebWritable(proc.stdin),
-      Readable.toWeb(proc.stdout) as ReadableStream<Uint8Array>,
-    )
+    const stream = ndJsonStream(toWebWritable(proc.stdin), heldStdout(proc.stdout, this.held))
     this.connection = client({ name: 'agent-gateway' })
       // parsed by the session (an update we cannot parse becomes agent.raw instead of being dropped)
       .onNotification('session/update', identity, ({ params }) => {

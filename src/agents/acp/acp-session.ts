@@ -91,7 +91,7 @@ export class AcpSession implements AgentSession, AcpPeer {
     signal: AbortSignal,
     { turnId = randomUUID() }: TurnOptions & { turnId?: string } = {},
   ): AsyncGenerator<AgentEvent> {
-    const run = new AcpTurn(this.agentName, turnId, (id) => this.endedToolCalls.has(id))
+    const run = new AcpTurn(this.agentName, turnId, (id) => this.endedToolCalls.has(id), this.agent.held)
     run.push([{ type: 'turn.started', turnId: run.turnId }])
     let turnEnded: ((sweep: boolean) => void) | undefined
     if (this.closed) run.fail('the session is closed')

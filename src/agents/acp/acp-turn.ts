@@ -1,5 +1,6 @@
 import type { AgentEvent } from '../../protocol/events.js'
-import { AsyncQueue } from '../../util/async-queue.js'
+import { HeldEvents } from '../held-events.js'
+import type { HeldOutput } from '../held-output.js'
 import { UpdateMapper } from './update-mapper.js'
 
 /** Why a turn's approvals stop: made once (`abort()` without a reason builds a DOMException each time). */
@@ -10,7 +11,8 @@ const approvalsEnded = new Error('the turn no longer waits for approvals')
  * waits on. `end` closes it exactly once (open items first, then the end event).
  */
 export class AcpTurn {
-  readonly events = new AsyncQueue<AgentEvent>()
+  /** Counted in its agent process's HeldOutput until the turn's reader takes them. */
+  readonly events: HeldEvents
   readonly mapper: UpdateMapper
   private readonly approvals = new AbortController()
   private timer: NodeJS.Timeout | undefined
@@ -28,7 +30,10 @@ export class AcpTurn {
     readonly turnId: string,
     /** Tool calls of the session's earlier turns (see UpdateMapper). */
     earlierToolCall?: (toolCallId: string) => boolean,
+    /** What its agent's output read and not taken is counted in (the reader waits past its bound). */
+    held?: HeldOutput,
   ) {
+    this.events = new HeldEvents(held)
     this.mapper = new UpdateMapper(agent, turnId, earlierToolCall)
   }
 

@@ -9,6 +9,7 @@ import { overlongAnswer } from '../../protocol/agent-overlong-answer.js'
 import { AppError } from '../../protocol/errors.js'
 import { codexInstallHint } from '../codex/probe.js'
 import { resolveCodexBinary } from '../codex-binary.js'
+import { HeldOutput } from '../held-output.js'
 import { appServerLaunch } from './app-server-launch.js'
 import { codexHomeOf } from './config-files.js'
 import { describeExit, StderrTail } from './exit-reason.js'
@@ -87,6 +88,11 @@ const name = 'codex app-server'
  */
 export class AppServerProcess {
   readonly binary: string | null
+  /**
+   * Its output read and not taken by its turns' readers, across restarts: past the bound its stdout is not read
+   * (RpcPeer `held`), so it blocks on its write while its turns' events wait for the store.
+   */
+  readonly held = new HeldOutput()
   private running: Running | undefined
   private closed = false
   private readonly notificationHandlers = new Set<NotificationHandler>()
@@ -254,6 +260,7 @@ export class AppServerProcess {
       maxAnswerChars: this.options.config.CODEX_HISTORY_MAX_BYTES,
       largeAnswers: historyAnswers,
       overlongHint,
+      held: this.held,
       ...(this.options.onUnknown ? { onUnknown: this.options.onUnknown } : {}),
       // the exit closes the connection, with the reason (see spawn)
       onInputEnd: () => {},

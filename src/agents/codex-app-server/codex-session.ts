@@ -96,14 +96,17 @@ export class CodexSession implements AgentSession, ThreadListener {
   }
 
   async *turn(input: TurnInput, signal: AbortSignal, options: TurnOptions = {}): AsyncGenerator<AgentEvent> {
-    const run = new TurnRun({
-      end: () => {
-        if (this.active === run) this.active = undefined
+    const run = new TurnRun(
+      {
+        end: () => {
+          if (this.active === run) this.active = undefined
+        },
+        agentStarted: () => {
+          if (run.interruptRequested) void this.interruptRun(run)
+        },
       },
-      agentStarted: () => {
-        if (run.interruptRequested) void this.interruptRun(run)
-      },
-    })
+      this.host.process.held,
+    )
     let turnEnded: ((sweep: boolean) => void) | undefined
     if (this.closed) run.fail('the session is closed')
     else if (this.active) run.fail('a turn is already running in this session')

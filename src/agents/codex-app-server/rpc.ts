@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream'
 import { readLineParts } from '../../process/lines.js'
 import { agentLineChars } from '../../util/agent-line.js'
+import type { HeldOutput } from '../held-output.js'
 import {
   RpcClosedError,
   RpcOverlongAnswerError,
@@ -40,6 +41,12 @@ export interface RpcPeerOptions {
   largeAnswers?: ReadonlySet<string>
   /** What an RpcOverlongAnswerError tells to do about it. */
   overlongHint?: string
+  /**
+   * What the peer's messages became and their readers have not taken: past its bound the next line is not read
+   * until there is room again (HeldOutput), so the peer blocks on its write. Answers to the gateway's requests
+   * behind the held lines wait too, up to their request's timeout.
+   */
+  held?: HeldOutput
 }
 
 interface Pending {
@@ -140,9 +147,12 @@ export class RpcPeer {
       const longerLine = (head: string) =>
         this.isLargeAnswer(head) ? (this.options.maxAnswerChars ?? this.lineChars) : this.lineChars
       const parts = readLineParts(this.options.input, this.lineChars, longerLine)
+      const held = this.options.held
       for await (const { text, cut, limit } of parts) {
         if (this.inOverlongLine || cut) this.overlongPiece(text, cut, limit)
         else if (text.trim() !== '') this.dispatch(text)
+        // not the next line while the readers of what this one became have too much to take (a store outage)
+        if (held?.holding) await held.room()
       }
     } catch {
       // a failing stream ends the connection like a closed one

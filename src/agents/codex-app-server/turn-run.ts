@@ -1,5 +1,6 @@
 import type { AgentEvent } from '../../protocol/events.js'
-import { AsyncQueue } from '../../util/async-queue.js'
+import { HeldEvents } from '../held-events.js'
+import type { HeldOutput } from '../held-output.js'
 import { TurnEventMapper } from './turn-mapper.js'
 import { safeRead } from './wire-read.js'
 import { turnNotification } from './wire-schemas.js'
@@ -14,7 +15,8 @@ const turnEnded = new Error('the turn ended')
  * Notifications that arrive before the turn's id is known are held, so `turn.started` is always first.
  */
 export class TurnRun {
-  readonly events = new AsyncQueue<AgentEvent>()
+  /** Counted in its app-server's HeldOutput until the turn's reader takes them. */
+  readonly events: HeldEvents
   readonly mapper = new TurnEventMapper()
   /** The app-server process generation that runs this turn (set once turn/start answered). */
   generation: number | undefined
@@ -36,7 +38,13 @@ export class TurnRun {
   private ended: AbortController | undefined
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly on: { end?: () => void; agentStarted?: () => void } = {}) {}
+  constructor(
+    private readonly on: { end?: () => void; agentStarted?: () => void } = {},
+    /** What its app-server's output read and not taken is counted in (the reader waits past its bound). */
+    held?: HeldOutput,
+  ) {
+    this.events = new HeldEvents(held)
+  }
 
   get turnId(): string | undefined {
     return this.turn

@@ -322,7 +322,7 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
   })
   new Gauge({
     name: 'agent_gateway_agent_output_queued_bytes',
-    help: "About the bytes of one-shot agent processes' events read and not yet taken by their runs (each run's at most 256 KiB, then its process's output is no longer read).",
+    help: "About the bytes of agent processes' events read and not yet taken by their runs and turns (a one-shot run's, or a codex app-server's or ACP agent's sessions' together: each process's at most 256 KiB, then its output is no longer read).",
     registers,
     collect() {
       this.set(sources.outputQueues?.().bytes ?? 0)
@@ -330,7 +330,7 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
   })
   new Gauge({
     name: 'agent_gateway_agent_output_paused',
-    help: 'One-shot agent processes whose output is not read now: their run has not taken what was read (its events wait for the store); the agent blocks on its write until it does.',
+    help: 'Agent processes whose output is not read now (one-shot runs, codex app-servers, ACP agents): their runs or turns have not taken what was read (their events wait for the store); the agent blocks on its write until they do.',
     registers,
     collect() {
       this.set(sources.outputQueues?.().paused ?? 0)
