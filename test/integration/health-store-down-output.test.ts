@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
+import { blockingWriter } from '../support/blocking-writer.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { signalPostgres } from '../support/postgres-signals.js'
 import { processesInGroup, waitUntilGone } from '../support/processes.js'
@@ -26,32 +27,8 @@ const expectedOutput = () => {
   return lines.join('')
 }
 
-/**
- * The agent: after `ready` and the release, writes the lines with its stdout non-blocking, so it can tell where it
- * is: `blocked N` in its progress file while a write waits for its pipe to take more (N: the bytes its pipe took
- * so far), `writing N` once it goes on, `done N` at the end. It waits for its pipe as a blocking write would.
- */
-const writer = `
-use strict; use Fcntl;
-my $progress = shift;
-sub state { open(my $f, '>', "$progress.tmp") or die; print $f $_[0]; close $f; rename("$progress.tmp", $progress) or die }
-my $flags = fcntl(STDOUT, F_GETFL, 0) or die; fcntl(STDOUT, F_SETFL, $flags | O_NONBLOCK) or die;
-my $n = 0; my $line = 0;
-for my $b (1..${blocks}) {
-  my $block = '';
-  for (1..${linesPerBlock}) { $line++; $block .= sprintf("%08d %s\\n", $line, 'x' x ${lineBytes - 10}) }
-  my $off = 0;
-  while ($off < length $block) {
-    my $w = syswrite(STDOUT, $block, length($block) - $off, $off);
-    if (defined $w) { $off += $w; $n += $w; next }
-    die "write: $!" unless $!{EAGAIN};
-    state("blocked $n");
-    my $win = ''; vec($win, fileno(STDOUT), 1) = 1; select(undef, $win, undef, undef);
-    state("writing $n");
-  }
-}
-state("done $n");
-`
+/** The agent, after `ready` and the release: blockingWriter's lines (its progress file says where it is). */
+const writer = blockingWriter({ blocks, linesPerBlock, lineBytes })
 
 gatewayModules()
 

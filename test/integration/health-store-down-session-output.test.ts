@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { blockingWriter } from '../support/blocking-writer.js'
 import {
   finishedTurnAt,
   gatewayModules,
@@ -31,35 +32,18 @@ const writtenBytes = blocks * linesPerBlock * lineBytes
 /**
  * The command: answers `pong` to each `ping` of its release fifo (codex streams a command's output as deltas only
  * from some moment after it started: what it printed at once may never come as a delta, so the test pings until a
- * `pong` is stored), and on `go` writes the lines with its stdout non-blocking, so it can tell where it is:
- * `blocked N` in its progress file while a write waits for its pipe to take more (N: the bytes its pipe took so
- * far), `writing N` once it goes on, `done N` at the end.
+ * `pong` is stored), and on `go` writes blockingWriter's lines (its progress file says where it is).
  */
-const writer = `
-use strict; use Fcntl;
-my ($progress, $release) = @ARGV;
-sub state { open(my $f, '>', "$progress.tmp") or die; print $f $_[0]; close $f; rename("$progress.tmp", $progress) or die }
-$| = 1;
+const writer = blockingWriter(
+  { blocks, linesPerBlock, lineBytes },
+  {
+    args: '$release',
+    before: `$| = 1;
 open(my $r, '+<', $release) or die;
 while (my $ask = <$r>) { last if $ask eq "go\\n"; print "pong\\n" }
-close $r;
-my $flags = fcntl(STDOUT, F_GETFL, 0) or die; fcntl(STDOUT, F_SETFL, $flags | O_NONBLOCK) or die;
-my $n = 0; my $line = 0;
-for my $b (1..${blocks}) {
-  my $block = '';
-  for (1..${linesPerBlock}) { $line++; $block .= sprintf("%08d %s\\n", $line, 'x' x ${lineBytes - 10}) }
-  my $off = 0;
-  while ($off < length $block) {
-    my $w = syswrite(STDOUT, $block, length($block) - $off, $off);
-    if (defined $w) { $off += $w; $n += $w; next }
-    die "write: $!" unless $!{EAGAIN};
-    state("blocked $n");
-    my $win = ''; vec($win, fileno(STDOUT), 1) = 1; select(undef, $win, undef, undef);
-    state("writing $n");
-  }
-}
-state("done $n");
-`
+close $r;`,
+  },
+)
 
 gatewayModules()
 
