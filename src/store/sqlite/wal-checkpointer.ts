@@ -71,9 +71,9 @@ export const inlineWalBytes = 256 * 1024
  * stall the event loop. Every `intervalMs` it checks whether the WAL was written since the last checkpoint
  * (its mtime). A WAL of a few small writes (a heartbeat, a session update: a file of at most `inlineWalBytes`)
  * is checkpointed on the calling thread (`fallback`, which may start the WAL over right after: SqliteStore), which
- * takes about a millisecond or two quiet (its syncs); only a larger one starts the
- * worker (about 14 MB of RSS): a store that sees no burst never starts the thread. If the worker cannot run,
- * `fallback` checkpoints on the calling thread as before.
+ * takes about a millisecond or two quiet (its syncs); only a larger one starts the worker (about 14 MB of RSS): a
+ * store that sees no burst never starts the thread. If the worker cannot run, `fallback` checkpoints on the calling
+ * thread as before.
  */
 export class WalCheckpointer {
   private worker: Worker | undefined

@@ -30,12 +30,13 @@ export function walSequence(walFile: string): number {
 
 /**
  * Starts the WAL over on this thread right after a checkpoint here copied it all back (the checkpointer's inline
- * checkpoint of a small WAL: wal-checkpointer.ts), with one no-op commit (user_version written back as it was): SQLite
- * starts the WAL over at the first commit after such a checkpoint and syncs the new header first, so without this
- * that sync is made inside the store's next write, a turn's or an event's commit, instead of at the checkpoint's own
- * moment. With the write gate held, as every write of this thread; it never waits, neither for the gate nor for
- * another connection's lock (then the next write starts it over, as before). Returns the WAL's mtime after the commit when it started the WAL
- * over (not a write of the store's: the checkpointer does not checkpoint again for it), undefined otherwise.
+ * checkpoint of a small WAL: wal-checkpointer.ts), with one no-op commit (user_version written back as it was):
+ * SQLite starts the WAL over at the first commit after such a checkpoint and syncs the new header first, so without
+ * this that sync is made inside the store's next write, a turn's or an event's commit, instead of at the
+ * checkpoint's own moment. With the write gate held, as every write of this thread; it never waits, neither for the
+ * gate nor for another connection's lock (then the next write starts it over, as before). Returns the WAL's mtime
+ * after the commit when it started the WAL over (not a write of the store's: the checkpointer does not checkpoint
+ * again for it), undefined otherwise.
  */
 export function restartWalHere(
   db: Database.Database,
