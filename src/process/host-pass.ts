@@ -18,8 +18,8 @@ export async function inSpawnHost<T>(
   if (!host) return here()
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
+    // not unref'd: the pass keeps the process alive until answered (a run's end waits for it: marker-sweeps.ts)
     timer = setTimeout(() => reject(new Error('the spawn host did not answer')), timeoutMs)
-    timer.unref()
   })
   try {
     return await Promise.race([inHost(host), late])

@@ -43,8 +43,10 @@ interface Sweep {
  * One that found some looks again (signal 0) at the next passes, every `intervalMs` at first, then less often, until
  * none is found, or until its `graceMs` is over: then SIGKILL passes (a scan again, so children forked meanwhile are
  * found too) until none is found, for at most max(graceMs, 1 s) (a process stuck in the kernel does not hold a run
- * forever). Timers are unref'd: they never keep the process alive (exit-sweep.ts ends, at a graceful stop, what
- * `markers()` still names).
+ * forever). Its timer keeps the process alive while a sweep is due: a run's end waits for it, and at a graceful
+ * stop nothing else may (an unref'd timer let the process exit with an interrupted run's end not stored: the next
+ * start recorded it `server_lost`, not `shutdown`). Each sweep is bounded (grace, then SIGKILL passes for at most
+ * max(grace, 1 s)); exit-sweep.ts ends, at the exit, what `markers()` still names.
  */
 export class MarkerSweeps {
   private readonly sweeps = new Map<string, Sweep>()
@@ -109,7 +111,6 @@ export class MarkerSweeps {
       },
       Math.max(0, at - performance.now()),
     )
-    this.timer.unref()
   }
 
   private async pass(): Promise<void> {
