@@ -6,7 +6,7 @@ import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { waitFor } from '../contract/driver-contract.js'
 import type { Step } from '../mock-llm/index.js'
 import { postJson, sharedGateway } from '../support/gateway.js'
-import { killAll, listProcesses, type ProcInfo } from '../support/processes.js'
+import { killAll, listProcesses, type ProcInfo, waitUntilGone } from '../support/processes.js'
 
 /**
  * A warm run or a session turn is served by the shared codex app-server, which outlives it: what its thread left
@@ -15,8 +15,8 @@ import { killAll, listProcesses, type ProcInfo } from '../support/processes.js'
  * here) ends them: a command's daemon (`setsid ... &`, working in `/`, naming its thread), and what the login
  * profile starts in the background when codex snapshots the shell for a thread (a `bash -lc` of its own, without
  * the thread's environment policy: it names no thread, and works in the thread's directory). On the old code the
- * sweep at a turn's end was not waited for (both still ran at run.completed / the turn's end), and a session
- * whose turns ran no command left its snapshot's job running after its close.
+ * sweep at a turn's end was not waited for (both still ran at run.completed / the turn's end), and a thread
+ * whose turns ran no command left its snapshot's job running after its close (a session's, a warm run's).
  */
 const tag = `${5000 + Math.floor(Math.random() * 4000)}.${process.pid}`
 const snapshotJob = `sleep 301${tag}`
@@ -43,10 +43,13 @@ describe('what a turn on the shared codex app-server left is gone when its end i
   })
   afterEach(() => killAll(ours()))
 
-  /** The model's answer once the processes of `kinds` run (all but those present before); records them in `seen`. */
+  /**
+   * The model's answer once a process of each of `kinds` runs; records them and the snapshot jobs running then in
+   * `seen` (a thread opened ahead for the next warm run may have had its snapshot's job ended already: not waited for).
+   */
   const answerOnce = (seen: ProcInfo[], kinds: string[]) => async (): Promise<Step> => {
     await waitFor(() => kinds.every((cmd) => sleeps(cmd).length > 0))
-    seen.push(...kinds.flatMap(sleeps))
+    seen.push(...new Set([...kinds, snapshotJob].flatMap(sleeps)))
     return { kind: 'text', text: 'done' }
   }
   const command = {
@@ -54,15 +57,29 @@ describe('what a turn on the shared codex app-server left is gone when its end i
     cmd: `(cd / && setsid sh -c 'trap "" TERM; exec ${daemon}' </dev/null >/dev/null 2>&1 &); echo started`,
   } as const
 
-  it('a warm one-shot run whose command left a daemon: both are gone at run.completed', {
+  // first: the gateway's first warm run opens its thread now, with the profile in place
+  it("a warm one-shot run that ran no command: its snapshot's job ends as its thread is let go of", {
     timeout: 60_000,
   }, async () => {
     const { mock, gw } = shared
     const seen: ProcInfo[] = []
-    mock.script(command, answerOnce(seen, [snapshotJob, daemon]))
+    mock.script(answerOnce(seen, [snapshotJob]))
+    const run = await json<Run>(postJson(`${gw.url}/v1/runs?wait=true`, { prompt: 'hi', sandbox }))
+    expect(run).toMatchObject({ status: 'succeeded', finalResponse: 'done' })
+    // the thread is let go of just after run.completed, off the run's path: a plain warm run waits for no scan
+    const pids = new Set(seen.map((p) => p.pid))
+    expect(await waitUntilGone(() => listProcesses().filter((p) => pids.has(p.pid)))).toEqual([])
+  })
+
+  it('a warm one-shot run whose command left a daemon: it and the snapshot jobs are gone at run.completed', {
+    timeout: 60_000,
+  }, async () => {
+    const { mock, gw } = shared
+    const seen: ProcInfo[] = []
+    mock.script(command, answerOnce(seen, [daemon]))
     const run = await json<Run>(postJson(`${gw.url}/v1/runs?wait=true`, { prompt: 'start it', sandbox }))
     expect(run).toMatchObject({ status: 'succeeded', finalResponse: 'done' })
-    expect(seen.length).toBeGreaterThanOrEqual(2)
+    expect(seen.map((p) => p.cmd)).toContain(daemon)
     expect(stillRunning(seen)).toEqual([])
   })
 
