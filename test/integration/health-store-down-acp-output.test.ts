@@ -26,8 +26,8 @@ const server = sharedPostgres({ ownServer: true })
 const bound = 1024 * 1024
 /**
  * What the command writes: 3 MiB of numbered lines of 64 bytes, in blocks of 64 KiB: more than the gateway may hold
- * of it (the bound, 256 KiB and a chunk) with the pipes' buffers. (8 MiB, as the codex app-server's test writes,
- * took the test's worker out of memory once the store woke: see the gateway's ACP command output handling.)
+ * of it (the bound, 256 KiB and a chunk) with the pipes' buffers. Not 8 MiB, as the codex app-server's test writes:
+ * a codex-acp command printing 8 MiB takes the gateway out of memory, with or without an outage (session 44).
  */
 const lineBytes = 64
 const blocks = 48
