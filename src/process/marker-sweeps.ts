@@ -6,7 +6,10 @@ export type MarkerSignal = NodeJS.Signals | 0
  * found. `since` (clock ticks since boot, /proc/<pid>/stat's starttime; 0: any): processes started before it are
  * not looked at (their environment is not read), since no marker of the pass can be theirs.
  */
-export type MarkerSignaller = (signals: Readonly<Record<string, MarkerSignal>>, since: number) => Promise<string[]>
+export type MarkerSignaller = (
+  signals: Readonly<Record<string, MarkerSignal>>,
+  since: number,
+) => Promise<string[]>
 
 /**
  * The window in which at most `passesPerInterval` passes start: a lone end (or two close ones) is swept at once,

@@ -213,7 +213,9 @@ export class SpawnHost {
    * process alive.
    */
   signalMarked(signals: Readonly<Record<string, MarkerSignal>>, since = 0): Promise<string[]> {
-    return this.pass('signalMarked', { signals, since }).then((reply) => ('found' in reply ? reply.found : []))
+    return this.pass('signalMarked', { signals, since }).then((reply) =>
+      'found' in reply ? reply.found : [],
+    )
   }
 
   /**
