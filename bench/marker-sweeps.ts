@@ -29,7 +29,9 @@
  * a pass found nothing left): each of --ends ends over --spread-ms awaits its `end`, none carried by a live process
  * (the common case), per round the median and the longest wait, ms; two ways, interleaved:
  *   none          passes that scan nothing (the batching's own wait: timers, a pass under way, the interval)
- *   host-batched  the spawn host's passes (what a run's end waits for now)
+ *   host-batched  the spawn host's passes, every process's environment read (a run whose start is not known)
+ *   host-since    the same, given when each end's program started (now): older processes skipped after their stat
+ *                 (what a run's end waits for now: local-runner.ts passes its leader's start)
  * `--ends 1` is a lone run's end; a larger --ends at --spread-ms 0 a burst.
  *
  * Usage: npx tsx bench/marker-sweeps.ts [--ends N] [--reps N] [--spread-ms N] [--async] [--escaped] [--waits]
@@ -210,8 +212,8 @@ async function main(): Promise<void> {
     const over = new Promise<void>((resolve) => {
       done = resolve
     })
-    const sweeps: MarkerSweeps = new MarkerSweeps(async (signals) => {
-      const found = await signaller(signals)
+    const sweeps: MarkerSweeps = new MarkerSweeps(async (signals, since) => {
+      const found = await signaller(signals, since)
       setImmediate(() => {
         if (sweeps.markers().length === 0) done()
       })
@@ -323,6 +325,12 @@ async function escapedMain(): Promise<void> {
   console.log(loadLine('at the end'))
 }
 
+/**
+ * Now in /proc/<pid>/stat's starttime unit (clock ticks since boot), from /proc/uptime at USER_HZ 100 (Linux's on
+ * every architecture it runs this on), one tick early: a bench's stand-in for a program's start.
+ */
+const ticksNow = () => Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100) - 1
+
 /** --waits: each end's wait for its sweep to be over, by way. */
 async function waitsMain(): Promise<void> {
   for (const line of machineLines(loadLine('at the start'))) console.log(line)
@@ -337,6 +345,7 @@ async function waitsMain(): Promise<void> {
   const ways: Record<string, MarkerSignaller> = {
     none: async () => [],
     'host-batched': (signals) => host.signalMarked(signals),
+    'host-since': (signals, since) => host.signalMarked(signals, since),
   }
   const medians = new Map<string, number[]>(Object.keys(ways).map((name) => [name, []]))
   const longest = new Map<string, number[]>(Object.keys(ways).map((name) => [name, []]))
@@ -350,7 +359,9 @@ async function waitsMain(): Promise<void> {
           const due = start + (i * spreadMs) / ends
           if (performance.now() < due) await sleep(due - performance.now())
           const t0 = performance.now()
-          waits.push(sweeps.end(randomUUID(), 1000).then(() => performance.now() - t0))
+          // host-since: each end's program started just now (what local-runner.ts passes: its leader's start)
+          const since = name === 'host-since' ? ticksNow() : 0
+          waits.push(sweeps.end(randomUUID(), 1000, since).then(() => performance.now() - t0))
         }
         const done = await Promise.all(waits)
         medians.get(name)!.push(median(done))

@@ -43,9 +43,10 @@ export class LocalProcessRunner implements ProcessRunner {
       ...(spec.signal ? { signal: spec.signal } : {}),
     })
     // the end waits for the sweep: what the program left in sessions of its own (codex's shell snapshot, started
-    // late) is gone once `done` resolves, so a run's end is told after it
+    // late) is gone once `done` resolves, so a run's end is told after it; the sweep reads only what started since
+    // the program did
     const done = proc.done.then(async (outcome) => {
-      if (marker) await endMarked(marker, spec.killGraceMs)
+      if (marker) await endMarked(marker, spec.killGraceMs, proc.startTime)
       if (staging) removeStagedDir(staging)
       return outcome
     })

@@ -25,15 +25,15 @@ import { markerVariable } from './process-marker.js'
  * One pass in this process: each process carrying a marker of `signals` gets its signal; the markers found. The
  * pass is the spawn host's own (proc-scan-source.ts `signalMarked`), evaluated here (proc-scan.ts).
  */
-export function signalMarkedHere(signals: Readonly<Record<string, MarkerSignal>>): string[] {
-  return [...procScan().signalMarked(markerVariable, new Map(Object.entries(signals)), [])]
+export function signalMarkedHere(signals: Readonly<Record<string, MarkerSignal>>, since = 0): string[] {
+  return [...procScan().signalMarked(markerVariable, new Map(Object.entries(signals)), [], since)]
 }
 
 /** In the spawn host when it runs; here when there is none, or it died or did not answer in time (host-pass.ts). */
-const signalMarked: MarkerSignaller = (signals) =>
+const signalMarked: MarkerSignaller = (signals, since) =>
   inSpawnHost(
-    (host) => host.signalMarked(signals),
-    () => signalMarkedHere(signals),
+    (host) => host.signalMarked(signals, since),
+    () => signalMarkedHere(signals, since),
   )
 
 const sweeps = new MarkerSweeps(signalMarked)
@@ -43,15 +43,17 @@ const sweeps = new MarkerSweeps(signalMarked)
  * their locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile). Resolves
  * once a pass found none left (marker-sweeps.ts): a program's end waits for it (local-runner.ts, spawn-group.ts),
  * so a leftover started late (codex's shell snapshot, a session of its own) is gone when its run's end is told.
+ * `since`: the start time of the program given the marker (/proc/<pid>/stat, clock ticks; absent: not known):
+ * what carries the marker started then or later, so a pass skips older processes unread.
  */
-export function endMarked(marker: string, graceMs: number): Promise<void> {
-  return sweeps.end(marker, graceMs)
+export function endMarked(marker: string, graceMs: number, since?: number): Promise<void> {
+  return sweeps.end(marker, graceMs, since)
 }
 
 /**
- * The markers whose sweep is not over (its SIGTERM pass, or its SIGKILL pass, still to come). The timers are
- * unref'd (they never keep the process alive), so a gateway that exits meanwhile would leave them: the exit
- * sweep (exit-sweep.ts) ends these too.
+ * The markers whose sweep is not over (a pass of it to come or under way). Their timers keep the process alive
+ * (a run's end waits for its sweep, and a graceful stop must store it), but a gateway that exits meanwhile (a
+ * crash, process.exit) would leave them: the exit sweep (exit-sweep.ts) ends these too.
  */
 export function pendingMarkers(): readonly string[] {
   return sweeps.markers()

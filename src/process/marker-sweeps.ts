@@ -1,11 +1,24 @@
 /** What a pass sends a marker's processes: a signal, or 0 (a look: are they still there?). */
 export type MarkerSignal = NodeJS.Signals | 0
 
-/** Signals each live process that carries one of the markers with that marker's signal; resolves with the markers found. */
-export type MarkerSignaller = (signals: Readonly<Record<string, MarkerSignal>>) => Promise<string[]>
+/**
+ * Signals each live process that carries one of the markers with that marker's signal; resolves with the markers
+ * found. `since` (clock ticks since boot, /proc/<pid>/stat's starttime; 0: any): processes started before it are
+ * not looked at (their environment is not read), since no marker of the pass can be theirs.
+ */
+export type MarkerSignaller = (
+  signals: Readonly<Record<string, MarkerSignal>>,
+  since: number,
+) => Promise<string[]>
 
-/** The least time between two passes' starts: a burst of ends shares a pass, a lone end is swept at once. */
+/**
+ * The window in which at most `passesPerInterval` passes start: a lone end (or two close ones) is swept at once,
+ * the ends of a burst share the next passes (500 that end at once cost a few passes, not 500).
+ */
 export const sweepIntervalMs = 100
+
+/** How many passes may start within `intervalMs`. */
+const passesPerInterval = 2
 
 /** How long SIGKILL passes go on finding a marker (a process stuck in the kernel) before its sweep is let go. */
 const minKillWaitMs = 1000
@@ -19,6 +32,8 @@ const timerSlackMs = 2
 /** One marker's sweep. */
 interface Sweep {
   graceMs: number
+  /** When its marker's first process started (MarkerSignaller's `since`; 0: not known). */
+  since: number
   /** What its next pass sends. */
   signal: MarkerSignal
   /** When its next pass is due (performance.now()). */
@@ -35,8 +50,10 @@ interface Sweep {
 
 /**
  * The sweeps of ended programs' markers (marked-processes.ts), batched: a pass is one scan of /proc for every
- * marker due, never one per program. Runs that end while a pass is under way, or within `intervalMs` of the last
- * pass's start, wait for the next one; so 500 runs that end at once cost a few passes, not 500.
+ * marker due, never one per program. A lone end is swept at once (the pass starts after the event loop's turn);
+ * runs that end while a pass is under way wait for the next one, and at most `passesPerInterval` passes start
+ * within `intervalMs`; so 500 runs that end at once cost a few passes, not 500. A pass reads the environment only
+ * of processes started since its markers' programs did (`since`): the rest cannot carry them.
  *
  * A sweep is over once a pass finds no live process carrying its marker (`end` resolves then: a run's end waits for
  * it, so what its program left is gone when the end is reported). The common case: its SIGTERM pass finds none.
@@ -51,9 +68,10 @@ interface Sweep {
 export class MarkerSweeps {
   private readonly sweeps = new Map<string, Sweep>()
   private running = false
-  private timer: NodeJS.Timeout | undefined
+  private timer: { cancel(): void } | undefined
   private timerAt = Number.POSITIVE_INFINITY
-  private lastPass = Number.NEGATIVE_INFINITY
+  /** When the last `passesPerInterval` passes started, oldest first. */
+  private readonly recentPasses: number[] = []
   /** Passes made so far (tests). */
   passes = 0
 
@@ -64,9 +82,11 @@ export class MarkerSweeps {
 
   /**
    * Ends what still carries `marker`: SIGTERM at the next pass, SIGKILL `graceMs` later for what is still there.
-   * Resolves once a pass found none; never rejects (a pass that fails ends the sweeps it was for).
+   * Resolves once a pass found none; never rejects (a pass that fails ends the sweeps it was for). `since`: when
+   * the first process that carried it started (clock ticks since boot, /proc/<pid>/stat; 0 or absent: not known):
+   * every other one descends from it, so started then or later, and a pass reads no older process's environment.
    */
-  end(marker: string, graceMs: number): Promise<void> {
+  end(marker: string, graceMs: number, since = 0): Promise<void> {
     // a sweep of it under way already covers it (spawn-group.ts sweeps a group whose output outlived it, then
     // its runner sweeps after its end)
     const known = this.sweeps.get(marker)
@@ -77,6 +97,7 @@ export class MarkerSweeps {
     })
     this.sweeps.set(marker, {
       graceMs,
+      since,
       signal: 'SIGTERM',
       dueAt: performance.now(),
       lookEveryMs: Math.max(this.intervalMs, minLookMs),
@@ -99,18 +120,29 @@ export class MarkerSweeps {
     let due = Number.POSITIVE_INFINITY
     for (const sweep of this.sweeps.values()) due = Math.min(due, sweep.dueAt)
     if (due === Number.POSITIVE_INFINITY) return
-    const at = Math.max(due, this.lastPass + this.intervalMs)
+    // a slot: fewer than passesPerInterval passes started within the interval
+    const slot =
+      this.recentPasses.length < passesPerInterval
+        ? Number.NEGATIVE_INFINITY
+        : this.recentPasses[0]! + this.intervalMs
+    const at = Math.max(due, slot)
     if (this.timer && this.timerAt <= at) return
-    clearTimeout(this.timer)
+    this.timer?.cancel()
     this.timerAt = at
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined
-        this.timerAt = Number.POSITIVE_INFINITY
-        void this.pass()
-      },
-      Math.max(0, at - performance.now()),
-    )
+    const fire = () => {
+      this.timer = undefined
+      this.timerAt = Number.POSITIVE_INFINITY
+      void this.pass()
+    }
+    const delay = at - performance.now()
+    // due now: after this turn of the event loop (the ends of this turn share the pass), not a timer's 1 ms later
+    if (delay <= 0) {
+      const immediate = setImmediate(fire)
+      this.timer = { cancel: () => clearImmediate(immediate) }
+    } else {
+      const timeout = setTimeout(fire, delay)
+      this.timer = { cancel: () => clearTimeout(timeout) }
+    }
   }
 
   private async pass(): Promise<void> {
@@ -120,16 +152,20 @@ export class MarkerSweeps {
     const now = started + timerSlackMs
     const due = [...this.sweeps].filter(([, sweep]) => sweep.dueAt <= now)
     const signals: Record<string, MarkerSignal> = {}
+    // the pass looks at what started since the earliest of its markers' first processes
+    let since = Number.POSITIVE_INFINITY
     for (const [marker, sweep] of due) {
       if (sweep.signal === 0 && now >= sweep.killAt) sweep.signal = 'SIGKILL'
       signals[marker] = sweep.signal
+      since = Math.min(since, sweep.since)
     }
     let found: Set<string> | undefined
     if (due.length > 0) {
-      this.lastPass = started
+      this.recentPasses.push(started)
+      if (this.recentPasses.length > passesPerInterval) this.recentPasses.shift()
       this.passes++
       try {
-        found = new Set(await this.signaller(signals))
+        found = new Set(await this.signaller(signals, since))
       } catch {
         // nothing known to be found: nothing to follow up
       }

@@ -12,9 +12,12 @@ import { markerPathPrefix, markerVariable, ownerVariable } from './process-marke
  * - `realDir(dir)`: the directory with its symbolic links resolved, else as it is.
  * - `markerIn(environ, variable, markers)`: the value of `markers` (a Map) the environment carries in `variable`
  *   or in a name ending with `_` + it (process-marker.ts: why), or undefined.
- * - `signalMarked(variable, markers, except)`: one pass: every process (this one and `except` excepted) whose
- *   environment carries a marker of `markers` (marker -> signal; 0: none, a look) gets its signal; the Set of markers found.
- * - `signalIfMarked(table, pid, variable, markers, found)`: that for one process (the spawn host's sliced pass).
+ * - `signalMarked(variable, markers, except, since)`: one pass: every process (this one and `except` excepted)
+ *   whose environment carries a marker of `markers` (marker -> signal; 0: none, a look) gets its signal; the Set of
+ *   markers found. `since` (clock ticks since boot; 0: any): a process that started before it is skipped after a
+ *   look at its stat, its environment not read (marker-sweeps.ts: the markers' programs started then).
+ * - `signalIfMarked(table, pid, variable, markers, found, since)`: that for one process (the spawn host's sliced
+ *   pass).
  * - `escapedProcesses(table, root, marker, scope, except)`: the pids that carry `marker`, whose parent chain does
  *   not reach `root`, and that belong to `scope` ({ within, except, owner }: escaped-processes.ts's rule and
  *   EscapeScope, directories already real), or to no one (a launcher stranded before it started its command:
@@ -141,18 +144,20 @@ function markerIn(environ, variable, markers) {
   return undefined
 }
 
-function signalMarked(variable, markers, except) {
+function signalMarked(variable, markers, except, since = 0) {
   const table = procTable()
   const found = new Set()
   for (const pid of table.pids()) {
     if (pid === process.pid || except.includes(pid)) continue
-    signalIfMarked(table, pid, variable, markers, found)
+    signalIfMarked(table, pid, variable, markers, found, since)
   }
   return found
 }
 
-// pid gets its marker's signal if its environment carries one of markers (added to found)
-function signalIfMarked(table, pid, variable, markers, found) {
+// pid gets its marker's signal if it started at since or later and its environment carries one of markers (added
+// to found); the stat read first is the cheaper one (most processes are older than any program a pass is for)
+function signalIfMarked(table, pid, variable, markers, found, since = 0) {
+  if (since > 0 && !(procStat(pid)?.startTime >= since)) return
   const environ = table.environ(pid)
   const marker = environ ? markerIn(environ, variable, markers) : undefined
   if (marker === undefined) return

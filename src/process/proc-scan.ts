@@ -18,6 +18,7 @@ export interface ProcScan {
     variable: string,
     markers: ReadonlyMap<string, NodeJS.Signals | 0>,
     except: readonly number[],
+    since?: number,
   ): Set<string>
   escapedProcesses(
     table: ProcessTable,

@@ -34,6 +34,11 @@ export interface GroupProcess extends RunningProcess {
    * for output. A runner that wraps the group (container-runner.ts) reads it before it records a reason of its own.
    */
   readonly exited: boolean
+  /**
+   * When the leader started (clock ticks since boot, /proc/<pid>/stat), read once its pid came; undefined before,
+   * or if it was gone by then. Its marker's processes started then or later (marked-processes.ts `endMarked`).
+   */
+  readonly startTime: number | undefined
 }
 
 /** How a child is spawned: by default from the spawn host, paced on this thread when there is none (spawn-child.ts). */
@@ -168,7 +173,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
       endDrain = undefined
       child.stdout.destroy()
       child.stderr.destroy()
-      swept = endMarked(marker, spec.killGraceMs)
+      swept = endMarked(marker, spec.killGraceMs, leaderStart)
       finish(exit)
     }
     drainAfter(spec.outputDrainMs ?? defaultOutputDrainMs)
@@ -181,6 +186,9 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     },
     get exited() {
       return exited
+    },
+    get startTime() {
+      return leaderStart
     },
     started,
     stdin: child.stdin,

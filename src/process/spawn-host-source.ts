@@ -20,7 +20,7 @@ import { serverMarkerVariable } from './server-marker.js'
  * then this host.
  *
  * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
- * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal, 0 for a look) signals every process that
+ * the gateway's event loop: `{ signalMarked: { id, signals, since } }` (marker -> signal, 0 for a look) signals every process started since `since` (clock ticks, 0: any) that
  * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
  * is answered `{ signalled: id, found }`, the markers found; such a pass runs in slices that let a spawn requested
  * meanwhile go first (a run's first line must not wait for the previous run's sweep). And the scan for what escaped a long-lived agent's
@@ -137,7 +137,7 @@ const sweepSlice = 32
  * after the pass. It scans what /proc lists again at its end, as long as that lists processes it has not read
  * (some may have been forked meanwhile), so it finds at least what the one-go pass found.
  */
-async function signalMarkedInSlices(variable, markers, except) {
+async function signalMarkedInSlices(variable, markers, except, since) {
   const table = procTable()
   const found = new Set()
   const seen = new Set([process.pid, ...except])
@@ -150,7 +150,7 @@ async function signalMarkedInSlices(variable, markers, except) {
       if (i > 0 && i % sweepSlice === 0) await afterPoll()
       const pid = pids[i]
       seen.add(pid)
-      signalIfMarked(table, pid, variable, markers, found)
+      signalIfMarked(table, pid, variable, markers, found, since)
     }
   }
   return found
@@ -170,9 +170,10 @@ process.on('message', (request) => {
   }
   // the gateway's sweep of ended programs' leftovers, by their markers (marker-sweeps.ts): here, not on its loop
   if (request.signalMarked) {
-    const { id, signals } = request.signalMarked
+    const { id, signals, since } = request.signalMarked
     // never the gateway itself (a gateway run by another one's run carries that run's marker, not its own)
-    const pass = () => signalMarkedInSlices('${markerVariable}', new Map(Object.entries(signals)), [process.ppid])
+    const pass = () =>
+      signalMarkedInSlices('${markerVariable}', new Map(Object.entries(signals)), [process.ppid], since ?? 0)
     sweeps = sweeps.then(pass).then((found) => report({ signalled: id, found: [...found] }))
     return
   }

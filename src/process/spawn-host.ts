@@ -208,11 +208,14 @@ export class SpawnHost {
   /**
    * One pass over /proc in the host (marker-sweeps.ts sends it, so no scan runs on this thread): each process
    * that carries one of the markers of `signals` (process-marker.ts, under either of its names) gets that marker's
-   * signal (0: none, a look). Resolves with the markers found; rejects if the host dies first. Does not keep this
+   * signal (0: none, a look); processes started before `since` (clock ticks since boot, /proc/<pid>/stat; 0: any)
+   * are skipped unread. Resolves with the markers found; rejects if the host dies first. Does not keep this
    * process alive.
    */
-  signalMarked(signals: Readonly<Record<string, MarkerSignal>>): Promise<string[]> {
-    return this.pass('signalMarked', { signals }).then((reply) => ('found' in reply ? reply.found : []))
+  signalMarked(signals: Readonly<Record<string, MarkerSignal>>, since = 0): Promise<string[]> {
+    return this.pass('signalMarked', { signals, since }).then((reply) =>
+      'found' in reply ? reply.found : [],
+    )
   }
 
   /**

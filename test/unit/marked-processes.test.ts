@@ -51,8 +51,10 @@ describe.each([
   ['in this process', 'here'],
 ] as const)('a pass %s', (_name, where) => {
   const host = suiteSpawnHost(where)
-  const pass = (signals: Record<string, NodeJS.Signals>) =>
-    where === 'host' ? host()!.signalMarked(signals) : Promise.resolve(signalMarkedHere(signals))
+  const pass = (signals: Record<string, NodeJS.Signals>, since?: number) =>
+    where === 'host'
+      ? host()!.signalMarked(signals, since)
+      : Promise.resolve(signalMarkedHere(signals, since))
 
   it('signals each process carrying a marker of the pass (under either name), and no other', async () => {
     const [one, two, other] = [randomUUID(), randomUUID(), randomUUID()]
@@ -69,6 +71,17 @@ describe.each([
     expect(lookalike.exitCode === null && lookalike.signalCode === null).toBe(true)
     expect(await pass({ [other]: 'SIGTERM' })).toEqual([other])
     expect(await ended(another)).toBe('SIGTERM')
+  })
+
+  it('skips, unsignalled, a process that started before `since` (its program did not exist yet)', async () => {
+    const marker = randomUUID()
+    const older = await daemon({ [markerVariable]: marker })
+    const startTime = procStat(older.pid!)!.startTime
+    expect(await pass({ [marker]: 'SIGTERM' }, startTime + 1)).toEqual([])
+    expect(alive(older.pid!)).toBe(true)
+    // started at `since` (the same clock tick as the program, or later): found
+    expect(await pass({ [marker]: 'SIGTERM' }, startTime)).toEqual([marker])
+    expect(await ended(older)).toBe('SIGTERM')
   })
 })
 

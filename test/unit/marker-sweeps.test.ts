@@ -5,11 +5,11 @@ type Signals = Readonly<Record<string, MarkerSignal>>
 
 /** A signaller whose passes the test sees come and answers (with the markers it says it found). */
 function recordingSignaller() {
-  const passes: Array<{ signals: Signals; answer: (found: string[]) => void }> = []
+  const passes: Array<{ signals: Signals; since: number; answer: (found: string[]) => void }> = []
   let arrived: () => void = () => {}
-  const signaller = (signals: Signals) =>
+  const signaller = (signals: Signals, since: number) =>
     new Promise<string[]>((answer) => {
-      passes.push({ signals, answer })
+      passes.push({ signals, since, answer })
       arrived()
     })
   /** Resolves once `n` passes were asked for in all. */
@@ -89,7 +89,9 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
   })
 
   it('what outlives the grace gets SIGKILL passes (found again each) until none is left', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    })
     try {
       const { signaller, passes } = recordingSignaller()
       const sweeps = new MarkerSweeps(signaller, 100)
@@ -133,7 +135,9 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
   })
 
   it('SIGKILL passes that keep finding some stop after max(grace, 1 s): the end is not held forever', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    })
     try {
       const { signaller, passes } = recordingSignaller()
       const sweeps = new MarkerSweeps(signaller, 100)
@@ -159,7 +163,9 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
   })
 
   it('a SIGKILL pass due while a pass is under way shares the next one with what ended meanwhile', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    })
     try {
       const { signaller, passes } = recordingSignaller()
       const sweeps = new MarkerSweeps(signaller, 0)
@@ -183,6 +189,58 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+
+  it('a lone end is swept at once, though a pass was just made; a third pass within the interval waits', async () => {
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    })
+    try {
+      const { signaller, passes } = recordingSignaller()
+      const sweeps = new MarkerSweeps(signaller, 100)
+      let over = 0
+      const end = (marker: string) => void sweeps.end(marker, 1000).then(() => over++)
+      end('first')
+      await vi.advanceTimersByTimeAsync(0)
+      passes[0]!.answer([])
+      await vi.advanceTimersByTimeAsync(0)
+      expect(over).toBe(1)
+      // a run that ends right after another's pass: its pass starts now, not at the interval's end
+      end('second')
+      await vi.advanceTimersByTimeAsync(0)
+      expect(passes).toHaveLength(2)
+      passes[1]!.answer([])
+      await vi.advanceTimersByTimeAsync(0)
+      expect(over).toBe(2)
+      // two passes started within the interval: the next waits for it (a stream of ends stays bounded)
+      end('third')
+      await vi.advanceTimersByTimeAsync(99)
+      expect(passes).toHaveLength(2)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(passes.map((p) => Object.keys(p.signals))).toEqual([['first'], ['second'], ['third']])
+      passes[2]!.answer([])
+      await vi.advanceTimersByTimeAsync(0)
+      expect(over).toBe(3)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it("a pass looks at what started since the earliest of its markers' programs (0: one not known)", async () => {
+    const { signaller, passes, passesMade } = recordingSignaller()
+    const sweeps = new MarkerSweeps(signaller, 0)
+    sweeps.end('late', 1000, 500)
+    sweeps.end('early', 1000, 300)
+    await passesMade(1)
+    expect(passes[0]!.since).toBe(300)
+    passes[0]!.answer([])
+    await expect.poll(() => sweeps.markers()).toEqual([])
+    sweeps.end('known', 1000, 700)
+    sweeps.end('unknown', 1000)
+    await passesMade(2)
+    expect(passes[1]!.since).toBe(0)
+    passes[1]!.answer([])
+    await expect.poll(() => sweeps.markers()).toEqual([])
   })
 
   it('a pass that fails leaves nothing pending', async () => {
