@@ -228,7 +228,9 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     })
     expect(refused.status).toBe(400)
     expect(refused.body).toEqual({
-      detail: expect.stringMatching(/^outputSchema\.\$ref "file:\/\/\/etc\/passwd" points outside the schema/),
+      detail: expect.stringMatching(
+        /^outputSchema\.\$ref "file:\/\/\/etc\/passwd" points outside the schema/,
+      ),
     })
     expect(mock.requests.length).toBe(asked)
   })
