@@ -5,7 +5,7 @@ import { AppError } from '../protocol/errors.js'
 import type { ApprovalPolicy } from '../protocol/policies.js'
 import type { Session } from '../protocol/sessions.js'
 import { checkApprovalPolicy } from './approval-policy.js'
-import { checkOutputSchema } from './output-schema.js'
+import { checkJsonSchema, checkOutputSchema } from './output-schema.js'
 import type { OnBusy } from './turn-queue.js'
 
 export type { TurnOptions }
@@ -61,11 +61,12 @@ function policyOption(
 }
 
 /**
- * A turn's output schema, bounded as a run's (size, `$ref`s within itself: output-schema.ts); refused for an
+ * A turn's output schema, bounded as a run's (size, `$ref`s within itself) and a valid JSON Schema (output-schema.ts); refused for an
  * agent whose turns cannot take one rather than ignored.
  */
 function schemaOption(driver: AgentDriver, schema: Record<string, unknown>): TurnOptions {
   checkOutputSchema(schema)
+  checkJsonSchema(schema)
   if (isSessionDriver(driver) && driver.outputSchemaPerTurn) return { outputSchema: schema }
   throw new AppError(
     'invalid_request',

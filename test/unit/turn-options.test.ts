@@ -71,11 +71,18 @@ describe('turnOptionsOf', () => {
     expect(refusal(() => turnOptionsOf(registry, codex, { outputSchema: schema }, 'steer'))).toContain(
       'outputSchema cannot go with onBusy "steer"',
     )
-    expect(refusal(() => turnOptionsOf(registry, codex, { outputSchema: { $ref: 'file:///etc/passwd' } }))).toMatch(
-      /points outside the schema/,
+    expect(
+      refusal(() => turnOptionsOf(registry, codex, { outputSchema: { $ref: 'file:///etc/passwd' } })),
+    ).toMatch(/points outside the schema/)
+    expect(refusal(() => turnOptionsOf(registry, codex, { outputSchema: { type: 'nonsense' } }))).toMatch(
+      /^outputSchema is not a valid JSON Schema: outputSchema\/type must be equal to one of the allowed values/,
     )
     expect(
-      refusal(() => turnOptionsOf(registry, { agent: 'claude', approvalPolicy: null }, { outputSchema: schema })),
-    ).toBe('agent claude takes no outputSchema for a session turn, so it would not be honoured. Leave outputSchema out')
+      refusal(() =>
+        turnOptionsOf(registry, { agent: 'claude', approvalPolicy: null }, { outputSchema: schema }),
+      ),
+    ).toBe(
+      'agent claude takes no outputSchema for a session turn, so it would not be honoured. Leave outputSchema out',
+    )
   })
 })
