@@ -3,7 +3,7 @@ import type { RunCompletedEvent } from '../protocol/events.js'
 import { resolveModel } from '../protocol/models.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import { ensureReady, startRun } from './one-shot.js'
-import { checkOutputSchema } from './output-schema.js'
+import { checkJsonSchema, checkOutputSchema } from './output-schema.js'
 import { checkSandbox } from './sandbox-policy.js'
 import type { TenantScope } from './tenancy/tenancy.js'
 import { resolveCwd } from './workspace.js'
@@ -45,7 +45,10 @@ export async function startCodexExecJson(
   (signal: AbortSignal) => AsyncGenerator<CodexLine | { completed: RunCompletedEvent; stderr: string }>
 > {
   checkSandbox(req.sandbox, scope.config)
-  if (req.outputSchema) checkOutputSchema(req.outputSchema.schema, req.outputSchema.field)
+  if (req.outputSchema) {
+    checkOutputSchema(req.outputSchema.schema, req.outputSchema.field)
+    checkJsonSchema(req.outputSchema.schema, req.outputSchema.field)
+  }
   const cwd = resolveCwd(req.workingDirectory, scope.config.workspaceRoots)
   await ensureReady(scope.registry.get('codex'))
   const args = codexExecJsonArgs({

@@ -87,6 +87,28 @@ export function checkOutputSchema(schema: Record<string, unknown>, field = 'outp
 }
 
 /**
+ * Refuses (400) a schema the JSON Schema meta-schema refuses (`{"type": "nonsense"}`, `properties` not an object),
+ * for a schema the gateway hands to an agent without compiling it itself (seed 002's `codex exec --output-schema`,
+ * a session turn's): before, codex ran with it and the model provider refused it mid-run. Nothing is compiled, so
+ * what the gateway's own check would refuse of a valid schema (a pattern that is not linear-time) passes, as the
+ * agent takes it; so does a schema whose `$schema` names a dialect this check does not know (the agent judges it).
+ */
+export function checkJsonSchema(schema: Record<string, unknown>, field = 'outputSchema'): void {
+  const shared = ajv()
+  let valid: boolean
+  try {
+    valid = shared.validateSchema(schema) as boolean
+  } catch {
+    return
+  }
+  if (!valid)
+    throw new AppError(
+      'invalid_request',
+      `${field} is not a valid JSON Schema: ${shared.errorsText(shared.errors, { dataVar: field })}`,
+    )
+}
+
+/**
  * Compiles a run's outputSchema (400 when it is not a valid JSON Schema) into a check of the final response:
  * valid JSON that matches becomes `result`; anything else fails the run with the reason.
  */

@@ -329,10 +329,11 @@ export class SessionManager {
     onBusy: OnBusy,
     requested: TurnOptions,
   ): Promise<Turn> {
-    // a turn naming a policy or an image reads its session for it (its agent, its own policy, its cwd), and so does
+    // a turn naming a policy, an output schema or an image reads its session for it (its agent, its own policy, its cwd), and so does
     // one whose text is longer than some agent takes (its agent's limit): other turns need no read
     const session =
       requested.approvalPolicy ||
+      requested.outputSchema ||
       input.some((part) => part.type !== 'text') ||
       textChars(input) > smallestInputLimit(this.registry.list())
         ? await this.mustGet(id)

@@ -39,7 +39,10 @@ const itemNeeds: { readonly [T in TurnInputItem['type']]: TurnNeed | undefined }
 }
 
 /** The turn options this version takes (each needs `options`). A new option must be named here, or the compiler says so. */
-const knownOptions: { readonly [K in keyof Required<TurnOptions>]: true } = { approvalPolicy: true }
+const knownOptions: { readonly [K in keyof Required<TurnOptions>]: true } = {
+  approvalPolicy: true,
+  outputSchema: true,
+}
 
 /** The need of an input item (none: text). */
 const needOf = (item: TurnInputItem): TurnNeed | undefined => itemNeeds[item.type]

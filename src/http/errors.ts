@@ -13,7 +13,7 @@ import { isStoreBusy } from '../util/store-busy.js'
 import { isStoreUnavailable } from '../util/store-unavailable.js'
 
 /** Which body shape a route's errors take: the native /v1 one, or a seed system's own. */
-export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi'
+export type ErrorShape = 'v1' | 'codex-api-plan' | 'fastapi'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -127,8 +127,6 @@ export function errorBody(err: AppError, shape: ErrorShape, provider?: string): 
       return { error: titleFor(err, provider), details: err.message, provider: provider ?? null }
     case 'fastapi':
       return { detail: err.message }
-    case 'plain':
-      return { error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }
     default:
       return {
         error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },

@@ -30,26 +30,12 @@ const shapes: Record<ErrorShape, { schema: string; prefix: string; json: Json }>
       required: ['error', 'details', 'provider'],
     },
   },
-  plain: {
-    schema: 'PlainError',
-    prefix: 'PlainError',
-    json: {
-      type: 'object',
-      description: 'The error body of the seed 001 and 002 routes.',
-      properties: {
-        error: { type: 'string' },
-        code: { $ref: '#/components/schemas/ErrorCode' },
-        details: {},
-      },
-      required: ['error', 'code'],
-    },
-  },
   fastapi: {
     schema: 'FastApiError',
     prefix: 'FastApiError',
     json: {
       type: 'object',
-      description: "Seeds 002's and 003's (FastAPI's) error body.",
+      description: "Seeds 001's, 002's and 003's (FastAPI's) error body.",
       properties: {
         detail: {
           oneOf: [

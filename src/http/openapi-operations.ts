@@ -329,7 +329,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseSchema: countedList('clis'),
     responseExample: { clis: ['codex'], count: 1 },
     errors: [],
-    errorShape: 'plain',
+    errorShape: 'fastapi',
   },
   'GET /models': {
     tag: 'seed 001: codex.serve',
@@ -338,7 +338,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseSchema: countedList('models'),
     responseExample: { models: ['auto'], count: 1 },
     errors: [],
-    errorShape: 'plain',
+    errorShape: 'fastapi',
   },
   'POST /run': {
     tag: 'seed 001: codex.serve',
@@ -348,7 +348,8 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseExample: { type: 'stdout', data: 'hi\n' },
     stream: 'cli-ndjson',
     errors: [400, 413, 503],
-    errorShape: 'plain',
+    errorShape: 'fastapi',
+    fastapiBody: true,
   },
   'POST /agent/stream': {
     tag: 'seed 004: agent stream',

@@ -181,6 +181,60 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(asked).toContain(inline)
   })
 
+  it("turn/start's outputSchema reaches codex's turn/start: the model is asked for that JSON, for that turn alone", async () => {
+    // Seed 003's README: "REST API wrapper for Codex CLI app-server", turn/start "Request: {threadId, input}"; the
+    // original's TurnStartRequest (app/models) also had `outputSchema: Optional[Dict[str, Any]]`, which it passed
+    // to app-server's turn/start, whose TurnStartParams say: "Optional JSON Schema used to constrain the final
+    // assistant message for this turn." The gateway took it and dropped it.
+    const schema = {
+      type: 'object',
+      properties: { greeting: { $ref: '#/$defs/word' } },
+      required: ['greeting'],
+      additionalProperties: false,
+      $defs: { word: { type: 'string' } },
+    }
+    const { body } = await post('/api/thread/start', { cwd: '/workspace' })
+    /** The response format codex asked the model for in its last request. */
+    const format = () =>
+      (mock.requests.at(-1)?.body as { text?: { format?: unknown } } | undefined)?.text?.format
+    mock.script({ kind: 'text', text: '{"greeting":"hi"}' })
+    const structured = await post('/api/turn/start', {
+      threadId: body.thread.id,
+      input: [{ type: 'text', text: 'greet me as JSON' }],
+      outputSchema: schema,
+    })
+    expect(structured.status, JSON.stringify(structured.body)).toBe(200)
+    expect(format()).toMatchObject({ type: 'json_schema', schema })
+    // the final answer as codex gave it, in app-server's own record of the turn
+    expect(structured.body.turn.status).toBe('completed')
+    expect(structured.body.turn.items).toContainEqual(
+      expect.objectContaining({ type: 'agentMessage', text: '{"greeting":"hi"}' }),
+    )
+    // the next turn without one is free text again: the schema was that turn's alone
+    mock.script({ kind: 'text', text: 'plain words' })
+    const plain = await post('/api/turn/start', {
+      threadId: body.thread.id,
+      input: [{ type: 'text', text: 'and now in words' }],
+      outputSchema: null,
+    })
+    expect(plain.body.turn.status).toBe('completed')
+    expect(format()).not.toMatchObject({ type: 'json_schema' })
+    // bounded as a run's: a $ref outside the schema is the gateway's 400 with text, before codex is asked
+    const asked = mock.requests.length
+    const refused = await post('/api/turn/start', {
+      threadId: body.thread.id,
+      input: [{ type: 'text', text: 'x' }],
+      outputSchema: { $ref: 'file:///etc/passwd' },
+    })
+    expect(refused.status).toBe(400)
+    expect(refused.body).toEqual({
+      detail: expect.stringMatching(
+        /^outputSchema\.\$ref "file:\/\/\/etc\/passwd" points outside the schema/,
+      ),
+    })
+    expect(mock.requests.length).toBe(asked)
+  })
+
   it('optional fields sent as null count as absent (thread/start, skills/list)', async () => {
     const start = await post('/api/thread/start', {
       cwd: '/workspace',

@@ -171,10 +171,8 @@ describe('POST /run (seed 001)', () => {
   })
 
   describe('bad input: 4xx with a clear message and nothing spawned', () => {
+    // what only the gateway refuses is a 400 (a 413 for size) in the original's FastAPI shape, `{"detail": "..."}`
     const cases: [string, unknown, number, RegExp][] = [
-      ['malformed JSON', '{"cli": "codex", ', 400, /JSON/],
-      ['wrong types', { cli: 'codex', args: 'exec' }, 400, /args/],
-      ['unknown cli', { cli: 'bash', args: ['-c', 'id'] }, 400, /CLI_LIST/],
       [
         'cwd outside the roots',
         { cli: 'codex', args: execArgs('x'), cwd: '/etc' },
@@ -244,7 +242,78 @@ describe('POST /run (seed 001)', () => {
         const before = mock.requests.length
         const res = await postJson(`${gw.url}/run`, body)
         expect(res.status).toBe(status)
-        expect(await res.text()).toMatch(message)
+        const answer = (await res.json()) as Record<string, unknown>
+        expect(Object.keys(answer)).toEqual(['detail'])
+        expect(answer.detail).toMatch(message)
+        expect(processesUnder(gw.workspace)).toEqual([])
+        expect(mock.requests.length).toBe(before)
+      })
+    }
+
+    /**
+     * The seed (001) defines `POST /run`'s request, "{"cli": "codex", "args": ["--model", "gpt-4"], "stdin":
+     * "Prompt text..."}", "`env` is optional", and of its errors only the timeout's frames; the rest is its
+     * original's, codex.serve's `codex_serve.py`, a FastAPI app: `class RunRequest(BaseModel): cli: str; args:
+     * List[str]; stdin: str; env: Optional[Dict[str, str]] = None`, refused by FastAPI as its 422 `{"detail":
+     * [...]}`, and `if req.cli not in CLI_LIST: raise HTTPException(status_code=400, detail=f"Unsupported CLI:
+     * {req.cli}")`. The gateway answered both as 400 `{error, code}`. Its Gerrit client reads only the status of an
+     * error answer (a JSON line without `type` is skipped), so the body is the original's, nothing more.
+     */
+    const refusals: [string, string, number, unknown][] = [
+      ['a cli not in CLI_LIST', '{"cli":"bash","args":["-c","id"],"stdin":""}', 400, 'Unsupported CLI: bash'],
+      ['an empty cli', '{"cli":"","args":[]}', 400, 'Unsupported CLI: '],
+      [
+        'malformed JSON',
+        '{"cli": "codex", ',
+        422,
+        [
+          {
+            type: 'json_invalid',
+            loc: ['body', 17],
+            msg: 'JSON decode error',
+            input: {},
+            ctx: { error: 'Expecting property name enclosed in double quotes' },
+          },
+        ],
+      ],
+      [
+        'every wrong field, in field order',
+        '{"env":{"A":1},"args":"exec","cli":7,"stdin":false}',
+        422,
+        [
+          { type: 'string_type', loc: ['body', 'cli'], msg: 'Input should be a valid string', input: 7 },
+          { type: 'list_type', loc: ['body', 'args'], msg: 'Input should be a valid list', input: 'exec' },
+          {
+            type: 'string_type',
+            loc: ['body', 'stdin'],
+            msg: 'Input should be a valid string',
+            input: false,
+          },
+          { type: 'string_type', loc: ['body', 'env', 'A'], msg: 'Input should be a valid string', input: 1 },
+        ],
+      ],
+      [
+        'cli missing, an arg not a string',
+        '{"args":["exec",3]}',
+        422,
+        [
+          { type: 'missing', loc: ['body', 'cli'], msg: 'Field required', input: { args: ['exec', 3] } },
+          { type: 'string_type', loc: ['body', 'args', 1], msg: 'Input should be a valid string', input: 3 },
+        ],
+      ],
+      ['no body', '', 422, [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]],
+    ]
+    for (const [name, body, status, detail] of refusals) {
+      it(`the original's refusal: ${name}`, async () => {
+        const before = mock.requests.length
+        const res = await fetch(`${gw.url}/run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        })
+        expect(res.status).toBe(status)
+        expect(res.headers.get('content-type')).toBe('application/json')
+        expect(await res.json()).toEqual({ detail })
         expect(processesUnder(gw.workspace)).toEqual([])
         expect(mock.requests.length).toBe(before)
       })
@@ -303,10 +372,7 @@ describe('RUN_RESPONSE_TIMEOUT_SECONDS (and CLI_LIST as GET /clis lists it)', ()
       const missing = await postJson(`${gw.url}/run`, { cli: 'nosuchcli', args: [] })
       expect([missing.status, await missing.json()]).toEqual([
         503,
-        {
-          error: 'cli "nosuchcli" is in CLI_LIST but not installed on this server',
-          code: 'agent_not_installed',
-        },
+        { detail: 'cli "nosuchcli" is in CLI_LIST but not installed on this server' },
       ])
       mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
       const frames = await readNdjson(

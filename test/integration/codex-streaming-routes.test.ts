@@ -431,6 +431,22 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
         { prompt: 'x', output_schema: { $ref: 'http://127.0.0.1:9/schema.json' } },
         /^output_schema\.\$ref "http:\/\/127\.0\.0\.1:9\/schema\.json" points outside the schema/,
       ],
+      // The seed: "/api/codex/run - Standard REST endpoint", "Request Body: Same as /api/codex/stream", and of
+      // "Structured Output" only "Support for JSON schema output validation"; its original's `output_schema:
+      // Optional[Dict[str, Any]]` went to `codex exec --output-schema`, so a dict that is no JSON Schema ran codex,
+      // whose model provider refused it mid-run (the mock takes anything: the run succeeded). Now refused before.
+      [
+        'an output_schema that is no JSON Schema (a type that does not exist)',
+        'run',
+        { prompt: 'x', output_schema: { type: 'nonsense' } },
+        /^output_schema is not a valid JSON Schema: output_schema\/type must be equal to one of the allowed values/,
+      ],
+      [
+        'an output_schema that is no JSON Schema (properties not an object)',
+        'stream',
+        { prompt: 'x', output_schema: { type: 'object', properties: 5 } },
+        /^output_schema is not a valid JSON Schema: output_schema\/properties must be object$/,
+      ],
       [
         'danger-full-access without ALLOW_DANGER_FULL_ACCESS',
         'stream',

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect, selfSignedCert } from '../support/h2-client.js'
 
-type Shape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi' | 'agent-stream' | 'none'
+type Shape = 'v1' | 'codex-api-plan' | 'fastapi' | 'agent-stream' | 'none'
 
 /** Which family's error shape a body has (src/http/errors.ts `errorBody`); 'none' for no body (a HEAD). */
 function shapeOf(text: string): Shape | string {
@@ -13,7 +13,6 @@ function shapeOf(text: string): Shape | string {
   const keys = Object.keys(body).sort().join(',')
   if (keys === 'error' && typeof body.error === 'object') return 'v1'
   if (keys === 'details,error,provider') return 'codex-api-plan'
-  if (keys === 'code,error' || keys === 'code,details,error') return 'plain'
   if (keys === 'detail') return 'fastapi'
   // seed 004's error frame, one NDJSON line
   if (keys === 'code,id,message,type' && body.type === 'error' && text.endsWith('}\n')) return 'agent-stream'
@@ -95,10 +94,11 @@ const cases: Case[] = [
     anonymous: true,
     body: { prompt: 'x' },
   },
-  // seed 001 (codex.serve, a FastAPI app too): {error, code}; a wrong method as FastAPI answers it
+  // seed 001 (codex.serve, a FastAPI app too): {detail}; a wrong method as FastAPI answers it, a body its model
+  // refuses as FastAPI's 422
   { method: 'PUT', path: '/clis', status: 405, shape: 'fastapi', allow: 'GET', says: fastapi405 },
   { method: 'GET', path: '/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
-  { method: 'POST', path: '/run', status: 400, shape: 'plain', body: {} },
+  { method: 'POST', path: '/run', status: 422, shape: 'fastapi', body: {} },
   // seed 002 (FastAPI): {detail}, as its HTTPException answered; a wrong method as FastAPI answers it, and a body
   // its model refuses (text/plain included: FastAPI read it as bytes) as FastAPI's 422
   { method: 'GET', path: '/api/codex/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
@@ -306,7 +306,7 @@ describe('errors on every route family, in its shape', () => {
     expect(await post('/api/skills/list', { cwds: 5 }, token)).toEqual({ status: 422, allowOrigin: '*' })
     // the gateway's own routes, and seeds without CORS (000, 001), say nothing of it
     expect(await post('/v1/runs', {}, token)).toEqual({ status: 400, allowOrigin: null })
-    expect(await post('/run', {}, token)).toEqual({ status: 400, allowOrigin: null })
+    expect(await post('/run', {}, token)).toEqual({ status: 422, allowOrigin: null })
     expect(await post('/chat', {}, token)).toEqual({ status: 400, allowOrigin: null })
     const credentialed = await fetch(`${gw.url}/api/codex/run`, { method: 'POST', headers: { origin } })
     expect(credentialed.headers.get('access-control-allow-credentials')).toBeNull()

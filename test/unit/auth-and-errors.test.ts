@@ -59,9 +59,10 @@ describe('bearer tokens', () => {
     const { app } = await makeApp(tokens)
     const res = await app.inject({ method: 'GET', url: '/clis' })
     expect(res.statusCode).toBe(401)
+    // seed 001's route: FastAPI's {detail}, as its original's errors
     const body = res.json()
-    expect(body.code).toBe('unauthorized')
-    expect(body.error).toMatch(/bearer token/i)
+    expect(Object.keys(body)).toEqual(['detail'])
+    expect(body.detail).toMatch(/bearer token/i)
   })
 
   it('refuses a wrong token with 401', async () => {
@@ -75,7 +76,7 @@ describe('bearer tokens', () => {
     ]) {
       const res = await app.inject({ method: 'GET', url: '/clis', headers: { authorization } })
       expect(res.statusCode, authorization).toBe(401)
-      expect(res.json().code, authorization).toBe('unauthorized')
+      expect(res.json().detail, authorization).toMatch(/bearer token/i)
     }
   })
 
@@ -185,14 +186,11 @@ describe('request errors', () => {
     expect(res.json().details).toContain('prompt')
   })
 
-  it('POST /run with a CLI outside CLI_LIST -> 400 naming CLI_LIST', async () => {
+  it("POST /run with a CLI outside CLI_LIST -> 400 in codex.serve's words", async () => {
     const { app } = await makeApp()
     const res = await app.inject({ method: 'POST', url: '/run', payload: { cli: 'bash' } })
     expect(res.statusCode).toBe(400)
-    const body = res.json()
-    expect(body.code).toBe('unknown_cli')
-    expect(body.error).toContain('CLI_LIST')
-    expect(body.error).toContain('bash')
+    expect(res.json()).toEqual({ detail: 'Unsupported CLI: bash' })
   })
 
   it('POST /run with a refused argument -> 400 forbidden_argument', async () => {
@@ -203,7 +201,7 @@ describe('request errors', () => {
       payload: { cli: 'codex', args: ['exec', '--dangerously-bypass-approvals-and-sandbox', 'hi'] },
     })
     expect(res.statusCode).toBe(400)
-    expect(res.json().code).toBe('forbidden_argument')
+    expect(res.json().detail).toMatch(/RUN_ALLOW_UNSAFE_ARGS/)
   })
 
   it('POST /run with a refused env name -> 400 forbidden_env', async () => {
@@ -214,7 +212,7 @@ describe('request errors', () => {
       payload: { cli: 'codex', args: ['exec', 'hi'], env: { LD_PRELOAD: '/tmp/x.so' } },
     })
     expect(res.statusCode).toBe(400)
-    expect(res.json().code).toBe('forbidden_env')
+    expect(res.json().detail).toMatch(/RUN_ALLOW_ENV=LD_PRELOAD/)
   })
 
   it('POST /run with a cwd outside the workspace -> 400 invalid_cwd', async () => {
@@ -225,7 +223,7 @@ describe('request errors', () => {
       payload: { cli: 'codex', args: ['--version'], cwd: '..' },
     })
     expect(res.statusCode).toBe(400)
-    expect(res.json().code).toBe('invalid_cwd')
+    expect(res.json().detail).toMatch(/outside the workspace roots/)
   })
 
   it('a body over BODY_LIMIT_BYTES -> 413', async () => {
@@ -239,7 +237,7 @@ describe('request errors', () => {
       payload: { cli: 'codex', stdin: 'x'.repeat(4096) },
     })
     expect(run.statusCode).toBe(413)
-    expect(run.json().code).toBe('body_too_large')
+    expect(run.json().detail).toContain('BODY_LIMIT_BYTES')
   })
 
   /**
@@ -343,7 +341,7 @@ describe('request errors', () => {
       'POST /run cwd=notes.txt',
     )
     expect(res.statusCode).toBe(400)
-    expect(res.json().code).toBe('invalid_cwd')
+    expect(res.json().detail).toMatch(/is not a directory/)
   })
 
   it('POST /run whose process cannot start (NUL byte in env) ends the response', async () => {

@@ -80,7 +80,7 @@ describe('OpenAPI document completeness', () => {
       operations.find(([k]) => k === key)![1].responses[status].$ref as string
     expect(ref('POST /v1/runs', 400)).toBe('#/components/responses/V1Error400')
     expect(ref('POST /chat', 503)).toBe('#/components/responses/ApiPlanError503')
-    expect(ref('POST /run', 400)).toBe('#/components/responses/PlainError400')
+    expect(ref('POST /run', 400)).toBe('#/components/responses/FastApiError400')
     expect(ref('POST /api/turn/start', 400)).toBe('#/components/responses/FastApiError400')
     const fastapi = doc.components.responses.FastApiError400.content['application/json'].examples
     expect(Object.keys(fastapi.invalid_request.value)).toEqual(['detail'])
@@ -94,7 +94,7 @@ describe('OpenAPI document completeness', () => {
     const withBody = operations.filter(([, op]) => op.requestBody)
     expect(withBody.length).toBeGreaterThan(10)
     for (const [key, op] of withBody) expect(Object.keys(op.responses), `${key} answers 408`).toContain('408')
-    for (const shape of ['V1Error', 'ApiPlanError', 'PlainError', 'FastApiError']) {
+    for (const shape of ['V1Error', 'ApiPlanError', 'FastApiError']) {
       const response = doc.components.responses[`${shape}408`]
       expect(response.description, shape).toMatch(/timed_out.*request_timeout.*BODY_IDLE_SECONDS/s)
       const examples = response.content['application/json'].examples
@@ -105,16 +105,16 @@ describe('OpenAPI document completeness', () => {
   })
 
   it("415: every route that reads a body lists it, with its own family's error body", () => {
-    // seed 002's and 003's routes read any content-type, as FastAPI did, and answer 422 instead
+    // seed 001's, 002's and 003's routes read any content-type, as FastAPI did, and answer 422 instead
     const fastapiBodies = operations
       .map(([key]) => key)
-      .filter((key) => /^POST \/api\/(codex|thread|turn|skills)\//.test(key))
-    expect(fastapiBodies).toEqual(expect.arrayContaining(['POST /api/codex/run', 'POST /api/turn/start']))
-    expect(fastapiBodies).toHaveLength(9)
-    const withBody = operations.filter(([key, op]) => op.requestBody && !fastapiBodies.includes(key))
-    expect(withBody.map(([key]) => key)).toEqual(
-      expect.arrayContaining(['POST /v1/runs', 'POST /run', 'POST /chat']),
+      .filter((key) => /^POST \/(api\/(codex|thread|turn|skills)\/|run$)/.test(key))
+    expect(fastapiBodies).toEqual(
+      expect.arrayContaining(['POST /api/codex/run', 'POST /api/turn/start', 'POST /run']),
     )
+    expect(fastapiBodies).toHaveLength(10)
+    const withBody = operations.filter(([key, op]) => op.requestBody && !fastapiBodies.includes(key))
+    expect(withBody.map(([key]) => key)).toEqual(expect.arrayContaining(['POST /v1/runs', 'POST /chat']))
     for (const key of fastapiBodies) {
       const op = operations.find(([k]) => k === key)![1]
       expect(op.responses['415'], key).toBeUndefined()

@@ -59,4 +59,30 @@ describe('turnOptionsOf', () => {
       'steer',
     )
   })
+
+  it('an outputSchema: codex takes it for the turn (with a policy too); another agent, a steer, a $ref out: refused', () => {
+    const schema = { type: 'object', properties: { a: { type: 'string' } } }
+    const codex = { agent: 'codex', approvalPolicy: 'never' as const }
+    expect(turnOptionsOf(registry, codex, { outputSchema: schema })).toEqual({ outputSchema: schema })
+    expect(turnOptionsOf(registry, codex, { outputSchema: schema, approvalPolicy: 'untrusted' })).toEqual({
+      outputSchema: schema,
+      approvalPolicy: 'untrusted',
+    })
+    expect(refusal(() => turnOptionsOf(registry, codex, { outputSchema: schema }, 'steer'))).toContain(
+      'outputSchema cannot go with onBusy "steer"',
+    )
+    expect(
+      refusal(() => turnOptionsOf(registry, codex, { outputSchema: { $ref: 'file:///etc/passwd' } })),
+    ).toMatch(/points outside the schema/)
+    expect(refusal(() => turnOptionsOf(registry, codex, { outputSchema: { type: 'nonsense' } }))).toMatch(
+      /^outputSchema is not a valid JSON Schema: outputSchema\/type must be equal to one of the allowed values/,
+    )
+    expect(
+      refusal(() =>
+        turnOptionsOf(registry, { agent: 'claude', approvalPolicy: null }, { outputSchema: schema }),
+      ),
+    ).toBe(
+      'agent claude takes no outputSchema for a session turn, so it would not be honoured. Leave outputSchema out',
+    )
+  })
 })

@@ -14,6 +14,7 @@ import type {
 } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
+import type { JsonValue } from './generated/serde_json/JsonValue.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { HostLease } from './host-lease.js'
 import { RpcClosedError, RpcResponseError, RpcTimeoutError } from './rpc-errors.js'
@@ -315,6 +316,8 @@ export class CodexSession implements AgentSession, ThreadListener {
             threadId,
             input: userInput(input),
             ...(approvalPolicy ? { approvalPolicy } : {}),
+            // this turn's alone: codex holds its final message to it and does not keep it for the next turn
+            ...(options.outputSchema ? { outputSchema: options.outputSchema as JsonValue } : {}),
           })
         } catch (err) {
           // the process lost the thread (restarted between resume and start, or unloaded it): once more

@@ -904,7 +904,7 @@ export interface components {
             /** @constant */
             type: "error";
         };
-        /** @description Seeds 002's and 003's (FastAPI's) error body. */
+        /** @description Seeds 001's, 002's and 003's (FastAPI's) error body. */
         FastApiError: {
             detail: string | {
                 code: number;
@@ -1006,12 +1006,6 @@ export interface components {
             stream: "stdout" | "stderr";
             /** @constant */
             type: "output";
-        };
-        /** @description The error body of the seed 001 and 002 routes. */
-        PlainError: {
-            code: components["schemas"]["ErrorCode"];
-            details?: unknown;
-            error: string;
         };
         /** @description The `reasoning` item. */
         ReasoningItem: {
@@ -1492,6 +1486,9 @@ export interface components {
                 type: "image";
                 url: string;
             })[];
+            outputSchema?: {
+                [key: string]: unknown;
+            } | null;
             threadId: string;
         };
         TurnStartResponse: {
@@ -1731,69 +1728,6 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["HTTPValidationError"];
-            };
-        };
-        /** @description Invalid input */
-        PlainError400: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["PlainError"];
-            };
-        };
-        /** @description Missing or wrong bearer token (when API_TOKENS is set) */
-        PlainError401: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["PlainError"];
-            };
-        };
-        /** @description Forbidden: the bearer token lacks the scope the operation needs (`read`, `run` or `approve`, when API_TOKENS is set), or, without API_TOKENS, a browser request from another origin or site, or addressed by a DNS name other than localhost */
-        PlainError403: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["PlainError"];
-            };
-        };
-        /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
-        PlainError408: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["PlainError"];
-            };
-        };
-        /** @description Body too large */
-        PlainError413: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["PlainError"];
-            };
-        };
-        /** @description Unsupported media type */
-        PlainError415: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["PlainError"];
-            };
-        };
-        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored), or its PostgreSQL server cannot be reached or takes no connections now (`store_unavailable`: stopped, restarting, hanging), or a lock its write needs is held by another client of that server (`store_busy`: another node's or an operator's open transaction; nothing stored); retry after Retry-After, on this node or another. Except `outcome_unknown`: the node holding the session died after it took this request, so it may have been done; read the session's turns or events before sending it again */
-        PlainError503: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["PlainError"];
             };
         };
         /** @description Unhealthy: the store did not answer within 2 s (a PostgreSQL server down or refusing connections), its disk is full (`store.storageFull`) or DATA_DIR is not writable. The same body, `status: "unhealthy"`. */
@@ -2465,8 +2399,8 @@ export interface operations {
                     "application/json": components["schemas"]["CliList"];
                 };
             };
-            401: components["responses"]["PlainError401"];
-            403: components["responses"]["PlainError403"];
+            401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
         };
     };
     getHealth: {
@@ -2569,8 +2503,8 @@ export interface operations {
                     "application/json": components["schemas"]["SeedModelList"];
                 };
             };
-            401: components["responses"]["PlainError401"];
-            403: components["responses"]["PlainError403"];
+            401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
         };
     };
     postRun: {
@@ -2612,13 +2546,13 @@ export interface operations {
                     "application/x-ndjson": components["schemas"]["CliFrame"];
                 };
             };
-            400: components["responses"]["PlainError400"];
-            401: components["responses"]["PlainError401"];
-            403: components["responses"]["PlainError403"];
-            408: components["responses"]["PlainError408"];
-            413: components["responses"]["PlainError413"];
-            415: components["responses"]["PlainError415"];
-            503: components["responses"]["PlainError503"];
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
+            408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
+            422: components["responses"]["FastApiValidationError"];
+            503: components["responses"]["FastApiError503"];
         };
     };
     getV1Agents: {

@@ -39,8 +39,8 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * skill or mention input item, a localImage or cwd outside the workspace, danger-full-access without
  * ALLOW_DANGER_FULL_ACCESS) a 400 with text. Answers are the original's response models: a thread is its Thread
  * (`seedThread`) of app-server's record (thread/read), whatever else that has. Fields the original's models
- * had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
- * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
+ * had are accepted; `sandbox` (thread/start), `approvalPolicy` and `outputSchema` (turn/start, that turn only:
+ * codex holds the turn's final message to the schema, answered as codex gave it) are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
  * The seed ran in a container with the workspace at /workspace: a `cwd` of /workspace[/sub] that does not
  * exist here means WORKSPACE_DIR[/sub]. An optional field sent as null counts as absent (codex's own params are
  * nullable).
@@ -227,13 +227,21 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       '/api/turn/start',
       {
         config: config(models.turnStart),
-        schema: { body: threadId.extend({ input: seedInput, approvalPolicy: z.string().nullish() }) },
+        schema: {
+          body: threadId.extend({
+            input: seedInput,
+            approvalPolicy: z.string().nullish(),
+            // the original's `Optional[Dict[str, Any]]`, passed to app-server's turn/start for this turn
+            outputSchema: z.record(z.string(), z.unknown()).nullish(),
+          }),
+        },
       },
       async (request) => {
         const scope = scopeOf(ctx, request)
         const { sessions } = scope
         // app-server reads the params before it looks for the thread
         const policy = known('approvalPolicy', codexApprovalPolicy, request.body.approvalPolicy)
+        const outputSchema = request.body.outputSchema ?? undefined
         const s = await sessionOf(scope, request.body.threadId, 'turn/start')
         // an image path as the original's container saw it (/workspace/...) is found where a cwd is (seedCwd)
         const input = request.body.input.map((item) =>
@@ -243,7 +251,10 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const archived = () => unknownThread('turn/start', s.agentSessionId)
         if (s.status === 'archived') throw archived()
         const started = await sessions
-          .startTurn(s.id, input, 'queue', policy ? { approvalPolicy: policy } : {})
+          .startTurn(s.id, input, 'queue', {
+            ...(policy ? { approvalPolicy: policy } : {}),
+            ...(outputSchema ? { outputSchema } : {}),
+          })
           .catch(async (err: unknown) => {
             // archived meanwhile
             const now = err instanceof AppError && err.code === 'conflict' && (await sessions.get(s.id))

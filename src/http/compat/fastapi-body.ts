@@ -4,7 +4,7 @@ import { pythonJsonError } from './python-json.js'
 
 /**
  * A FastAPI route's body as FastAPI read and validated it, for a seed whose original took one pydantic model per
- * route (seed 002's CodexRequest, seed 003's request models): what it refused is its 422 `{"detail": [...]}`,
+ * route (seed 001's RunRequest, seed 002's CodexRequest, seed 003's request models): what it refused is its 422 `{"detail": [...]}`,
  * error for error as pydantic v2 wrote them (`type`, `loc`, `msg`, `input`, `ctx`; FastAPI leaves out `url`).
  * What it accepted goes on to the route's own schema, which may still refuse by the gateway's rules (a 400 in
  * the route's shape).
@@ -19,8 +19,8 @@ export type PydanticField = {
   nullable?: true
 } & (
   | {
-      /** `str`, `bool`, `List[str]`, `List[Dict[str, Any]]`, `Dict[str, Any]` */
-      kind: 'str' | 'bool' | 'list_of_str' | 'list_of_dict' | 'dict'
+      /** `str`, `bool`, `List[str]`, `List[Dict[str, Any]]`, `Dict[str, Any]`, `Dict[str, str]` */
+      kind: 'str' | 'bool' | 'list_of_str' | 'list_of_dict' | 'dict' | 'dict_of_str'
     }
   | {
       /** `Literal["a", "b"]`: one of `values` (strings) */
@@ -148,6 +148,11 @@ function validateValue(field: PydanticField, v: unknown, loc: (string | number)[
       return typeof v === 'string' && field.values.includes(v) ? [] : [literalError(field.values, loc, v)]
     case 'dict':
       return isDict(v) ? [] : [dictType(loc, v)]
+    case 'dict_of_str':
+      if (!isDict(v)) return [dictType(loc, v)]
+      return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) =>
+        typeof x === 'string' ? [] : [stringType([...loc, k], x)],
+      )
     case 'model':
       return isDict(v)
         ? validateFields(field.model, v as Record<string, unknown>, loc)
