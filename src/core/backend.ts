@@ -75,7 +75,11 @@ export async function openBackend(config: Config): Promise<Backend> {
     openQueue: async () => {
       if (config.GATEWAY_ROLE === 'all') return undefined
       const { PgBossRunQueue } = await import('../store/postgres/pg-boss-run-queue.js')
-      return PgBossRunQueue.start(url, connections)
+      // a request's send of a run's job meets the store's bounds (client-side, and each connection's lock_timeout)
+      return PgBossRunQueue.start(url, connections, {
+        queryTimeoutMs: store.queryTimeoutMs,
+        lockWaitMs: store.lockWaitMs,
+      })
     },
     abandon: () => {
       const commitsUnknown = store.commitsUnanswered

@@ -5,6 +5,7 @@ import { AppError, orNotFound } from '../protocol/errors.js'
 import type { RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
+import { JobNotSent, JobSendUnanswered } from '../store/run-queue.js'
 import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
 import { settledWithin } from '../util/settled-within.js'
 import { isStoreUnavailable } from '../util/store-unavailable.js'
@@ -135,7 +136,11 @@ export class RunManager {
         throw err
       })
     if (!queued) return this.mustGet(run.id)
-    if (dispatch) await dispatch.send(run.id)
+    if (dispatch)
+      await dispatch.send(run.id).catch((err: unknown) => {
+        this.whenJobNotSent(run.id, err)
+        throw err
+      })
     else this.enqueue(run, driver, validate, false)
     return (await this.store.getRun(run.id)) ?? run
   }
@@ -175,6 +180,32 @@ export class RunManager {
    */
   private async endNeverQueued(runId: string, cause: unknown): Promise<void> {
     const completed = runFailed(`storing its events failed: ${(cause as Error).message}`)
+    await recordEnd(
+      () => this.recordClaimedEnd(runId, completed),
+      { name: `run ${runId}`, ids: { runId } },
+      (err) => !(err instanceof RunTakenOver) && this.accepting,
+      this.endRetry,
+    )
+  }
+
+  /**
+   * A run whose job's send failed (the request answers 503): a run whose job is known not to be stored is claimed
+   * here and recorded failed (no worker would ever be handed it; a worker that claimed it first keeps it). A send
+   * the server did not answer in time goes on: its outcome decides (stored: a worker runs the run). A send that ends
+   * with its connection lost mid-statement leaves the run queued: its job may be stored (docs/OPERATIONS.md).
+   */
+  private whenJobNotSent(runId: string, err: unknown): void {
+    const end = (cause: unknown) => {
+      if (cause instanceof JobNotSent) void this.endUnsent(runId, cause)
+    }
+    if (err instanceof JobSendUnanswered) err.outcome.catch(end)
+    else end(err)
+  }
+
+  private async endUnsent(runId: string, cause: JobNotSent): Promise<void> {
+    const claimed = await this.store.claimRun(runId, this.node).catch(() => undefined)
+    if (!claimed) return
+    const completed = runFailed(`${cause.message}; submit it again`)
     await recordEnd(
       () => this.recordClaimedEnd(runId, completed),
       { name: `run ${runId}`, ids: { runId } },

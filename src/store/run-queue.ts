@@ -1,8 +1,14 @@
+import { StoreNoAnswer } from '../util/store-unavailable.js'
+
 /**
  * How admitted runs reach workers in a cluster: API nodes send run ids, workers take them when they have
  * room. Delivery is at least once; a worker executes a run only after winning `Store.claimRun`.
  */
 export interface RunQueue {
+  /**
+   * Sends a run's job. Fails with JobNotSent when the job is known not to be stored, with JobSendUnanswered when
+   * the queue's server did not answer in time (the send goes on: its `outcome` tells how it ended).
+   */
   send(runId: string): Promise<void>
   /**
    * Starts taking runs: whenever `room()` is above zero, up to that many run ids are handed to `take`
@@ -12,4 +18,34 @@ export interface RunQueue {
   work(room: () => number, take: (runId: string) => Promise<void>): void
   /** Stops taking runs (what was taken stays taken) and closes the queue's connections. */
   stop(): Promise<void>
+}
+
+/**
+ * A run's job the queue did not store, and is known not to have (PostgreSQL ended its wait for a lock another
+ * client holds, or no connection could be made): no worker will ever be handed the run. `cause`: the driver's error.
+ */
+export class JobNotSent extends Error {
+  constructor(runId: string, options: ErrorOptions) {
+    super(
+      `the job of run ${runId} was not sent to the workers' queue: ${(options.cause as Error).message}`,
+      options,
+    )
+    this.name = 'JobNotSent'
+  }
+}
+
+/**
+ * A run's job whose send PostgreSQL did not answer within STORE_QUERY_TIMEOUT_SECONDS (the server hangs): it may
+ * be stored or not. The send is not cut on the server: `outcome` settles when it ends (rejected with JobNotSent
+ * when it is known not to have stored the job).
+ */
+export class JobSendUnanswered extends StoreNoAnswer {
+  constructor(
+    runId: string,
+    ms: number,
+    readonly outcome: Promise<void>,
+  ) {
+    super(`the send of run ${runId}'s job to the workers' queue`, ms)
+    this.name = 'JobSendUnanswered'
+  }
 }

@@ -1,10 +1,20 @@
 import type pg from 'pg'
 import PgBoss from 'pg-boss'
-import type { RunQueue } from '../run-queue.js'
+import { markIfStoreBusy, pgLockNotAvailable } from '../../util/store-busy.js'
+import { markIfStoreUnavailable } from '../../util/store-unavailable.js'
+import { JobNotSent, JobSendUnanswered, type RunQueue } from '../run-queue.js'
 import type { PgConnections } from './pg-connections.js'
 
 const queueName = 'agent-gateway-runs'
 const pollMs = 100
+
+/** The bounds of the store's own pool (PostgresStore.queryTimeoutMs, lockWaitMs), that a job's send meets too. */
+export interface QueueBounds {
+  /** STORE_QUERY_TIMEOUT_SECONDS in ms: how long a request waits for its run's job to be sent (0: no bound). */
+  queryTimeoutMs: number
+  /** Each connection's lock_timeout (0: none). */
+  lockWaitMs: number
+}
 
 /**
  * The RunQueue of a PostgreSQL cluster: pg-boss (jobs in PostgreSQL, fetched with SKIP LOCKED). A job only
@@ -17,11 +27,27 @@ export class PgBossRunQueue implements RunQueue {
   private working: Promise<void> | undefined
   private stopped = false
 
-  private constructor(private readonly boss: PgBoss) {}
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly sendTimeoutMs: number,
+  ) {}
 
-  /** `connections`: where pg-boss's pool is registered, so a stop can destroy its connections (its fetch's too). */
-  static async start(url: string, connections?: PgConnections): Promise<PgBossRunQueue> {
-    const boss = new PgBoss({ connectionString: url, max: 4 })
+  /**
+   * `connections`: where pg-boss's pool is registered, so a stop can destroy its connections (its fetch's too).
+   * `bounds`: those of the store's pool; pg-boss hands its options on to its pg.Pool, so its connections get the
+   * store's lock_timeout (a lock another client holds on its job table ends a send's wait with 55P03).
+   */
+  static async start(
+    url: string,
+    connections?: PgConnections,
+    bounds: QueueBounds = { queryTimeoutMs: 0, lockWaitMs: 0 },
+  ): Promise<PgBossRunQueue> {
+    const boss = new PgBoss({
+      connectionString: url,
+      max: 4,
+      ...(bounds.lockWaitMs > 0 ? { lock_timeout: bounds.lockWaitMs } : {}),
+      ...(bounds.queryTimeoutMs > 0 ? { connectionTimeoutMillis: bounds.queryTimeoutMs } : {}),
+    } as PgBoss.ConstructorOptions)
     // Errors of pg-boss's own maintenance are retried by it; they must not crash the node.
     boss.on('error', () => {})
     await boss.start()
@@ -34,11 +60,33 @@ export class PgBossRunQueue implements RunQueue {
           // Another node created it at the same moment.
           if (!(await boss.getQueue(queueName))) throw err
         })
-    return new PgBossRunQueue(boss)
+    return new PgBossRunQueue(boss, bounds.queryTimeoutMs)
   }
 
-  async send(runId: string): Promise<void> {
-    await this.boss.send(queueName, { runId })
+  /**
+   * One INSERT pg-boss commits on its own. A request waits for it STORE_QUERY_TIMEOUT_SECONDS at most
+   * (JobSendUnanswered, 503 store_unavailable); the statement is not cut then (it may already be stored), it goes on.
+   */
+  send(runId: string): Promise<void> {
+    const sent = this.boss.send(queueName, { runId }).then(
+      () => undefined,
+      (err: unknown) => {
+        markIfStoreBusy(err)
+        markIfStoreUnavailable(err)
+        throw neverStored(err) ? new JobNotSent(runId, { cause: err }) : err
+      },
+    )
+    const ms = this.sendTimeoutMs
+    if (ms <= 0) return sent
+    sent.catch(() => {})
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new JobSendUnanswered(runId, ms, sent)
+        markIfStoreUnavailable(err)
+        reject(err)
+      }, ms)
+      sent.then(resolve, reject).finally(() => clearTimeout(timer))
+    })
   }
 
   work(room: () => number, take: (runId: string) => Promise<void>): void {
@@ -85,4 +133,20 @@ export class PgBossRunQueue implements RunQueue {
     await this.working
     await this.boss.stop({ graceful: false, wait: true })
   }
+}
+
+/**
+ * Whether a send's failure says the job was not stored: PostgreSQL ended its wait for a lock (55P03: the statement
+ * failed, nothing committed) or no connection could be made for it. A connection lost mid-statement says nothing.
+ */
+function neverStored(err: unknown): boolean {
+  if (pgLockNotAvailable(err)) return true
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOENT' ||
+    code === '57P03' ||
+    code === '53300' ||
+    message === 'timeout exceeded when trying to connect'
+  )
 }

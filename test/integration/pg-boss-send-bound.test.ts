@@ -1,0 +1,122 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { signalPostgres } from '../support/postgres-signals.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
+import { within } from '../support/stubborn-agent.js'
+
+// a server of its own: the last test freezes it (SIGSTOP), which every other file on a shared server would feel
+const server = sharedPostgres({ ownServer: true })
+const freeze = () => signalPostgres(server.ownServer().dir, 'SIGSTOP')
+const thaw = () => signalPostgres(server.ownServer().dir, 'SIGCONT')
+
+gatewayModules()
+
+interface ErrorBody {
+  error: { code: string; message: string }
+}
+
+/** pg-boss's own database adapter of an API node's queue (its statements: `executeSql`). */
+const bossDbOf = (gw: TestGateway) =>
+  (
+    gw.ctx.runs as unknown as {
+      cluster: {
+        queue: { boss: { getDb(): { executeSql(text: string, values?: unknown[]): Promise<unknown> } } }
+      }
+    }
+  ).cluster.queue.boss.getDb()
+
+/**
+ * An API node (GATEWAY_ROLE api) sends a run's job through pg-boss's own pool. That send meets the store's bounds:
+ * a lock another client holds on pg-boss's job table ends it with PostgreSQL's 55P03 (each of its connections has
+ * the store's lock_timeout): 503 store_busy, and the run (no job: no worker would ever take it) is recorded failed,
+ * not left queued. A server that hangs answers 503 store_unavailable after STORE_QUERY_TIMEOUT_SECONDS; the send
+ * goes on and, once the server answers, a worker can take the run. Before, both requests waited as long as the
+ * lock or the freeze lasted, and a send that failed left the run queued for good.
+ */
+describe("an API node's send of a run's job to pg-boss", () => {
+  let gw: TestGateway
+  let url: string
+  let operator: pg.Client
+  beforeAll(async () => {
+    url = await server.createStoreDatabase()
+    gw = await startGateway(null, {
+      DATABASE_URL: url,
+      GATEWAY_ROLE: 'api',
+      CLI_LIST: 'sh',
+      STORE_QUERY_TIMEOUT_SECONDS: '2',
+    })
+    operator = new pg.Client({ connectionString: url })
+    await operator.connect()
+  })
+  afterAll(async () => {
+    await operator?.end().catch(() => {})
+    await gw?.close()
+  })
+
+  const submit = () =>
+    postJson(`${gw.url}/v1/runs`, { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } })
+  const runIds = async () =>
+    (await operator.query<{ id: string }>('SELECT id FROM runs ORDER BY id')).rows.map((r) => r.id)
+
+  it('its job table locked by another client: 503 store_busy with Retry-After, the run recorded failed', async () => {
+    const before = await runIds()
+    await operator.query('BEGIN')
+    await operator.query('LOCK TABLE pgboss.job IN ACCESS EXCLUSIVE MODE')
+    let res: Response
+    try {
+      // before: the send waited for the lock as long as it was held
+      const answered = await within(submit(), 20_000, 'the answer while the lock is held')
+      expect(answered).toBeInstanceOf(Response)
+      res = answered as Response
+    } finally {
+      await operator.query('ROLLBACK')
+    }
+    const body = (await res.json()) as ErrorBody
+    expect({ status: res.status, code: body.error.code }).toEqual({ status: 503, code: 'store_busy' })
+    expect(res.headers.get('retry-after')).toBe('5')
+    const [id] = (await runIds()).filter((r) => !before.includes(r))
+    expect(id).toBeDefined()
+    // its job was never stored: recorded failed (before: left queued, no worker ever handed it)
+    const ended = await within(gw.ctx.runs.wait(id!), 20_000, 'the run to end')
+    expect(ended).toMatchObject({ status: 'failed' })
+    expect((ended as Run).error).toMatch(/was not sent to the workers' queue: .*lock/)
+    // once the lock is let go, the same request goes through
+    const again = await submit()
+    expect(again.status).toBe(202)
+  })
+
+  it('a server that hangs (SIGSTOP) at the send: 503 store_unavailable; the job is stored once it answers', async () => {
+    const db = bossDbOf(gw)
+    const executeSql = db.executeSql.bind(db)
+    let frozen = false
+    db.executeSql = (text, values) => {
+      if (!frozen && /INSERT INTO pgboss\.job/.test(text)) {
+        frozen = true
+        freeze()
+      }
+      return executeSql(text, values)
+    }
+    const before = await runIds()
+    let res: Response
+    try {
+      // before: the request waited as long as the freeze lasted
+      const answered = await within(submit(), 20_000, 'the answer while the server hangs')
+      expect(answered).toBeInstanceOf(Response)
+      res = answered as Response
+    } finally {
+      db.executeSql = executeSql
+      thaw()
+    }
+    expect(frozen).toBe(true)
+    const body = (await res.json()) as ErrorBody
+    expect({ status: res.status, code: body.error.code }).toEqual({ status: 503, code: 'store_unavailable' })
+    // the send went on: its job is stored once the server answers (a worker would take the run), the run queued
+    const [id] = (await runIds()).filter((r) => !before.includes(r))
+    const jobFor = async () =>
+      (await operator.query(`SELECT 1 FROM pgboss.job WHERE data->>'runId' = $1`, [id])).rowCount
+    while ((await jobFor()) !== 1) await new Promise((r) => setTimeout(r, 50))
+    expect(await gw.ctx.store.getRun(id!)).toMatchObject({ status: 'queued' })
+  })
+})
