@@ -17,6 +17,8 @@ const freshProcessUnitFiles = [
   // its last test kills the spawn host of its process, which is not replaced (died young): a shared worker's later
   // files would spawn without one (pinned-cwd.test.ts, which asserts that the host starts, failed after it)
   'test/unit/spawn-host-stress.test.ts',
+  // mocks item-delta.ts to count what the ACP mapper compares (it loads no server modules: cheap alone)
+  'test/unit/acp-long-output.test.ts',
 ]
 const unitFiles = 'test/unit/**/*.test.ts'
 

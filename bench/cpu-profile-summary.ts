@@ -10,10 +10,15 @@
  *   files     the same, per gateway file;
  *   inclusive the functions with the most total time (each function counted once per sample).
  * `--top` rows of each list, default 40; `--within <regex>` counts only the samples with a frame whose
- * "function file:line" matches (and charges them to the nearest gateway frame above the match). Not a test.
+ * "function file:line" matches (and charges them to the nearest gateway frame above the match).
+ * `--weight delta` (default) gives each sample the time to the next one, as DevTools does; `--weight count` gives
+ * every sample the same share (the profile's mean), for a profile taken on a loaded machine, where a preempted
+ * thread's wait goes to whatever frame was sampled before it (bench/profile-weights.ts). The header says how far
+ * apart the samples came against the profile's own interval: far apart, read `count`. Not a test.
  */
 import { readFileSync } from 'node:fs'
 import { BenchError, benchArgs, intOption } from './options.js'
+import { type SampleWeighting, sampleWeightings, sampleWeights } from './profile-weights.js'
 
 interface ProfileNode {
   id: number
@@ -27,7 +32,12 @@ interface Profile {
 }
 
 const { values, positionals } = benchArgs({
-  options: { per: { type: 'string' }, top: { type: 'string' }, within: { type: 'string' } },
+  options: {
+    per: { type: 'string' },
+    top: { type: 'string' },
+    within: { type: 'string' },
+    weight: { type: 'string' },
+  },
   allowPositionals: true,
 })
 if (positionals.length === 0) throw new BenchError('give one or more .cpuprofile files')
@@ -35,6 +45,9 @@ const per = intOption(values.per, 1, '--per')
 const top = intOption(values.top, 40, '--top')
 /** Only the samples with a frame whose label matches (`--within zod`: the time under zod's functions). */
 const within = values.within ? new RegExp(values.within) : undefined
+const weighting = (values.weight ?? 'delta') as SampleWeighting
+if (!sampleWeightings.includes(weighting))
+  throw new BenchError(`--weight: ${sampleWeightings.join(' or ')}, not ${values.weight}`)
 
 function shortUrl(url: string): string {
   const i = url.search(/\/(src|dist|node_modules)\//)
@@ -49,6 +62,9 @@ const gateway = new Map<string, number>()
 const files = new Map<string, number>()
 const inclusive = new Map<string, number>()
 let totalUs = 0
+let samplesCounted = 0
+let gapsUs = 0
+let intervalUs = 0
 const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v)
 
 for (const file of positionals) {
@@ -56,9 +72,13 @@ for (const file of positionals) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map<number, number>()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const idle = (i: number) => byId.get(profile.samples[i]!)!.callFrame.functionName === '(idle)'
+  const weights = sampleWeights(profile, weighting, (i) => !idle(i))
+  // the profile's own interval: the smallest deltas it kept to (the median of the lowest tenth)
+  const sorted = profile.timeDeltas.filter((d) => d > 0).sort((a, b) => a - b)
+  intervalUs = Math.max(intervalUs, sorted[Math.floor(sorted.length / 20)] ?? 0)
   for (let i = 0; i < profile.samples.length; i++) {
-    // a sample's time is the delta to the next sample
-    const us = profile.timeDeltas[i + 1] ?? 0
+    const us = weights[i]!
     const leaf = byId.get(profile.samples[i]!)!
     if (leaf.callFrame.functionName === '(idle)' || leaf.callFrame.functionName === '(program)') {
       if (leaf.callFrame.functionName === '(idle)') continue
@@ -72,6 +92,8 @@ for (const file of positionals) {
       while (from + 1 < stack.length && within.test(label(stack[from + 1]!))) from++
     }
     totalUs += us
+    samplesCounted++
+    gapsUs += profile.timeDeltas[i + 1] ?? 0
     add(self, label(leaf), us)
     let owner: ProfileNode | undefined
     const seen = new Set<string>()
@@ -101,6 +123,9 @@ function print(title: string, m: Map<string, number>): void {
     console.log(`${ms(v).padStart(8)}  ${((100 * v) / totalUs).toFixed(1).padStart(5)} %  ${k}`)
 }
 console.log(`sampled (idle excluded): ${ms(totalUs)} ms${per > 1 ? ` per unit (${per})` : ''}`)
+console.log(
+  `samples: ${samplesCounted}, ${(gapsUs / Math.max(1, samplesCounted)).toFixed(0)} µs apart on average (the profile's interval ~${intervalUs.toFixed(0)} µs); weighted by ${weighting}${weighting === 'delta' ? ' (far apart: a loaded machine, try --weight count)' : ''}`,
+)
 print('self', self)
 print('gateway (deepest gateway frame)', gateway)
 print('files (deepest gateway frame)', files)

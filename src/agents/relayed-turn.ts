@@ -13,7 +13,8 @@ export interface TurnRelayHooks {
   /**
    * The turn is over for its reader. `sweep`: it ran commands or did not complete, so commands that left the
    * agent's process tree may be running (a plain completed text turn costs no /proc scan, unless its agent starts
-   * sandboxed helpers of its own: turn-directories.ts).
+   * sandboxed helpers of its own: turn-directories.ts). Awaited before the turn's generator returns, so the turn's
+   * end is stored (a warm run's `run.completed` yielded) once what it left is gone.
    */
   ended(sweep: boolean): Promise<void> | void
 }

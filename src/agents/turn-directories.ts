@@ -24,36 +24,54 @@ export class TurnDirectories {
    * turn that ran no command may strand a launcher too (proc-table.ts `waitsToStart`: codex killed the launch in the
    * instant after bwrap forked). Every turn's end then sweeps such launchers: a turn that needs no sweep of its own
    * scans for them alone (a scope of no directory: escaped-processes.ts takes a stranded launcher whatever the
-   * scope), so none waits for a later turn that runs a command. Without it a plain turn costs no /proc scan.
+   * scope), so none waits for a later turn that runs a command; that sweep is not waited for (a plain turn's end is
+   * told at once). Without it a plain turn costs no /proc scan.
    */
   constructor(
-    private readonly endEscaped: (scope: () => EscapeScope | undefined) => void,
+    private readonly endEscaped: (scope: () => EscapeScope | undefined) => Promise<void>,
     private readonly startsHelpers = false,
   ) {}
 
   /**
    * A turn in `cwd` runs; the returned function says it ended. With `sweep`, the commands that escaped the
-   * process tree and belong to the turn are ended then: those naming its owner, or (naming none) working
-   * inside `cwd` unless a turn still running there works in that directory or above it. Asked again at each
-   * pass of the sweep; nothing while a turn of the same owner (the next turn of a session) runs.
+   * process tree and belong to the turn are ended then, and the promise it returns resolves once none is left
+   * (the turn's end is told after it): those naming its owner, or (naming none) working inside `cwd` unless a
+   * turn still running there works in that directory or above it. Asked again at each pass of the sweep;
+   * nothing while a turn of the same owner (the next turn of a session) runs.
    */
-  began(cwd: string, owner: () => string | undefined = () => undefined): (sweep: boolean) => void {
+  began(cwd: string, owner: () => string | undefined = () => undefined): (sweep: boolean) => Promise<void> {
     const turn: LiveTurn = { cwd, owner }
     this.live.push(turn)
     let ended = false
     return (sweep) => {
-      if (ended) return
+      if (ended) return Promise.resolve()
       ended = true
       const own = owner()
       this.live.splice(this.live.indexOf(turn), 1)
       if (!sweep) {
-        if (this.startsHelpers) this.endEscaped(() => launchersAlone)
-        return
+        if (this.startsHelpers) void this.endEscaped(() => launchersAlone)
+        return Promise.resolve()
       }
-      this.endEscaped(() => {
-        if (own !== undefined && this.live.some((t) => t.owner() === own)) return undefined
-        return { within: [cwd], except: this.live.map((t) => t.cwd), ...(own ? { owner: own } : {}) }
-      })
+      return this.sweep(cwd, own)
     }
+  }
+
+  /**
+   * A thread that worked in `cwd` was let go of (a session closed, a warm run's thread unloaded): what escaped
+   * into `cwd` naming no owner is ended as at a turn's end, whether or not a turn of the thread ran a command.
+   * codex's shell snapshot (a login shell it starts with each thread, in a session of its own, without the
+   * thread's `shell_environment_policy`) leaves what the profile ran in the background, naming no thread. A
+   * directory scope alone: the thread's commands that name it were swept when their turn ended, and the cheap test
+   * (a readlink per process) comes first. Resolves once none is left.
+   */
+  threadEnded(cwd: string): Promise<void> {
+    return this.sweep(cwd, undefined)
+  }
+
+  private sweep(cwd: string, own: string | undefined): Promise<void> {
+    return this.endEscaped(() => {
+      if (own !== undefined && this.live.some((t) => t.owner() === own)) return undefined
+      return { within: [cwd], except: this.live.map((t) => t.cwd), ...(own ? { owner: own } : {}) }
+    })
   }
 }

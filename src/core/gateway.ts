@@ -1,4 +1,4 @@
-import { outputQueues } from '../agents/output-queue.js'
+import { outputQueues } from '../agents/held-output.js'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { KeyedRunner } from '../process/key-proxy/keyed-runner.js'

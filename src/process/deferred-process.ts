@@ -71,7 +71,7 @@ export function deferredProcess(
       else endedEarly ??= reason
     },
     endEscaped(scope) {
-      proc?.endEscaped?.(scope)
+      return proc?.endEscaped?.(scope) ?? Promise.resolve()
     },
     lent(provider) {
       return proc?.lent?.(provider)

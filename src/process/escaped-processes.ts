@@ -41,23 +41,37 @@ export function signalEscapedHere(
   root: number,
   marker: string,
   scope: EscapeScope,
-  signal: NodeJS.Signals,
+  signal: EscapeSignal,
 ): number {
   return procScan().signalEscaped(root, marker, scope, signal, [])
 }
 
+/** What a pass sends: a signal, or 0 (a look: are they still there?). */
+export type EscapeSignal = NodeJS.Signals | 0
+
+/** The first wait before a look after SIGTERM or SIGKILL; each look after it waits twice as long. */
+const firstLookMs = 20
+
+/** How long SIGKILL passes go on finding some (a process stuck in the kernel) before the sweep is let go. */
+const minKillWaitMs = 1000
+
 /**
  * Ends the processes that escaped `root` and belong to the scope `scopeNow()` gives (asked again at each pass,
- * so a run started meanwhile in the same directory is respected; undefined: nothing to do): SIGTERM, then
- * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
+ * so a run started meanwhile in the same directory is respected; undefined: nothing to do): SIGTERM, then looks
+ * (signal 0, every 20 ms at first, then less often) until none is found or `graceMs` is over, then SIGKILL for
+ * what is still there (children forked meanwhile included) and looks until none is found, for at most
+ * max(graceMs, 1 s). Resolves once a pass found none in scope, or the sweep was let go.
+ *
+ * The end of the run or turn it is for waits for it (relayed-turn.ts, turn-directories.ts): a command's daemon
+ * (`setsid cmd &`) or a login profile's background job is gone when that end is told, as a one-shot program's
+ * leftovers are (marked-processes.ts). A turn that ran no command does not ask for it (no /proc scan on a plain
+ * warm turn's path). Its timers keep the process alive (bounded; the end waits for them).
  *
  * Where the scan runs: in the spawn host (spawn-host-source.ts, proc-scan-source.ts) as the marker sweeps' passes
  * do (marked-processes.ts: why), so no /proc scan runs on this thread: a pass sends the scope computed here at that
  * moment, the host resolves its directories, scans and signals (never itself nor this process). Without a host, or
  * if it does not answer within `hostTimeoutMs` (10 s, host-pass.ts), the scan runs here, synchronously, with the
  * scope asked again.
- * It never runs on the path of the turn that ended: it is deferred to a timer of its own (unref'd: it never keeps
- * the process alive), after the turn's end was delivered and recorded. Resolves once its last pass is over (tests).
  */
 export function endEscaped(
   root: number,
@@ -68,7 +82,7 @@ export function endEscaped(
 ): Promise<void> {
   // the scope is asked where the pass runs, just before it (again here if the host did not answer: it may have
   // changed meanwhile)
-  const signalAll = (signal: NodeJS.Signals): Promise<number> =>
+  const signalAll = (signal: EscapeSignal): Promise<number> =>
     inSpawnHost(
       (host) => {
         const scope = scopeNow()
@@ -80,11 +94,19 @@ export function endEscaped(
       },
       hostTimeoutMs,
     )
-  const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
+  const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
+  /** Looks until none is found (true) or `until` (performance.now()) passed (false). */
+  const goneBy = async (until: number): Promise<boolean> => {
+    for (let wait = firstLookMs; performance.now() < until; wait *= 2) {
+      await after(Math.min(wait, until - performance.now()))
+      if ((await signalAll(0)) === 0) return true
+    }
+    return false
+  }
   return (async () => {
-    await after(0)
     if ((await signalAll('SIGTERM')) === 0) return
-    await after(graceMs)
-    await signalAll('SIGKILL')
+    if (await goneBy(performance.now() + graceMs)) return
+    if ((await signalAll('SIGKILL')) === 0) return
+    await goneBy(performance.now() + Math.max(graceMs, minKillWaitMs))
   })()
 }

@@ -51,9 +51,8 @@ export class LocalProcessRunner implements ProcessRunner {
     })
     if (!marker) return wrappedProcess(proc, done)
     return wrappedProcess(proc, done, {
-      endEscaped: (scope) => {
-        if (proc.pid !== undefined) void endEscaped(proc.pid, marker, scope, spec.killGraceMs)
-      },
+      endEscaped: (scope) =>
+        proc.pid === undefined ? Promise.resolve() : endEscaped(proc.pid, marker, scope, spec.killGraceMs),
     })
   }
 

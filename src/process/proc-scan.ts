@@ -30,7 +30,7 @@ export interface ProcScan {
     root: number,
     marker: string,
     scope: EscapeScope,
-    signal: NodeJS.Signals,
+    signal: NodeJS.Signals | 0,
     except: readonly number[],
   ): number
 }

@@ -114,12 +114,12 @@ export interface RunningProcess {
   /** End the whole tree, recording `reason` (TERM, then KILL after killGraceMs). Safe to call repeatedly. */
   terminate(reason: EndReason): void
   /**
-   * A long-lived program (`sweepLeftovers`) whose run or turn ended while it runs on: ends, soon and off the
-   * caller's path, the commands it started that left its process tree and work inside the scope
-   * (escaped-processes.ts says how they are told apart). Absent where nothing can escape unseen (a container
-   * ends with its program) or where the runner cannot tell.
+   * A long-lived program (`sweepLeftovers`) whose run or turn ended while it runs on: ends the commands it
+   * started that left its process tree and work inside the scope (escaped-processes.ts says how they are told
+   * apart); resolves once none is left (the end of the turn waits for it), never rejects. Absent where nothing
+   * can escape unseen (a container ends with its program) or where the runner cannot tell.
    */
-  endEscaped?(scope: () => EscapeScope | undefined): void
+  endEscaped?(scope: () => EscapeScope | undefined): Promise<void>
   /**
    * The key proxy's URL and the token of its own this process was lent for `provider` (what its launch's
    * placeholders became: keyed-runner.ts). Absent, or undefined, where it was lent none (no key proxy, a

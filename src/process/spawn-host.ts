@@ -32,7 +32,7 @@ export interface EscapedRequest {
   root: number
   marker: string
   scope: EscapeScope
-  signal: NodeJS.Signals
+  signal: NodeJS.Signals | 0
 }
 
 type HostReply =

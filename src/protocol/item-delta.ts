@@ -43,8 +43,9 @@ export function appendDelta(item: Item, delta: string): Item {
  */
 export type ItemChange = { kind: 'none' } | { kind: 'delta'; delta: string } | { kind: 'updated' }
 
+const same = (a: Item, b: Item) => JSON.stringify(a) === JSON.stringify(b)
+
 export function itemChange(before: Item, after: Item): ItemChange {
-  const same = (a: Item, b: Item) => JSON.stringify(a) === JSON.stringify(b)
   const was = streamedText(before)
   const now = streamedText(after)
   if (was === undefined || now === undefined)
@@ -53,4 +54,16 @@ export function itemChange(before: Item, after: Item): ItemChange {
   if (!same(withStreamedText(before, ''), withStreamedText(after, ''))) return { kind: 'updated' }
   if (now === was) return { kind: 'none' }
   return now.startsWith(was) ? { kind: 'delta', delta: now.slice(was.length) } : { kind: 'updated' }
+}
+
+/**
+ * itemChange when the caller knows `after`'s streamed text is `before`'s with `appended` added (an ACP terminal
+ * chunk): the texts are not compared, so a long output costs one comparison of the rest per chunk, not one of
+ * everything streamed so far.
+ */
+export function itemChangeAppended(before: Item, after: Item, appended: string): ItemChange {
+  if (streamedText(before) === undefined || streamedText(after) === undefined)
+    return itemChange(before, after)
+  if (!same(withStreamedText(before, ''), withStreamedText(after, ''))) return { kind: 'updated' }
+  return appended ? { kind: 'delta', delta: appended } : { kind: 'none' }
 }

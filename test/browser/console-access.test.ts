@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
+import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import {
@@ -10,6 +11,27 @@ import {
 } from '../support/browser.js'
 import { consoleFixture, json, poll } from '../support/console-fixture.js'
 import { postJson } from '../support/gateway.js'
+
+/**
+ * How far (px, rounded) from the middle of the run view's toolbar the middles of its row's items lie: the stream's
+ * state, Raw events' checkbox and the line of its text.
+ */
+const toolbarMiddles = (page: Page) =>
+  page.evaluate<Record<string, number>>(`(() => {
+    const toolbar = document.querySelector('.toolbar')
+    const label = toolbar.querySelector('label')
+    const text = document.createRange()
+    text.selectNodeContents(label)
+    text.setStartAfter(label.querySelector('input'))
+    const middle = (box) => (box.top + box.bottom) / 2
+    const row = middle(toolbar.getBoundingClientRect())
+    const off = (box) => Math.round(middle(box) - row) || 0
+    return {
+      state: off(toolbar.querySelector('.stream-state').getBoundingClientRect()),
+      checkbox: off(label.querySelector('input').getBoundingClientRect()),
+      text: off(text.getBoundingClientRect()),
+    }
+  })()`)
 
 /**
  * The web console on a phone, with a keyboard alone and to axe-core, in real Chromium against the real server
@@ -81,6 +103,9 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     await screenshot(page, 'command-phone')
     expect(await sticksOut()).toBe(0)
     expect(await phoneLayoutProblems(page)).toEqual([])
+    // the stream's state on the middle of the row it shares with Raw events' checkbox and its text (before: the
+    // label's own margins set the checkbox and its text 2 px below the state)
+    expect(await toolbarMiddles(page)).toEqual({ state: 0, checkbox: 0, text: 0 })
     const table = page.getByRole('region', { name: 'Table' })
     expect(await table.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true)
     // Tab reaches it (to scroll it with the arrow keys), as every control of the view
@@ -119,7 +144,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     expect(await sticksOut()).toBe(0)
   })
 
-  it('approvals from a phone: accept one (the file appears), decline another (no file); the count shows', async () => {
+  it('approvals from a phone, by keyboard: accept one (the file appears; the focus on the next card, not on its Accept), decline another (no file); a card that comes in later takes no focus; the count shows', async () => {
     const session = await json<Session>(
       postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
     )
@@ -136,6 +161,11 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
       },
       { kind: 'text', text: 'did not write' },
     )
+    shared.mock.on(
+      'write a late file',
+      { kind: 'exec_command', cmd: 'echo late > phone-late.txt' },
+      { kind: 'text', text: 'did not write it late' },
+    )
     const first = await json<Turn>(
       postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the approved file' }),
     )
@@ -148,16 +178,8 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     expect(await menuCount.isVisible()).toBe(true)
     expect(await menuCount.textContent()).toBe('1 approval pending')
     await screenshot(page, 'approvals-phone')
-    await card.getByRole('button', { name: 'Accept', exact: true }).click()
-    const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
-    await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
-    // the answered card went: the focus is not left on the page's top but where the inbox goes on
-    const focused = () => page.evaluate('document.activeElement.textContent.trim()')
-    await poll(focused).toBe('Pending')
-    await waitForTurn(session.id, first.id)
-    expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
 
-    // A file change (read-only: codex must ask to write), shown as its diff.
+    // A file change (read-only: codex must ask to write), shown as its diff: a second card waiting.
     const patching = await json<Session>(
       postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'read-only' }),
     )
@@ -167,12 +189,71 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
     await next.waitFor({ timeout: 30_000 })
     expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
+
+    // the first accepted with the keyboard: its card goes, and the focus goes on at the next card's first control
+    // (its session's link), not at its Accept (before), whose command the reader has not read: a second Enter
+    // accepted it
+    await card.getByRole('button', { name: 'Accept', exact: true }).press('Enter')
+    const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
+    await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    // the focused element's tag, text and card (the body: off every control)
+    const focused = () =>
+      page.evaluate<string>(
+        '(e => e === document.body ? "BODY" : e.tagName + ":" + e.textContent.trim() + ":" + (e.closest(".approval")?.dataset.approvalId ?? ""))(document.activeElement)',
+      )
+    const nextId = await next.getAttribute('data-approval-id')
+    await poll(focused).toBe(`A:${patching.id}:${nextId}`)
+    await waitForTurn(session.id, first.id)
+    expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
+
+    // the second declined; while its answer is on its way the reader moves on (to the answered card's link), then
+    // off every control (a tap on the page's text): a card that comes in later leaves the focus where it is (before:
+    // the answer's flag, never used, gave the new card's Accept the focus)
+    let arrived!: () => void
+    let release!: () => void
+    const answering = new Promise<void>((ok) => {
+      arrived = ok
+    })
+    const held = new Promise<void>((ok) => {
+      release = ok
+    })
+    await page.route(
+      (url) => url.pathname.startsWith('/v1/approvals/apr'),
+      async (route) => {
+        if (route.request().method() === 'POST') {
+          arrived()
+          await held
+        }
+        await route.continue()
+      },
+    )
     await next.getByRole('button', { name: 'Decline' }).press('Enter')
+    await answering
+    await resolved.getByRole('link').focus()
+    release()
     const declined = page.locator('.approval.resolved', { hasText: 'phone-declined.txt' })
     await poll(() => declined.getByTestId('decision').textContent()).toBe('decline')
-    await poll(focused).toBe('Pending')
+    await poll(() => next.count()).toBe(0)
+    expect(await focused()).toBe(`A:${session.id}:${await resolved.getAttribute('data-approval-id')}`)
+    await page.evaluate('document.activeElement.blur()')
     await waitForTurn(patching.id, second.id)
     expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
+    const third = await json<Turn>(
+      postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'write a late file' }),
+    )
+    const late = page.locator('.approval:not(.resolved)', { hasText: 'phone-late.txt' })
+    await late.waitFor({ timeout: 30_000 })
+    // the view's effects run after a frame is painted: two frames on, they have
+    await page.evaluate(
+      'new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(ok))))',
+    )
+    expect(await focused()).toBe('BODY')
+
+    // the last card answered: the focus on the inbox's heading
+    await late.getByRole('button', { name: 'Decline' }).press('Enter')
+    await poll(focused).toBe('H2:Pending:')
+    await waitForTurn(session.id, third.id)
+    expect(existsSync(path.join(session.cwd, 'phone-late.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
     expect(await page.getByTestId('menu-count').count()).toBe(0)
   })

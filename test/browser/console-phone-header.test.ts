@@ -133,7 +133,7 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
       // a tap elsewhere (below the panel, which covers the view's top) closes it too
       await menu.tap()
       await tapBelow(page, panel)
-      expect(await menu.getAttribute('aria-expanded')).toBe('false')
+      await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
 
       // by keyboard: Enter opens it, Tab goes on into it in the order shown, Escape closes it and Menu has the
       // focus again
@@ -203,7 +203,7 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
 
     // a tap on the view outside closes it
     await tapBelow(page, panel)
-    expect(await menu.getAttribute('aria-expanded')).toBe('false')
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
     expect(await panel.isVisible()).toBe(false)
     expect((await places(page)).main).toBe(closed.main)
 
@@ -243,6 +243,44 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
     await page.keyboard.press('Tab')
     expect(await page.evaluate('Boolean(document.activeElement.closest("main"))')).toBe(true)
     expect(await menu.getAttribute('aria-expanded')).toBe('false')
+  })
+
+  it('at 390 x 844 with touch: a tap outside the open menu only closes it; what lies under the tap (a checkbox of the view, the brand) is not acted on', async () => {
+    const page = await phone()
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.locator('[data-loaded]').waitFor()
+    const menu = page.getByRole('button', { name: 'Menu' })
+    const skipGit = page.getByLabel('Skip the git repository check')
+    const checked = await skipGit.isChecked()
+    // where the tap lands: the checkbox, below the open panel (it would be seen there)
+    await menu.tap()
+    const box = await skipGit.boundingBox()
+    const panel = await page.locator('#site-menu').boundingBox()
+    if (!box || !panel) throw new Error('the checkbox or the panel is not shown')
+    expect(box.y).toBeGreaterThan(panel.y + panel.height)
+    await page.touchscreen.tap(box.x + box.width / 2, box.y + box.height / 2)
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
+    // a tap on Menu after it: once it opened the menu again, the tap before it was wholly handled
+    await menu.tap()
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('true')
+    // (before: the tap closed the menu and went on to the checkbox, changed, with the focus)
+    expect(await skipGit.isChecked()).toBe(checked)
+    expect(await page.evaluate('document.activeElement.type ?? ""')).not.toBe('checkbox')
+
+    // the header's row outside the menu: the brand, a link to New run, followed from History (before: it was)
+    await page.evaluate('location.hash = "#/runs"')
+    await page.locator('#history-title').waitFor()
+    await menu.tap()
+    const brand = await page.locator('.brand').boundingBox()
+    if (!brand) throw new Error('the brand is not shown')
+    await page.touchscreen.tap(brand.x + brand.width / 2, brand.y + brand.height / 2)
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
+    await menu.tap()
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('true')
+    expect(await page.evaluate('location.hash')).toBe('#/runs')
+    // a tap on Menu itself closes it
+    await menu.tap()
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
   })
 
   it("at a desk: the sections and links on the header's one row, no Menu", async () => {

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { blockingWriter } from '../support/blocking-writer.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { heldNow } from '../support/held-gauges.js'
 import { signalPostgres } from '../support/postgres-signals.js'
 import { processesInGroup, waitUntilGone } from '../support/processes.js'
-import { parsePrometheus, sample } from '../support/prometheus.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
 // a server of its own: SIGSTOP freezes all of it
@@ -59,16 +59,6 @@ describe("a run's output while the store hangs", () => {
 
   const signalServer = (sig: NodeJS.Signals) => signalPostgres(server.ownServer().dir, sig)
 
-  /** The gateway's gauges of what it holds of runs' events (0 where a gauge is not there). */
-  async function heldNow() {
-    const families = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text())
-    return {
-      inFlight: sample(families, 'agent_gateway_events_in_flight_bytes'),
-      queued: sample(families, 'agent_gateway_agent_output_queued_bytes'),
-      paused: sample(families, 'agent_gateway_agent_output_paused'),
-    }
-  }
-
   /** Starts the writer as a run; resolves once its `ready` is stored, with the run's id and its process's pid. */
   async function startWriter(name: string) {
     const release = path.join(gw.workspace, `${name}-release`)
@@ -97,6 +87,23 @@ describe("a run's output while the store hangs", () => {
     return { id, pid: pid!, release, state }
   }
 
+  /** Counts the reads of run `id` the gateway's run manager asks of its store until `stop`. */
+  function runReads(id: string) {
+    const { store } = gw.ctx.runs as unknown as { store: { getRun: (id: string) => Promise<unknown> } }
+    const getRun = store.getRun
+    const reads = {
+      count: 0,
+      stop: () => {
+        store.getRun = getRun
+      },
+    }
+    store.getRun = (asked: string) => {
+      if (asked === id) reads.count++
+      return getRun.call(store, asked)
+    }
+    return reads
+  }
+
   /**
    * Polls until the agent is done (all it wrote was read) or it waits on its write while the gateway holds its
    * output (the run's reading paused; the store frozen, nothing drains: it stays so); returns what was seen.
@@ -104,7 +111,7 @@ describe("a run's output while the store hangs", () => {
   async function untilHeldOrDone(state: () => { what: string; bytes: number }) {
     let most = 0
     while (true) {
-      const held = await heldNow()
+      const held = await heldNow(gw.url)
       const now = state()
       most = Math.max(most, held.inFlight + held.queued)
       if (now.what === 'done' || (held.paused > 0 && now.what === 'blocked'))
@@ -144,7 +151,7 @@ describe("a run's output while the store hangs", () => {
     expect(output.length).toBe('ready\n'.length + blocks * linesPerBlock * lineBytes)
     expect(output === `ready\n${expectedOutput()}`).toBe(true)
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
-    expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
+    expect(await heldNow(gw.url)).toEqual({ inFlight: 0, queued: 0, paused: 0 })
   })
 
   it('a run cancelled while its output is held ends its process group at once, the store still frozen; its output up to then is stored once it wakes', {
@@ -157,10 +164,20 @@ describe("a run's output while the store hangs", () => {
       await writeFile(run.release, 'go\n')
       const seen = await untilHeldOrDone(run.state)
       expect(seen.what).toBe('blocked')
+      // the outage known (a held commit's BEGIN went unanswered past STORE_QUERY_TIMEOUT_SECONDS): the cancel does
+      // not ask the store; before, it read the run (up to RunManager.cancelReadWaitMs) though the store was known out
+      while (!gw.ctx.log.holding) await new Promise((resolve) => setTimeout(resolve, 20))
+      const reads = runReads(run.id)
       // a run this node runs is cancelled here, without the store: 202, the run as this node ended it
-      const cancel = await postJson(`${gw.url}/v1/runs/${run.id}/cancel`, {})
+      let cancel: Response
+      try {
+        cancel = await postJson(`${gw.url}/v1/runs/${run.id}/cancel`, {})
+      } finally {
+        reads.stop()
+      }
       expect(cancel.status).toBe(202)
       expect(await cancel.json()).toMatchObject({ id: run.id, status: 'cancelled' })
+      expect(reads.count).toBe(0)
       gone = await waitUntilGone(() => processesInGroup(run.pid))
     } finally {
       signalServer('SIGCONT')
@@ -177,6 +194,6 @@ describe("a run's output while the store hangs", () => {
     expect(output.length).toBe('ready\n'.length + written)
     expect(output === `ready\n${expectedOutput().slice(0, written)}`).toBe(true)
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'cancelled' })
-    expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
+    expect(await heldNow(gw.url)).toEqual({ inFlight: 0, queued: 0, paused: 0 })
   })
 })

@@ -14,8 +14,8 @@ import {
   startGateway,
   type TestGateway,
 } from '../support/gateway.js'
+import { heldNow } from '../support/held-gauges.js'
 import { signalPostgres } from '../support/postgres-signals.js'
-import { parsePrometheus, sample } from '../support/prometheus.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
 // a server of its own: SIGSTOP freezes all of it
@@ -76,16 +76,6 @@ describe("a session turn's output while the store hangs", () => {
   })
 
   const signalServer = (sig: NodeJS.Signals) => signalPostgres(server.ownServer().dir, sig)
-
-  /** The gateway's gauges of what it holds of runs' and turns' events (0 where a gauge is not there). */
-  async function heldNow() {
-    const families = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text())
-    return {
-      inFlight: sample(families, 'agent_gateway_events_in_flight_bytes'),
-      queued: sample(families, 'agent_gateway_agent_output_queued_bytes'),
-      paused: sample(families, 'agent_gateway_agent_output_paused'),
-    }
-  }
 
   /** Counts the bytes the gateway reads from its codex app-server's stdout from now on (what enters the stream). */
   function countAppServerReads() {
@@ -166,7 +156,7 @@ describe("a session turn's output while the store hangs", () => {
       // codex (paused), or read far more than any bound (before)
       const t0 = Date.now()
       while (true) {
-        const held = await heldNow()
+        const held = await heldNow(gw.url)
         const now = state()
         const read = reads.bytes
         most = Math.max(most, held.inFlight + held.queued)
@@ -222,6 +212,6 @@ describe("a session turn's output while the store hangs", () => {
     expect(numbers.every((n, i) => i === 0 || n > numbers[i - 1]!)).toBe(true)
     expect(numbers.at(-1)).toBeLessThanOrEqual(blocks * linesPerBlock)
     expect(lines.length).toBeGreaterThan(writtenBytes / 2)
-    expect(await heldNow()).toEqual({ inFlight: 0, queued: 0, paused: 0 })
+    expect(await heldNow(gw.url)).toEqual({ inFlight: 0, queued: 0, paused: 0 })
   })
 })

@@ -78,7 +78,8 @@ export async function screenshot(page: Page, name: string, { screen = false } = 
  * What makes the current view hard to use on a phone: the page scrolling sideways, a word of a label, button,
  * heading or fact (not code: an id or a path breaks where it must) broken across lines (a squeezed label reads
  * "Stat us"), and a control smaller than WCAG 2.5.8's 24 x 24 CSS pixels, or 44 x 44 on a touch screen (WCAG
- * 2.5.5: a finger; the page's pointer is coarse) (a checkbox inside its label counts as the label), and a select too
+ * 2.5.5: a finger; the page's pointer is coarse) (a checkbox inside its label counts as the label; a card's links count,
+ * an approval's link to its session among them), and a select too
  * narrow to show its choice whole. Runs in the page as source text: the test
  * TypeScript has no DOM types.
  */
@@ -107,7 +108,7 @@ export function phoneLayoutProblems(page: Page): Promise<string[]> {
         }
       }
     }
-    const targets = 'button, select, textarea, input:not([type=hidden]), summary, nav a, .links a, label:has(input[type=checkbox], input[type=radio])'
+    const targets = 'button, select, textarea, input:not([type=hidden]), summary, nav a, .links a, .card a, label:has(input[type=checkbox], input[type=radio])'
     // a finger needs 44 x 44 (a touch screen: the pointer is coarse), a mouse 24 x 24
     const least = matchMedia('(pointer: coarse)').matches ? 44 : 24
     for (const el of document.querySelectorAll(targets)) {

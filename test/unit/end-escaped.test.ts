@@ -170,11 +170,23 @@ describe('endEscaped', () => {
         300,
       )
       expect(performance.now() - start).toBeGreaterThanOrEqual(299)
-      expect(asked).toBe(2)
+      // SIGTERM, looks while the stubborn one had its grace, SIGKILL, and a look that found none
+      expect(asked).toBeGreaterThanOrEqual(4)
       expect(await ended(polite)).toBe('SIGTERM')
       expect(await ended(stubborn)).toBe('SIGKILL')
       expect(running(outside)).toBe(true)
       expect(alive(ownChild)).toBe(true)
+    })
+
+    it('resolves once what SIGTERM ended is gone, without waiting out the grace', async () => {
+      const marker = randomUUID()
+      const turn = path.join(dir, `polite-${withHost}`)
+      const { root } = await agent(turn, marker)
+      const polite = await escaped(turn, marker)
+      // a grace far longer than the test's time: only a look that found none ends the sweep (on the old code it
+      // waited the grace out)
+      await endEscaped(root, marker, () => ({ within: [turn], except: [] }), 600_000)
+      expect(await ended(polite)).toBe('SIGTERM')
     })
 
     it('a run started in the same directory before the SIGKILL pass is respected', async () => {

@@ -2,8 +2,7 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { heldStdout } from '../../src/agents/acp/held-stdout.js'
 import { HeldEvents } from '../../src/agents/held-events.js'
-import { HeldOutput } from '../../src/agents/held-output.js'
-import { outputQueues } from '../../src/agents/output-queue.js'
+import { HeldOutput, outputQueues } from '../../src/agents/held-output.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
 
 const output = (data: string): AgentEvent => ({ type: 'output', stream: 'stdout', data })

@@ -14,7 +14,10 @@ import { tempDir } from '../support/temp.js'
 describe('TurnDirectories: the sweeps a turn end asks for', () => {
   const sweeps = (startsHelpers?: boolean) => {
     const asked: (EscapeScope | undefined)[] = []
-    const dirs = new TurnDirectories((scope) => asked.push(scope()), startsHelpers)
+    const dirs = new TurnDirectories((scope) => {
+      asked.push(scope())
+      return Promise.resolve()
+    }, startsHelpers)
     return { asked, dirs }
   }
 
@@ -35,6 +38,39 @@ describe('TurnDirectories: the sweeps a turn end asks for', () => {
     expect(asked).toEqual([
       { within: [], except: [] },
       { within: ['/w/a'], except: [], owner: 'thread-1' },
+    ])
+  })
+
+  it("a turn's end that sweeps is over once its sweep is; a plain one's at once", async () => {
+    const order: string[] = []
+    let release = () => {}
+    const dirs = new TurnDirectories(
+      () =>
+        new Promise<void>((resolve) => {
+          release = () => {
+            order.push('swept')
+            resolve()
+          }
+        }),
+    )
+    await dirs.began('/w/a')(false)
+    order.push('plain ended')
+    const ended = dirs
+      .began('/w/a')(true)
+      .then(() => order.push('ended'))
+    release()
+    await ended
+    expect(order).toEqual(['plain ended', 'swept', 'ended'])
+  })
+
+  it("a thread let go of sweeps its directory for what names no thread, not a live turn's directory", () => {
+    const { asked, dirs } = sweeps()
+    dirs.began('/w/b', () => 'thread-2')
+    void dirs.threadEnded('/w/a')
+    void dirs.threadEnded('/w')
+    expect(asked).toEqual([
+      { within: ['/w/a'], except: ['/w/b'] },
+      { within: ['/w'], except: ['/w/b'] },
     ])
   })
 

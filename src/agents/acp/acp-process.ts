@@ -82,7 +82,10 @@ export class AcpProcess {
     // a program missing on this host is not spawned: it ends at once, saying so (session-leases.ts)
     const proc = launch.notFound ? notStarted(launch.notFound) : runner.start(spec)
     this.proc = proc
-    this.turnDirectories = new TurnDirectories((scope) => proc.endEscaped?.(scope), launch.startsHelpers)
+    this.turnDirectories = new TurnDirectories(
+      (scope) => proc.endEscaped?.(scope) ?? Promise.resolve(),
+      launch.startsHelpers,
+    )
     const stderrRead = (async () => {
       for await (const t of readText(proc.stderr))
         this.stderrTail = (this.stderrTail + t).slice(-stderrTailChars)
@@ -135,7 +138,7 @@ export class AcpProcess {
   }
 
   /** A turn in `cwd` runs on this process; the returned function says it ended (TurnDirectories.began). */
-  turnBegan(cwd: string): (sweep: boolean) => void {
+  turnBegan(cwd: string): (sweep: boolean) => Promise<void> {
     return this.turnDirectories.began(cwd)
   }
 

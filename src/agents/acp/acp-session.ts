@@ -93,7 +93,7 @@ export class AcpSession implements AgentSession, AcpPeer {
   ): AsyncGenerator<AgentEvent> {
     const run = new AcpTurn(this.agentName, turnId, (id) => this.endedToolCalls.has(id), this.agent.held)
     run.push([{ type: 'turn.started', turnId: run.turnId }])
-    let turnEnded: ((sweep: boolean) => void) | undefined
+    let turnEnded: ((sweep: boolean) => Promise<void>) | undefined
     if (this.closed) run.fail('the session is closed')
     else if (this.active) run.fail('a turn is already running in this session')
     else {

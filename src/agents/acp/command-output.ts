@@ -51,6 +51,25 @@ export function gatherOutput(
   return next
 }
 
+/** Whether the item's output is the streamed chunks (they outgrew every whole-output report). */
+const fromStreamed = (o: CommandOutput): boolean =>
+  o.streamed !== undefined && (o.reported === undefined || o.streamed.length > o.reported.length)
+
+/**
+ * What an update's `chunk` appended to the item's output, when the output was and still is the streamed chunks
+ * (gatherOutput appended it); undefined otherwise (the output changed source: compare it whole). Told by the
+ * lengths alone: a command's output may be megabytes, and comparing it on every chunk made a long output's
+ * mapping quadratic (4 MiB in 4 KiB chunks took 44 s and an 8 MiB one ran the gateway out of memory).
+ */
+export function appendedOutput(
+  prev: CommandOutput | undefined,
+  next: CommandOutput,
+  chunk: string | undefined,
+): string | undefined {
+  if (!chunk || !prev || !fromStreamed(prev) || !fromStreamed(next)) return undefined
+  return next.streamed!.length === prev.streamed!.length + chunk.length ? chunk : undefined
+}
+
 /** The item's `aggregatedOutput`: the fullest of what was gathered. */
 export function outputText(o: CommandOutput): string {
   return longer(o.reported, o.streamed) ?? o.formatted ?? o.content ?? ''

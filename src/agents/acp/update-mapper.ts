@@ -1,6 +1,7 @@
 import type { AgentEvent } from '../../protocol/events.js'
-import { itemChange } from '../../protocol/item-delta.js'
+import { itemChange, itemChangeAppended } from '../../protocol/item-delta.js'
 import type { Item } from '../../protocol/items.js'
+import { appendedOutput } from './command-output.js'
 import { ended, mergeToolCall, statusAtTurnEnd, type ToolCallState, toolItem } from './tool-items.js'
 import { type SessionUpdate, sessionUpdate, type ToolCallFields } from './wire.js'
 
@@ -155,7 +156,9 @@ export class UpdateMapper {
     this.sent.set(t.id, item)
     if (!before) return [{ type: 'item.started', item }]
     // whole only when more than its output (or text) grew: each ACP update carries the whole tool call so far
-    const change = itemChange(before, item)
+    const appended = appendedOutput(prev?.output, t.output, fields._meta?.terminal_output?.data)
+    const change =
+      appended === undefined ? itemChange(before, item) : itemChangeAppended(before, item, appended)
     if (change.kind === 'none') return []
     if (change.kind === 'delta') return [{ type: 'item.delta', itemId: item.id, delta: change.delta }]
     return [{ type: 'item.updated', item }]

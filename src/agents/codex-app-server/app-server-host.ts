@@ -82,8 +82,13 @@ export class AppServerHost {
    * A turn of `threadId` in `cwd` runs on this host; the returned function says it ended (TurnDirectories.began).
    * Its commands name the thread's owner value (given when the thread was loaded), read when the turn ended.
    */
-  turnBegan(threadId: string, cwd: string): (sweep: boolean) => void {
+  turnBegan(threadId: string, cwd: string): (sweep: boolean) => Promise<void> {
     return this.turnDirectories.began(cwd, () => this.owners.get(threadId))
+  }
+
+  /** A thread that worked in `cwd` was let go of: what escaped for it naming none ends (TurnDirectories.threadEnded). */
+  threadEnded(cwd: string): Promise<void> {
+    return this.turnDirectories.threadEnded(cwd)
   }
 
   /** Whether the running process has the thread loaded. */

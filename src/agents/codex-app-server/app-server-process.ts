@@ -123,10 +123,10 @@ export class AppServerProcess {
 
   /**
    * Ends what escaped the running process's tree and works inside the scope (see RunningProcess.endEscaped);
-   * nothing when no process runs (the sweep after its end covered its leftovers).
+   * nothing when no process runs (the sweep after its end covered its leftovers). Resolves once none is left.
    */
-  endEscaped(scope: () => EscapeScope | undefined): void {
-    this.running?.proc.endEscaped?.(scope)
+  endEscaped(scope: () => EscapeScope | undefined): Promise<void> {
+    return this.running?.proc.endEscaped?.(scope) ?? Promise.resolve()
   }
 
   /** Starts the process if none runs; resolves with what its `initialize` answered. */

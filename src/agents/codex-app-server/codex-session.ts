@@ -107,7 +107,7 @@ export class CodexSession implements AgentSession, ThreadListener {
       },
       this.host.process.held,
     )
-    let turnEnded: ((sweep: boolean) => void) | undefined
+    let turnEnded: ((sweep: boolean) => Promise<void>) | undefined
     if (this.closed) run.fail('the session is closed')
     else if (this.active) run.fail('a turn is already running in this session')
     else {
@@ -119,8 +119,8 @@ export class CodexSession implements AgentSession, ThreadListener {
       stop: () => void this.interruptRun(run),
       ended: async (sweep) => {
         if (run.interruptRequested) await this.cleanTerminals()
-        // Commands that left the app-server's tree end with the turn.
-        turnEnded?.(sweep)
+        // Commands that left the app-server's tree end with the turn: its end is told once they are gone.
+        await turnEnded?.(sweep)
       },
     })
   }
@@ -226,6 +226,8 @@ export class CodexSession implements AgentSession, ThreadListener {
     }
     this.host.unlisten(this.agentSessionId, this)
     await this.host.letGo(this.agentSessionId, closeGraceMs)
+    // what the thread's shell snapshot left (its login profile's background jobs) ends with the thread
+    await this.host.threadEnded(this.settings.cwd)
     await this.lease?.release()
   }
 

@@ -15,8 +15,10 @@ const sections = [
  * max-width 600px) the brand and a Menu button, which opens the rest in a panel laid over the view under it (a
  * disclosure: aria-expanded, which the button's look follows; the panel is next in Tab order). It closes on Escape
  * (the focus back on Menu), on a new route (`place`: a section followed, a run opened, Back), on a tap elsewhere and
- * when the focus leaves the header (Tab past its last link: the view it covers has the focus then). The Menu button
- * carries the approvals' count while the menu is closed.
+ * when the focus leaves the header (Tab past its last link: the view it covers has the focus then). A tap elsewhere
+ * only closes it, as a phone's own menus do: it lands on a backdrop laid over the page while the menu is open (closing
+ * on pointerdown let the tap go on to what it hit: Start session started one, a checkbox under it changed). The Menu
+ * button carries the approvals' count while the menu is closed.
  */
 export function SiteHeader({
   section,
@@ -37,9 +39,6 @@ export function SiteHeader({
   useEffect(() => setOpen(false), [place])
   useEffect(() => {
     if (!open) return
-    const outside = (e: PointerEvent) => {
-      if (!header.current?.contains(e.target as Node)) setOpen(false)
-    }
     // Escape: closed; the focus, when in the header (on a link of the menu, which goes), back on Menu
     const onEscape = (e: KeyboardEvent) => {
       if (e.key !== 'Escape') return
@@ -53,11 +52,9 @@ export function SiteHeader({
       if (to && !header.current?.contains(to)) setOpen(false)
     }
     const at = header.current
-    document.addEventListener('pointerdown', outside)
     document.addEventListener('keydown', onEscape)
     at?.addEventListener('focusout', left)
     return () => {
-      document.removeEventListener('pointerdown', outside)
       document.removeEventListener('keydown', onEscape)
       at?.removeEventListener('focusout', left)
     }
@@ -84,6 +81,8 @@ export function SiteHeader({
       >
         Menu{!open && badge('menu-count', count === 1 ? ' approval pending' : ' approvals pending')}
       </button>
+      {/* what a tap outside the menu lands on (the rest of the header's row too): it closes the menu, nothing more */}
+      {open && <div class="menu-backdrop" aria-hidden="true" onClick={() => setOpen(false)} />}
       <div id="site-menu" class="site-menu" data-open={open || undefined}>
         <nav aria-label="Sections">
           {/* a section followed closes the menu, the current one's too (its route does not change) */}

@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { call, client } from '../api.js'
 import { type Approval, ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
+import { nextApprovalFocus, waitingCard } from '../next-approval.js'
 import { pendingApprovals } from '../pending.js'
+import { useFocusRescue } from '../use-focus-rescue.js'
 
 /** The inbox: pending approvals across every session (live), and the ones answered lately with their decision. */
 export function ApprovalsView() {
@@ -18,21 +20,19 @@ export function ApprovalsView() {
       .catch(() => {})
   }, [pending.length])
   // The answered card goes, and the focus with it (to the page's top): a keyboard emptying the inbox goes on at
-  // the next card's first answer, or at the heading once none is left.
+  // the next card's first control (next-approval.ts), or at the heading once none is left. Only a control that was
+  // in a card hands the focus on, read when it went (before: a flag an answer set was read whenever the list changed
+  // with the focus on the page, so a card that came in later, the focus moved on meanwhile, took it on its Accept).
+  const view = useRef<HTMLElement>(null)
   const pendingHeading = useRef<HTMLHeadingElement>(null)
-  const refocus = useRef(false)
-  useEffect(() => {
-    if (!refocus.current || document.activeElement !== document.body) return
-    refocus.current = false
-    const next = document.querySelector<HTMLElement>('.approval:not(.resolved) .actions button')
-    ;(next ?? pendingHeading.current)?.focus()
-  }, [pending])
-  const answered = (done: Approval) => {
-    refocus.current = true
+  const list = useRef<HTMLUListElement>(null)
+  useFocusRescue(view, (lost) =>
+    waitingCard(lost) ? (nextApprovalFocus(lost, list.current) ?? pendingHeading.current) : null,
+  )
+  const answered = (done: Approval) =>
     setResolved((before) => [done, ...before.filter((r) => r.id !== done.id)])
-  }
   return (
-    <section aria-labelledby="approvals-title" data-loaded={loaded || undefined}>
+    <section ref={view} aria-labelledby="approvals-title" data-loaded={loaded || undefined}>
       <h1 id="approvals-title">Approvals</h1>
       {problem && (
         <p class="error-text" role="alert">
@@ -45,7 +45,7 @@ export function ApprovalsView() {
       {pending.length === 0 ? (
         <p class="quiet">Nothing is waiting for an answer.</p>
       ) : (
-        <ul class="cards">
+        <ul ref={list} class="cards">
           {pending.map((a) => (
             <li key={a.id} class="card approval" data-approval-id={a.id}>
               <ApprovalBody approval={a} />

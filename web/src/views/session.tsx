@@ -6,6 +6,7 @@ import { ApprovalAnswers, ApprovalSummary } from '../components/approval-card.js
 import { ConnectionNote, reconnecting, StreamStatus } from '../components/connection-note.js'
 import { EventList } from '../components/events.js'
 import { StreamNews } from '../components/stream-news.js'
+import { nextApprovalFocus } from '../next-approval.js'
 import { pendingApprovals } from '../pending.js'
 import { href, navigate } from '../router.js'
 import { eventsOfTurn } from '../turn-events.js'
@@ -94,8 +95,8 @@ export function SessionView({ id }: { id: string }) {
     since !== undefined && newest > since,
   )
   // a control gone or disabled with the focus (Send once sent, Interrupt once idle, an answer once its card went):
-  // after an answer, the next approval's first answer takes it; else the message box (else, archived, the
-  // heading). Only an answer hands it to the next card: a card that came in before Send's rescue (a slow phone)
+  // after an answer, the next approval's first control takes it (next-approval.ts); else the message box (else,
+  // archived, the heading). Only an answer hands it to the next card: a card that came in before Send's rescue (a slow phone)
   // would otherwise take the focus from the message just sent, and a stray Enter accept an unread command. On a
   // touch screen only Send gives it to the box (the keyboard was open for it): after a tap on an answer or
   // Interrupt, the box would open the on-screen keyboard over the output the reader now watches, so the bar takes it.
@@ -103,9 +104,7 @@ export function SessionView({ id }: { id: string }) {
   const bar = useRef<HTMLElement>(null)
   const box = useRef<HTMLTextAreaElement>(null)
   useFocusRescue(view, (lost) => {
-    // the answer's card may be gone with it: closest() still finds the card at the removed subtree's root
-    const answered = lost.closest('.approval') !== null
-    const next = answered && view.current?.querySelector<HTMLElement>('.waiting .approval .actions button')
+    const next = nextApprovalFocus(lost, bar.current?.querySelector('.waiting'))
     if (next) return next
     if (!box.current || box.current.disabled) return document.getElementById('session-title')
     const sent = lost.matches('.compose button[type=submit]')
