@@ -1,10 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { renderEnvExample, renderSettingsTable, settingsTableMarkers } from '../src/config/settings-table.js'
+import path from 'node:path'
+import { renderSettingsFiles } from './settings-files.js'
 
-/** `npm run docs:settings`: rewrites the settings table in README.md and .env.example from src/config/schema.ts. */
-const [start, end] = settingsTableMarkers
-const readme = readFileSync('README.md', 'utf8')
-const before = readme.slice(0, readme.indexOf(start) + start.length)
-const after = readme.slice(readme.indexOf(end))
-writeFileSync('README.md', `${before}\n${renderSettingsTable()}\n${after}`)
-writeFileSync('.env.example', renderEnvExample())
+/** `npm run docs:settings`: README.md's settings table and .env.example from src/config/schema.ts, if they changed. */
+const wrote = renderSettingsFiles(process.cwd()).map((f) => path.relative(process.cwd(), f))
+console.log(wrote.length > 0 ? `wrote ${wrote.join(', ')}` : 'README.md and .env.example are up to date')

@@ -1,4 +1,5 @@
 import { createParser } from 'eventsource-parser'
+import { LineDecoder } from './line-decoder.js'
 
 /** An answer other than 2xx, with its body: the gateway's JSON (`{error: {code, message}}` on /v1), else its text. */
 export class ApiError extends Error {
@@ -113,13 +114,14 @@ export async function* sseFrames(url: string, opts: SseConnectOptions): AsyncGen
     opts.onOpen?.(limit)
     const frames: SseFrame[] = []
     const parser = createParser({ onEvent: (frame) => frames.push(frame) })
-    const decoder = new TextDecoder()
+    const decoder = new LineDecoder()
     const reader = res.body.getReader()
     try {
       for (;;) {
         const { done, value } = await bounded(limit, () => reader.read())
         if (done) break
-        parser.feed(decoder.decode(value, { stream: true }))
+        const text = decoder.write(value)
+        if (text) parser.feed(text)
         while (frames.length > 0) yield frames.shift()!
       }
     } finally {

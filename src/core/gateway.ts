@@ -305,7 +305,7 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.active.drain(graceMs, endAfterAbortMs(ctx.config))
   // what is left waits for the store (the runs' ends, the queued events' commits, pg-boss's fetch, leaving the
   // cluster): bounded, so that a server that hangs cannot hold the stop (and the process) for ever
-  const cut = storeStopBound(ctx)
+  const bound = storeStopBound(ctx)
   try {
     for (const m of managers) {
       await m.runs.idle()
@@ -319,22 +319,37 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
     // its connections destroyed by the bound, closing the queue fails: the stop goes on
     await ctx.closeCluster().catch((err: unknown) => ctx.storeNotices.stopFailed('closing the cluster', err))
     // a store that fails now (its disk full) keeps this node's record: the stop goes on, the store still closes (the
-    // next start takes over what the record names, as a lost node's)
-    await ctx.node.leave().catch((err: unknown) => ctx.storeNotices.stopFailed('removing this node', err))
+    // next start takes over what the record names, as a lost node's). Past the bound its connections are gone: the
+    // removal is not tried (it failed "Cannot use a pool after calling end on the pool"), and one that was under
+    // way when the bound passed failed for that reason, not the store's
+    if (bound.passed()) ctx.storeNotices.nodeLeftAfterBound(bound.ms)
+    else
+      await ctx.node.leave().catch((err: unknown) => {
+        if (bound.passed()) ctx.storeNotices.nodeLeftAfterBound(bound.ms)
+        else ctx.storeNotices.stopFailed('removing this node', err)
+      })
     await ctx.store.close()
   } finally {
-    clearTimeout(cut)
+    bound.clear()
   }
 }
 
 /**
  * After a stop ended its runs, how long it waits for the store's server (STORE_QUERY_TIMEOUT_SECONDS; 0: no bound):
  * past it every connection to the server is destroyed (abandonStore), so what waits on one fails and the stop ends,
- * and the COMMITs not answered are told as unknown. Undefined without a server to wait for (SQLite).
+ * and the COMMITs not answered are told as unknown. No bound without a server to wait for (SQLite). `passed()`:
+ * whether the bound passed (the connections are gone).
  */
-function storeStopBound(ctx: GatewayContext): NodeJS.Timeout | undefined {
+function storeStopBound(ctx: GatewayContext): { ms: number; passed(): boolean; clear(): void } {
   const abandon = ctx.abandonStore
   const ms = ctx.config.STORE_QUERY_TIMEOUT_SECONDS * 1000
-  if (!abandon || ms <= 0) return undefined
-  return setTimeout(() => ctx.storeNotices.storeAbandoned(ms, abandon().commitsUnknown), ms)
+  let passed = false
+  const timer =
+    abandon && ms > 0
+      ? setTimeout(() => {
+          passed = true
+          ctx.storeNotices.storeAbandoned(ms, abandon().commitsUnknown)
+        }, ms)
+      : undefined
+  return { ms, passed: () => passed, clear: () => clearTimeout(timer) }
 }

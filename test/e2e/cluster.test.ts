@@ -34,10 +34,12 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: n
 const cli = (name: string, args: string[]) => ({ agent: 'cli', command: { cli: name, args } })
 
 /**
- * The nodes' NODE_TIMEOUT_SECONDS. The kill -9 case stops a worker, waits until it missed a heartbeat (2 beats of
- * a fifth of it), then places 4 sessions and checks that it was not taken for dead meanwhile: 0.6 of it less 0.2 s
- * for that. At 10 s (5.8 s) it failed 2 of 5 runs at load 23-28 on 2 cores (placing the sessions alone took
- * 6.3-7.3 s; 0.2-1 s quiet); at 20 (11.8 s) it passed: the timeout, not the product, was short for a loaded machine.
+ * The nodes' NODE_TIMEOUT_SECONDS. The kill -9 case stops a worker, makes it miss a heartbeat (its last one set 2
+ * beats of a fifth of it back, and 0.5 s: silentFor), then places 4 sessions and checks that it was not taken for
+ * dead meanwhile: 0.6 of it less 0.5 s for that. At 10 s (5.8 s) it failed 2 of 5 runs at load 23-28 on 2 cores
+ * (placing the sessions alone took 6.3-7.3 s; 0.2-1 s quiet); at 20 (11.5 s) it passed: the timeout, not the
+ * product, was short for a loaded machine. The stall case sets its worker's heartbeat past it rather than waiting
+ * (it waited 20 s by the clock: session-fencing.test.ts lets a node stall past its timeout so).
  */
 const nodeTimeoutSeconds = 20
 const heartbeatMs = (nodeTimeoutSeconds * 1000) / 5
@@ -165,6 +167,20 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     )
     nodes.push(node)
     return node
+  }
+
+  /**
+   * Moves the last heartbeat of node `id`, stopped (SIGSTOP), `agoMs` back, as if it had been silent that long:
+   * the other nodes judge a node by its heartbeat's age (the record's heartbeat_at against their clock), so a case
+   * not about how long that takes need not wait for it (session-fencing.test.ts lets a node stall past
+   * NODE_TIMEOUT_SECONDS by the clock). A beat the node sent before it stopped that lands after this only makes
+   * the case wait by the clock, as before.
+   */
+  async function silentFor(id: string, agoMs: number): Promise<void> {
+    await store.pool.query('UPDATE nodes SET heartbeat_at = $2 WHERE id = $1 AND lost_at IS NULL', [
+      id,
+      new Date(Date.now() - agoMs).toISOString(),
+    ])
   }
 
   /** The node id a gateway process registered (by its pid). */
@@ -440,6 +456,9 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       )
       // Stopped, it misses a heartbeat (its lock still held, long before it could be taken for dead): placement
       // avoids it from then on, so new sessions go to the survivor at once (before, those hashed to it waited for it).
+      // Its heartbeat set two beats back (and a little) rather than waited for: the sessions are placed within the
+      // same 0.6 of NODE_TIMEOUT_SECONDS before it could be taken for dead.
+      await silentFor(victimId, 2 * heartbeatMs + 500)
       await waitFor(
         async () => {
           const n = (await store.listNodes()).find((r) => r.id === victimId)
@@ -541,7 +560,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     expect(await getRun(apiA, after.id)).toMatchObject({ status: 'succeeded' })
   }, 240_000)
 
-  it('a worker stalled past NODE_TIMEOUT_SECONDS is taken for dead: when it wakes, its lost run and turn stay as recorded, and it takes new work', async () => {
+  it('a worker stalled, its heartbeat older than NODE_TIMEOUT_SECONDS, is taken for dead: when it wakes, its lost run and turn stay as recorded, and it takes new work', async () => {
     const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null)
     const ids = await Promise.all(alive.map(nodeIdOf))
     // A session on the worker to stall, with a turn the model takes its time over
@@ -568,6 +587,9 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     const stoppedAt = Date.now()
     process.kill(worker.child.pid!, 'SIGSTOP')
     try {
+      // silent past NODE_TIMEOUT_SECONDS at once, its lock held: the next check of another node takes it for dead
+      // (this case is about what follows; it waited the 20 s by the clock)
+      await silentFor(workerId, nodeTimeoutSeconds * 1000 + 1000)
       await waitFor(
         async () => {
           const r = await getRun(apiB, run.id)

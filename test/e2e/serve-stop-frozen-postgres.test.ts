@@ -74,7 +74,12 @@ describe('agent-gateway serve stopped by SIGTERM while its PostgreSQL server han
     }
     // its exit code, not within()'s message that it did not end
     expect(exited, gateway.output.slice(-20).join('\n')).toBe(0)
+    // its record left to a takeover, and said so: not a removal tried on the destroyed connections ("removing this
+    // node failed at the stop (Cannot use a pool after calling end on the pool)")
+    const output = gateway.output.join('\n')
     gateway = undefined
+    expect(output).toContain("this node's record is not removed: the stop's bound for the store (2000 ms")
+    expect(output).not.toContain('Cannot use a pool')
     // what it ran is gone, and so is its spawn host
     expect(await waitUntilGone(runProcesses)).toEqual([])
     if (host !== undefined)

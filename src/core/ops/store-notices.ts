@@ -98,6 +98,17 @@ export class StoreNotices {
     )
   }
 
+  /**
+   * The stop's bound for the store (`waitedMs`) passed before this node's record was removed: its connections were
+   * destroyed, so the record stays and the node that finds it dead takes over what it names, as a lost node's.
+   */
+  nodeLeftAfterBound(waitedMs: number): void {
+    this.logger?.warn(
+      { waitedMs },
+      `this node's record is not removed: the stop's bound for the store (${waitedMs} ms, STORE_QUERY_TIMEOUT_SECONDS) passed and its connections are gone; the node that finds it dead takes over what it names, as a lost node's`,
+    )
+  }
+
   /** A step of the stop that the store failed (`what`): the stop goes on without it. */
   stopFailed(what: string, err: unknown): void {
     const error = (err as Error)?.message ?? String(err)
