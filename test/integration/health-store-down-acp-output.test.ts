@@ -27,7 +27,8 @@ const bound = 1024 * 1024
 /**
  * What the command writes: 3 MiB of numbered lines of 64 bytes, in blocks of 64 KiB: more than the gateway may hold
  * of it (the bound, 256 KiB and a chunk) with the pipes' buffers. Not 8 MiB, as the codex app-server's test writes:
- * a codex-acp command printing 8 MiB takes the gateway out of memory, with or without an outage (session 44).
+ * 3 MiB proves the bound and keeps the file short (8 MiB ran the gateway out of memory before session 44: the ACP
+ * mapper compared the whole output on each chunk, test/unit/acp-long-output.test.ts).
  */
 const lineBytes = 64
 const blocks = 48
