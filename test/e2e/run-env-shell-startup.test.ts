@@ -89,7 +89,8 @@ describe.skipIf(!user)('POST /run env and the shells codex starts (gateway not r
       })
       const body = await res.text()
       expect(res.status, `${JSON.stringify(env)}: ${body}`).toBe(400)
-      expect(body).toContain('forbidden_env')
+      // seed 001's error shape (codex.serve is FastAPI): {detail}, naming the variable refused
+      expect(JSON.parse(body).detail).toContain(`env ${Object.keys(env)[0]} is not allowed`)
     }
     expect(existsSync(proof)).toBe(false)
     expect(readdirSync(outside)).toEqual([])
