@@ -279,6 +279,85 @@ describe('/v1/sessions on codex app-server', () => {
     ).toHaveLength(1)
   })
 
+  it("outputSchema on a turn reaches codex's turn/start for that turn alone; refused (400) as a run's, for steer and for an agent without it, before the model is asked", async () => {
+    const schema = {
+      type: 'object',
+      properties: { greeting: { $ref: '#/$defs/word' } },
+      required: ['greeting'],
+      additionalProperties: false,
+      $defs: { word: { type: 'string' } },
+    }
+    /** The response format codex asked the model for in its last request. */
+    const format = () =>
+      (mock.requests.at(-1)?.body as { text?: { format?: unknown } } | undefined)?.text?.format
+    const session = await createSession()
+    mock.script({ kind: 'text', text: '{"greeting":"hi"}' })
+    const structured = await turn(session.id, 'greet me as JSON', '?wait=true', { outputSchema: schema })
+    expect(structured.status).toBe(200)
+    expect(await json<Turn>(structured)).toMatchObject({
+      status: 'completed',
+      finalResponse: '{"greeting":"hi"}',
+    })
+    expect(format()).toMatchObject({ type: 'json_schema', schema })
+    // the next turn without one answers freely: the schema was that turn's alone
+    mock.script({ kind: 'text', text: 'plain words' })
+    const plain = await turn(session.id, 'and now in words')
+    expect((await json<Turn>(plain)).finalResponse).toBe('plain words')
+    expect(mock.requests).toHaveLength(2)
+    expect(format()).not.toMatchObject({ type: 'json_schema' })
+    type Refusal = { error: { code: string; message: string; details?: unknown } }
+    const refusal = async (res: Response) => {
+      expect(res.status).toBe(400)
+      return json<Refusal>(res)
+    }
+    // what a run refuses (too large, a $ref outside itself, no JSON Schema) a turn refuses alike
+    const large = { type: 'string', description: 'x'.repeat(128 * 1024) }
+    for (const bad of [large, { $ref: 'file:///etc/passwd' }]) {
+      const run = await refusal(
+        await postJson(`${gw.url}/v1/runs`, { agent: 'codex', prompt: 'x', outputSchema: bad }),
+      )
+      expect(await refusal(await turn(session.id, 'x', '', { outputSchema: bad }))).toEqual(run)
+    }
+    expect(await refusal(await turn(session.id, 'x', '', { outputSchema: { type: 'nonsense' } }))).toEqual({
+      error: {
+        code: 'invalid_request',
+        message: expect.stringMatching(
+          /^outputSchema is not a valid JSON Schema: outputSchema\/type must be/,
+        ),
+      },
+    })
+    expect(await refusal(await turn(session.id, 'x', '', { outputSchema: 'x' }))).toMatchObject({
+      error: { code: 'invalid_request', message: expect.stringContaining('outputSchema') },
+    })
+    // steered input joins the running turn, which keeps its own
+    expect(
+      await refusal(await turn(session.id, 'x', '', { outputSchema: schema, onBusy: 'steer' })),
+    ).toMatchObject({
+      error: {
+        code: 'invalid_request',
+        message: expect.stringMatching(/^outputSchema cannot go with onBusy "steer"/),
+      },
+    })
+    // an agent whose turns take no schema (copilot: no process runs before a turn) is refused, not ignored
+    const copilot = await createSession({ agent: 'copilot' })
+    expect(await refusal(await turn(copilot.id, 'x', '', { outputSchema: schema }))).toEqual({
+      error: {
+        code: 'invalid_request',
+        message:
+          'agent copilot takes no outputSchema for a session turn, so it would not be honoured. Leave outputSchema out',
+        details: { agent: 'copilot' },
+      },
+    })
+    // none of them reached a model or was stored as a turn
+    expect(mock.requests).toHaveLength(2)
+    expect(
+      (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))).turns,
+    ).toHaveLength(2)
+    expect(
+      (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${copilot.id}`))).turns,
+    ).toEqual([])
+  })
+
   it('text alone past what its agent takes (BODY_LIMIT_BYTES raised): a 400 when sent, on a turn and a run, before any agent has it', async () => {
     // codex's own limit is 1,048,576 characters of text a turn: before, a turn or run of more was taken (202) and
     // failed once codex had it (`turn/start failed (-32602): Input exceeds the maximum length of 1048576 characters.`)

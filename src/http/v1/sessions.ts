@@ -94,6 +94,12 @@ const turnBody = strictBody(
         "The approval policy this turn runs with; the turns after it without one run with the session's. An agent that takes a policy per turn (codex, claude) runs the turn with it, stricter or not; another one (acp) takes only its session's policy, and an agent without approvals only `never`: anything else is a 400 before the turn runs, never ignored. Not with onBusy `steer` (the running turn keeps its policy).",
       )
       .optional(),
+    outputSchema: z
+      .record(z.string(), z.unknown())
+      .describe(
+        "A JSON Schema this turn's final message is held to, for this turn alone (the turns after it without one answer freely). Only an agent that takes one per turn (codex: its `turn/start`'s `outputSchema`) runs with it; another one is a 400 before the turn runs, never ignored. Checked as a run's: at most 128 KiB as JSON, `$ref`s only within itself (starting with #), a valid JSON Schema; else a 400. The answer is the agent's final message as it gave it (the gateway does not parse or check it, unlike a run's `result`). Not with onBusy `steer` (the running turn keeps its own).",
+      )
+      .optional(),
   },
   { prompt: 'input' },
 )
@@ -173,13 +179,12 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const format = acceptedStream(request)
         // A stream starts after what the session had stored before this turn.
         const before = format ? (await scopeOf(ctx, request).sessions.mustGet(id)).lastSeq : 0
-        const { onBusy, approvalPolicy: policy } = request.body
-        const started = await scopeOf(ctx, request).sessions.startTurn(
-          id,
-          input,
-          onBusy,
-          policy ? { approvalPolicy: policy } : {},
-        )
+        const { onBusy, approvalPolicy: policy, outputSchema } = request.body
+        // core/turn-options.ts checks both (400) and refuses what its agent would not honour
+        const started = await scopeOf(ctx, request).sessions.startTurn(id, input, onBusy, {
+          ...(policy ? { approvalPolicy: policy } : {}),
+          ...(outputSchema ? { outputSchema } : {}),
+        })
         if (format) {
           const done = (ev: { type: string; turnId?: string }) =>
             (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === started.id
