@@ -7,6 +7,21 @@ const socketOf = (client: pg.Client | pg.PoolClient) =>
 /** A pool's connections (open, being opened, checked out), which pg-pool's types leave out. */
 const clientsOf = (pool: pg.Pool) => (pool as unknown as { _clients?: pg.PoolClient[] })._clients ?? []
 
+const poolEnds = new WeakMap<pg.Pool, Promise<void>>()
+
+/**
+ * Ends a pool once; a later caller waits for that end (pg-pool throws "Called end on pool more than once" on a
+ * second end(), and sets `ended` only once its connections are gone).
+ */
+export function endPool(pool: pg.Pool): Promise<void> {
+  let end = poolEnds.get(pool)
+  if (!end) {
+    end = pool.end()
+    poolEnds.set(pool, end)
+  }
+  return end
+}
+
 /**
  * Every PostgreSQL connection a node holds (the store's pool, pg-boss's, the LISTEN connections, the liveness
  * lock's), so that a stop can let go of them all at once when the server does not answer (frozen: SIGSTOP, a VM
@@ -38,7 +53,7 @@ export class PgConnections {
   destroyAll(): void {
     this.destroyed = true
     for (const pool of this.pools) {
-      if (!pool.ending) void pool.end().catch(() => {})
+      if (!pool.ended) void endPool(pool).catch(() => {})
       for (const client of [...clientsOf(pool)]) socketOf(client)?.destroy()
     }
     for (const client of this.clients) socketOf(client)?.destroy()

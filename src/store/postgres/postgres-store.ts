@@ -52,6 +52,7 @@ import {
   type TurnStep,
 } from '../store.js'
 import { migrations } from './migrations/index.js'
+import { endPool } from './pg-connections.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
 import { livenessLockSpace } from './pg-liveness-lock.js'
 
@@ -1122,8 +1123,9 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    // a stop past its store bound may have ended the pool already (PgConnections.destroyAll): wait for that end
     if (this.pool.ended) return
-    await this.pool.end()
+    await endPool(this.pool)
   }
 }
 
