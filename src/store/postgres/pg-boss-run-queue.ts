@@ -8,7 +8,7 @@ import type { PgConnections } from './pg-connections.js'
 const queueName = 'agent-gateway-runs'
 const pollMs = 100
 /** The advisory lock (a constant unique to this project, see postgres-store.ts) one lost-job check holds. */
-const lostJobCheckLock = 7_265_310_004
+export const lostJobCheckLock = 7_265_310_004
 
 /** The bounds of the store's own pool (PostgresStore.queryTimeoutMs, lockWaitMs), that a job's send meets too. */
 export interface QueueBounds {
