@@ -95,8 +95,9 @@ export class PgBossRunQueue implements RunQueue {
    * One statement: under the cluster's lost-job lock (not got: another node checks now, nothing found), the runs
    * `queued`, unclaimed, created before `queuedBefore`, whose `run.queued` is stored (their request was answered
    * 202 or 503 at the send), with no job in pg-boss's queue that a worker may still fetch (created, retry or
-   * active). Their jobs are then sent again: a job sent twice (its first send committed meanwhile) is harmless, the
-   * store's claim hands a run to one worker only.
+   * active). Their jobs are then sent again. The lock (a transaction's, held for the statement) keeps two nodes'
+   * choices apart, not a choice from another node's sends that follow it: a job sent twice so (or because its
+   * first send committed meanwhile) is harmless, the store's claim hands a run to one worker only.
    */
   async resendLost(queuedBefore: Date): Promise<string[]> {
     const { rows } = await this.boss.getDb().executeSql(
