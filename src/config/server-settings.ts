@@ -152,6 +152,11 @@ export const serverSettings = z.object({
     'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat and check: a fifth of it. With DATABASE_URL a node whose process is gone (crash, kill -9, OOM) is found sooner, by its liveness lock: at the first check after, plus a second.',
     int(10, 2, maxTimerSeconds),
   ),
+  LOST_JOB_CHECK_SECONDS: setting(
+    '60',
+    "With DATABASE_URL and GATEWAY_ROLE api or worker: this often a node looks for runs admitted this long ago (twice STORE_QUERY_TIMEOUT_SECONDS if longer), still `queued` and unclaimed, with no job in the workers' queue (pg-boss): an API node's send lost mid-statement, or the node gone between storing the run and sending its job. Their jobs are sent again and a worker runs them (once: a run is claimed once). One node's check at a time across the cluster. 0: never.",
+    int(60, 0, maxTimerSeconds),
+  ),
   PG_IDLE_IN_TRANSACTION_SECONDS: setting(
     '10',
     'With DATABASE_URL: PostgreSQL ends a store connection left inside a transaction this long (a node paused mid-write), so the row locks it held no longer block the node taking its work over. 0: never.',

@@ -14,6 +14,7 @@ import { openBackend } from './backend.js'
 import { ClusterSessions, forwardTimeoutMs } from './cluster-sessions.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
+import { LostJobCheck, lostJobAgeMs } from './lost-job-check.js'
 import { NodeCalls } from './node-calls.js'
 import { NodeMembership } from './node-membership.js'
 import { ApprovalNotices } from './ops/approval-notices.js'
@@ -193,6 +194,15 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       },
       runsOf: (tenant) => tenancy.scope(tenant).runs,
     })
+  // A run whose job's send was lost (or whose API node died before it) is sent again, by one node at a time.
+  const lostJobs = queue
+    ? new LostJobCheck(
+        queue,
+        lostJobAgeMs(config.LOST_JOB_CHECK_SECONDS, config.STORE_QUERY_TIMEOUT_SECONDS),
+        (ids) => storeNotices.jobsResent(ids),
+      )
+    : undefined
+  lostJobs?.start(config.LOST_JOB_CHECK_SECONDS * 1000)
   // Sharing the store, nodes die while this one runs: whoever notices first takes over their work (one pass
   // at a time; a session whose node died is also recovered on its next use).
   let recovering: Promise<void> | undefined
@@ -261,6 +271,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     // what is queued on the log is stored and announced before the bus and the store close
     await log.drain()
     log.endSubscriptions()
+    await lostJobs?.stop()
     await queue?.stop()
     await signals?.close()
     await bus.close()

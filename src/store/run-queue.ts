@@ -16,6 +16,12 @@ export interface RunQueue {
    * not claim now: NotAMember), that run and the others fetched with it go back to the queue for any worker.
    */
   work(room: () => number, take: (runId: string) => Promise<void>): void
+  /**
+   * Sends again the jobs of the runs queued and unclaimed since before `queuedBefore` that no worker can be handed
+   * (their send's outcome was unknown: its connection lost mid-statement, or the API node died before it), one
+   * node's check at a time across the cluster (another's meanwhile finds nothing). Answers the runs sent again.
+   */
+  resendLost(queuedBefore: Date): Promise<string[]>
   /** Stops taking runs (what was taken stays taken) and closes the queue's connections. */
   stop(): Promise<void>
 }

@@ -90,6 +90,7 @@ function polled(queue: RunQueue) {
   const waiting: { at: number; resolve: () => void }[] = []
   const counted: RunQueue = {
     send: (runId) => queue.send(runId),
+    resendLost: (queuedBefore) => queue.resendLost(queuedBefore),
     stop: () => queue.stop(),
     work: (room, take) =>
       queue.work(() => {

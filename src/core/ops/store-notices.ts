@@ -26,6 +26,14 @@ export class StoreNotices {
     this.logger = logger
   }
 
+  /** Runs left `queued` with no job in the workers' queue, whose jobs the lost-job check sent again (lost-job-check.ts). */
+  jobsResent(runIds: string[]): void {
+    this.logger?.warn(
+      { runIds },
+      `${runIds.length} queued run(s) had no job in the workers' queue (a send lost): their jobs were sent again`,
+    )
+  }
+
   /** `what` (`run <id>`, `turn <id> of session <id>`) could not be recorded; tried again in `retryInMs`. */
   endFailed(what: string, ids: Record<string, string>, err: unknown, retryInMs: number | undefined): void {
     this.endFailures++

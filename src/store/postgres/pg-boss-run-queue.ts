@@ -7,6 +7,8 @@ import type { PgConnections } from './pg-connections.js'
 
 const queueName = 'agent-gateway-runs'
 const pollMs = 100
+/** The advisory lock (a constant unique to this project, see postgres-store.ts) one lost-job check holds. */
+export const lostJobCheckLock = 7_265_310_004
 
 /** The bounds of the store's own pool (PostgresStore.queryTimeoutMs, lockWaitMs), that a job's send meets too. */
 export interface QueueBounds {
@@ -87,6 +89,30 @@ export class PgBossRunQueue implements RunQueue {
       }, ms)
       sent.then(resolve, reject).finally(() => clearTimeout(timer))
     })
+  }
+
+  /**
+   * One statement: under the cluster's lost-job lock (not got: another node checks now, nothing found), the runs
+   * `queued`, unclaimed, created before `queuedBefore`, whose `run.queued` is stored (their request was answered
+   * 202 or 503 at the send), with no job in pg-boss's queue that a worker may still fetch (created, retry or
+   * active). Their jobs are then sent again. The lock (a transaction's, held for the statement) keeps two nodes'
+   * choices apart, not a choice from another node's sends that follow it: a job sent twice so (or because its
+   * first send committed meanwhile) is harmless, the store's claim hands a run to one worker only.
+   */
+  async resendLost(queuedBefore: Date): Promise<string[]> {
+    const { rows } = await this.boss.getDb().executeSql(
+      `WITH turn AS (SELECT pg_try_advisory_xact_lock(${lostJobCheckLock}) AS mine)
+       SELECT r.id FROM turn, runs r
+       WHERE turn.mine AND r.status = 'queued' AND r.claimed_at IS NULL AND r.node_id IS NULL AND r.last_seq > 0
+         AND r.created_at < $2
+         AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $1 AND j.data->>'runId' = r.id
+                           AND j.state < 'completed')
+       ORDER BY r.id`,
+      [queueName, queuedBefore.toISOString()],
+    )
+    const ids = (rows as { id: string }[]).map((r) => r.id)
+    for (const runId of ids) await this.boss.send(queueName, { runId })
+    return ids
   }
 
   work(room: () => number, take: (runId: string) => Promise<void>): void {
