@@ -203,7 +203,7 @@ describe("a newcomer's first mistakes", () => {
     expect(input).toMatchObject({ status: 400, code: 'invalid_request' })
     expect(input.message).toBe(
       'invalid request: body.input: required (expected a non-empty string, or items such as [{"type":"text","text":"..."},{"type":"localImage","path":"shot.png"}]); ' +
-        "body: unknown field 'prompt' (did you mean 'input'?); the fields are: input, onBusy, approvalPolicy",
+        "body: unknown field 'prompt' (did you mean 'input'?); the fields are: input, onBusy, approvalPolicy, outputSchema",
     )
     const decision = await send('POST', '/v1/approvals/apr_none', { body: '{}' })
     expect(decision).toMatchObject({ status: 400, code: 'invalid_request' })
