@@ -176,6 +176,13 @@ const sharedIntegrationFiles = [
   'test/integration/postgres-lock-wait.test.ts',
   'test/integration/postgres-stop-frozen.test.ts',
   'test/integration/postgres-transaction-hang.test.ts',
+  // session 45 (h55-suite): session 44's new files of that kind (a gateway, PostgreSQL databases and a real codex
+  // of their own in the worker's process, pg-boss's queue on its own database; no vi.mock, nothing a process does once)
+  'test/integration/codex-warm-leftovers.test.ts',
+  'test/integration/health-store-down-acp-output.test.ts',
+  'test/integration/pg-boss-lost-job.test.ts',
+  'test/integration/pg-boss-resend-lost.test.ts',
+  'test/integration/pg-boss-send-bound.test.ts',
   // (and the two e2e files whose one gateway runs in the worker's process: the fuzz corpus and the SQLite stress)
   'test/e2e/openapi-fuzz.test.ts',
   'test/e2e/session-lifecycle-stress.test.ts',

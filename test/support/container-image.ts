@@ -16,6 +16,7 @@ import { resolveClaudeBinary } from '../../src/agents/claude/probe.js'
 import { resolveCodexBinary } from '../../src/agents/codex-binary.js'
 import { resolveCopilotBinary } from '../../src/agents/copilot/binary.js'
 import { resolveGeminiBinary } from '../../src/agents/gemini/probe.js'
+import { imageInputsFingerprint } from './image-fingerprint.js'
 import { ensureImage, type ImageRecipe, imagesStateDir } from './image-import.js'
 import { leaseImage } from './image-leases.js'
 import { pruneImages } from './image-prune.js'
@@ -67,8 +68,8 @@ const projectRoot = path.resolve(import.meta.dirname, '../..')
  * claude, codex-acp, copilot with its package unpacked read-only in the image); node (this machine's, with its libraries),
  * the Gemini CLI package for gemini and claude-agent-acp with its packages; an unprivileged user 1000.
  * Imported once (image-import.ts: under a lock, so runs starting together import it once), labelled, and
- * tagged by the names, sizes and mtimes of what goes in (paths relative to the project, so worktrees sharing
- * one node_modules share one image); a later run finds it without building anything. The run (its vitest
+ * tagged by what goes in (image-fingerprint.ts: installed packages' files by their bytes, so fresh clones and
+ * worktrees with the same node_modules share one image); a later run finds it without building anything. The run (its vitest
  * process) leases the tag until its teardown, so no other run prunes it meanwhile.
  */
 export function ensureTestImage(options: LockOptions = {}): string {
@@ -123,23 +124,19 @@ export function testImageRecipe(stateDir: string): ImageRecipe {
   const claudeAcpPackages = packageClosure(path.dirname(path.dirname(claudeAcp)))
   const libs = Object.values(natives).flatMap((binary) => sharedLibraries(binary, stateDir))
 
-  const fingerprint = () => {
-    const inputs = [
-      busybox,
-      caCertificates,
-      ...Object.values(natives),
-      path.join(geminiPackage, 'package.json'),
-      ...claudeAcpPackages.map((dir) => path.join(dir, 'package.json')),
-      ...new Set(libs),
-    ]
-    const lines = ['recipe-4']
-    for (const file of inputs) {
-      const s = statSync(file)
-      const name = file.startsWith(`${projectRoot}/`) ? path.relative(projectRoot, file) : file
-      lines.push(`${name}:${s.size}:${s.mtimeMs}\n`)
-    }
-    return lines.join('')
-  }
+  const fingerprint = () =>
+    `recipe-5\n${imageInputsFingerprint(
+      [
+        busybox,
+        caCertificates,
+        ...Object.values(natives),
+        path.join(geminiPackage, 'package.json'),
+        ...claudeAcpPackages.map((dir) => path.join(dir, 'package.json')),
+        ...new Set(libs),
+      ],
+      projectRoot,
+      stateDir,
+    )}`
 
   const build = (root: string) => {
     for (const dir of ['bin', 'usr/bin', 'usr/local/bin', 'etc', 'tmp', 'home/agent', 'proc', 'sys', 'dev'])
