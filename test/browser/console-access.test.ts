@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import {
+  accessibleOf,
   keyboardProblems,
   phoneLayoutProblems,
   screenshot,
@@ -144,7 +145,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     expect(await sticksOut()).toBe(0)
   })
 
-  it('approvals from a phone, by keyboard: accept one (the file appears; the focus on the next card, not on its Accept), decline another (no file); a card that comes in later takes no focus; the count shows', async () => {
+  it('approvals from a phone, by keyboard: accept one (the file appears; the focus on the next card, named by what it asks, not on its Accept), decline another (no file); a card that comes in later takes no focus; the count shows', async () => {
     const session = await json<Session>(
       postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
     )
@@ -190,9 +191,18 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     await next.waitFor({ timeout: 30_000 })
     expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
 
-    // the first accepted with the keyboard: its card goes, and the focus goes on at the next card's first control
-    // (its session's link), not at its Accept (before), whose command the reader has not read: a second Enter
-    // accepted it
+    // a card is named by what it asks (its command, else its files), the rest its description
+    const cardOf = (id: string | null) => `document.querySelector('.approval[data-approval-id="${id}"]')`
+    const firstId = await card.getAttribute('data-approval-id')
+    expect(await accessibleOf(page, cardOf(firstId))).toEqual({
+      role: 'listitem',
+      name: expect.stringMatching(/^\/bin\/bash -lc '?echo yes > phone-approved\.txt'?$/),
+      description: `command approval, session ${session.id}, in ${session.cwd}`,
+    })
+
+    // the first accepted with the keyboard: its card goes, and the focus goes on at the next card itself, which a
+    // screen reader names by what it asks (before: its first control, the session's link, said the session's id;
+    // before that its Accept, whose command the reader had not read: a second Enter accepted it)
     await card.getByRole('button', { name: 'Accept', exact: true }).press('Enter')
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
     await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
@@ -202,7 +212,16 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
         '(e => e === document.body ? "BODY" : e.tagName + ":" + e.textContent.trim() + ":" + (e.closest(".approval")?.dataset.approvalId ?? ""))(document.activeElement)',
       )
     const nextId = await next.getAttribute('data-approval-id')
-    await poll(focused).toBe(`A:${patching.id}:${nextId}`)
+    await poll(() => page.evaluate('document.activeElement.dataset.approvalId')).toBe(nextId)
+    expect(await accessibleOf(page)).toEqual({
+      role: 'listitem',
+      name: expect.stringMatching(/^add \S*phone-declined\.txt$/),
+      description: expect.stringMatching(new RegExp(`^file change approval, session ${patching.id}`)),
+    })
+    // shown focused (a keyboard brought it there), and Tab goes on into the card: its session's link first
+    expect(await page.evaluate('document.activeElement.matches(":focus-visible")')).toBe(true)
+    await page.keyboard.press('Tab')
+    expect(await focused()).toBe(`A:${patching.id}:${nextId}`)
     await waitForTurn(session.id, first.id)
     expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
 
