@@ -301,7 +301,7 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
     await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
   })
 
-  it('at 390 x 500 with touch: a drag over the open menu\'s backdrop scrolls the page and closes the menu, as a tap closes it; at 200 % zoom a mouse wheel does the same', async () => {
+  it("at 390 x 500 with touch: a drag over the open menu's backdrop scrolls the page and closes the menu, as a tap closes it; at 200 % zoom a mouse wheel does the same", async () => {
     const page = await phone({ width: 390, height: 500 })
     await page.goto(`${shared.gw.url}/#/new`)
     await page.locator('[data-loaded]').waitFor()

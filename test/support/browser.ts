@@ -275,12 +275,16 @@ export interface Accessible {
 export async function accessibleOf(page: Page, expression = 'document.activeElement'): Promise<Accessible> {
   const cdp = await page.context().newCDPSession(page)
   try {
-    const { result } = (await cdp.send('Runtime.evaluate', { expression })) as { result: { objectId?: string } }
+    const { result } = (await cdp.send('Runtime.evaluate', { expression })) as {
+      result: { objectId?: string }
+    }
     if (!result.objectId) throw new Error(`${expression} is no element`)
     const { nodes } = (await cdp.send('Accessibility.getPartialAXTree', {
       objectId: result.objectId,
       fetchRelatives: false,
-    })) as { nodes: { role?: { value: string }; name?: { value: string }; description?: { value: string } }[] }
+    })) as {
+      nodes: { role?: { value: string }; name?: { value: string }; description?: { value: string } }[]
+    }
     const node = nodes[0]
     return {
       role: node?.role?.value ?? '',
