@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import {
+  accessibleOf,
   keyboardProblems,
   phoneLayoutProblems,
   screenshot,
@@ -144,7 +145,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     expect(await sticksOut()).toBe(0)
   })
 
-  it('approvals from a phone, by keyboard: accept one (the file appears; the focus on the next card, not on its Accept), decline another (no file); a card that comes in later takes no focus; the count shows', async () => {
+  it('approvals from a phone, by keyboard: accept one (the file appears; the focus on the next card, named by what it asks, not on its Accept), decline another (no file); a card that comes in later takes no focus; the count shows', async () => {
     const session = await json<Session>(
       postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
     )
@@ -189,10 +190,25 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
     await next.waitFor({ timeout: 30_000 })
     expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
+    // and said to a screen reader as it came (a log region; before: only the count changed, silently)
+    await poll(() => page.getByTestId('approval-news').textContent()).toMatch(
+      new RegExp(
+        `^(Approval waiting: .*)?Approval waiting: add \\S*phone-declined\\.txt \\(session ${patching.id}\\)$`,
+      ),
+    )
 
-    // the first accepted with the keyboard: its card goes, and the focus goes on at the next card's first control
-    // (its session's link), not at its Accept (before), whose command the reader has not read: a second Enter
-    // accepted it
+    // a card is named by what it asks (its command, else its files), the rest its description
+    const cardOf = (id: string | null) => `document.querySelector('.approval[data-approval-id="${id}"]')`
+    const firstId = await card.getAttribute('data-approval-id')
+    expect(await accessibleOf(page, cardOf(firstId))).toEqual({
+      role: 'listitem',
+      name: expect.stringMatching(/^\/bin\/bash -lc '?echo yes > phone-approved\.txt'?$/),
+      description: `command approval, session ${session.id}, in ${session.cwd}`,
+    })
+
+    // the first accepted with the keyboard: its card goes, and the focus goes on at the next card itself, which a
+    // screen reader names by what it asks (before: its first control, the session's link, said the session's id;
+    // before that its Accept, whose command the reader had not read: a second Enter accepted it)
     await card.getByRole('button', { name: 'Accept', exact: true }).press('Enter')
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
     await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
@@ -202,7 +218,16 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
         '(e => e === document.body ? "BODY" : e.tagName + ":" + e.textContent.trim() + ":" + (e.closest(".approval")?.dataset.approvalId ?? ""))(document.activeElement)',
       )
     const nextId = await next.getAttribute('data-approval-id')
-    await poll(focused).toBe(`A:${patching.id}:${nextId}`)
+    await poll(() => page.evaluate('document.activeElement.dataset.approvalId')).toBe(nextId)
+    expect(await accessibleOf(page)).toEqual({
+      role: 'listitem',
+      name: expect.stringMatching(/^add \S*phone-declined\.txt$/),
+      description: expect.stringMatching(new RegExp(`^file change approval, session ${patching.id}`)),
+    })
+    // shown focused (a keyboard brought it there), and Tab goes on into the card: its session's link first
+    expect(await page.evaluate('document.activeElement.matches(":focus-visible")')).toBe(true)
+    await page.keyboard.press('Tab')
+    expect(await focused()).toBe(`A:${patching.id}:${nextId}`)
     await waitForTurn(session.id, first.id)
     expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
 
@@ -260,7 +285,8 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
 
   it('on a phone with touch, every view fits, reads whole, can be tapped and reached by Tab: run, cancel, session, approval', async () => {
     // dark: the desktop accessibility test reads both schemes; the phone-only styles are read here in the darker one
-    const page = await phone({ width: 390, height: 844 }, { colorScheme: 'dark' })
+    // the narrow common phone (360 x 740: the strictest for widths; 390 x 844 elsewhere)
+    const page = await phone({ width: 360, height: 740 }, { colorScheme: 'dark' })
     const fits = async (view: string) => {
       expect.soft(await phoneLayoutProblems(page), view).toEqual([])
       expect.soft(await seriousA11yViolations(page), `${view}: accessibility`).toEqual([])
@@ -303,7 +329,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     expect(await fewer.getAttribute('aria-expanded')).toBe('true')
     await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
     expect(
-      await page.evaluate('Boolean(document.elementFromPoint(195, 20)?.closest("header"))'),
+      await page.evaluate('Boolean(document.elementFromPoint(180, 20)?.closest("header"))'),
       'scrolled to the end of a run, the top of the screen shows the run, not the header',
     ).toBe(false)
 
@@ -343,6 +369,9 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
     await poll(() => waiting.textContent()).toContain('phone-tapped.txt')
     await fits('session waiting for an approval')
+    // said once to a screen reader: by the session's own news, not again by the console's approvals news
+    await poll(() => page.getByTestId('stream-news').textContent()).toContain('Waiting for your approval')
+    expect(await page.getByTestId('approval-news').textContent()).toBe('')
     // the request in the turn points to its answers right below (in the bar), not away to the inbox: they are
     // here, and the inbox (every session's approvals) is one tap away in the navigation (before: "answer in the
     // inbox", as if they were not here)
@@ -357,6 +386,15 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     // (idle: its Interrupt button disabled, not going so while Tab walks the view)
     await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
     await fits('session')
+    // the sessions listed with their directories whole (before: cut off with an ellipsis on a phone, the end that
+    // tells two apart hidden)
+    await page.goto(`${shared.gw.url}/#/sessions`)
+    const paths = page.locator('code.excerpt')
+    await poll(() => paths.count()).toBeGreaterThan(0)
+    expect(await paths.evaluateAll((els) => els.filter((el) => el.scrollWidth > el.clientWidth).length)).toBe(
+      0,
+    )
+    expect(await phoneLayoutProblems(page)).toEqual([])
     await page.goto(`${shared.gw.url}/#/approvals`)
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })
     await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
@@ -367,7 +405,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     await fits('agents')
   })
 
-  it('no serious or critical accessibility violations in any view, light and dark', async () => {
+  it('no serious or critical accessibility violations in any view, light and dark; at 200 % zoom each fits', async () => {
     const runs = await json<{ runs: { id: string }[] }>(fetch(`${shared.gw.url}/v1/runs`))
     const sessions = await json<{ sessions: { id: string }[] }>(fetch(`${shared.gw.url}/v1/sessions`))
     const views = [
@@ -393,6 +431,10 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
         )
         expect(await seriousA11yViolations(page), `${view} (${scheme})`).toEqual([])
       }
+      // at 200 % zoom (a 1100 x 900 window: 550 x 450 CSS px, the phone's header): nothing sideways, cut or small
+      await page.setViewportSize({ width: 550, height: 450 })
+      expect(await phoneLayoutProblems(page), `${view} at 200 %`).toEqual([])
+      await page.setViewportSize({ width: 1100, height: 900 })
     }
   })
 })

@@ -37,6 +37,24 @@ async function tapBelow(page: Page, panel: Locator): Promise<void> {
   await page.touchscreen.tap(4, box.y + box.height + 20)
 }
 
+/**
+ * A finger put down at (x, y), moved `dy` px in three steps and lifted, as touch input to Chromium (its gestures and
+ * touch-action apply: a pan scrolls; playwright's touchscreen only taps).
+ */
+async function touchDrag(page: Page, x: number, y: number, dy: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page)
+  try {
+    for (const step of [0, 1, 2, 3])
+      await cdp.send('Input.dispatchTouchEvent', {
+        type: step === 0 ? 'touchStart' : 'touchMove',
+        touchPoints: [{ x, y: Math.round(y + (dy * step) / 3) }],
+      })
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+  } finally {
+    await cdp.detach()
+  }
+}
+
 /** How Menu looks (what its computed style shows), and the contrast of its text on its own background. */
 const menuLook = (page: Page) =>
   page.evaluate<{ look: string[]; contrast: number }>(`(() => {
@@ -281,6 +299,40 @@ describe('web console: the header on a phone', { timeout: 120_000 }, () => {
     // a tap on Menu itself closes it
     await menu.tap()
     await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
+  })
+
+  it("at 390 x 500 with touch: a drag over the open menu's backdrop scrolls the page and closes the menu, as a tap closes it; at 200 % zoom a mouse wheel does the same", async () => {
+    const page = await phone({ width: 390, height: 500 })
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.locator('[data-loaded]').waitFor()
+    expect(await page.evaluate('document.documentElement.scrollHeight > innerHeight + 200')).toBe(true)
+    const menu = page.getByRole('button', { name: 'Menu' })
+    const panel = page.locator('#site-menu')
+    await menu.tap()
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('true')
+    const below = await panel.boundingBox()
+    if (!below) throw new Error('the panel is not shown')
+    // a finger's drag upwards from under the panel, through Chromium's own touch input (touch-action applies): the
+    // page scrolls as it would without the menu (before: touch-action none, it stayed put under the finger), and the
+    // menu closes (the header it hangs from scrolls away); nothing under the finger is acted on
+    await touchDrag(page, 20, below.y + below.height + 40, -150)
+    await poll(() => page.evaluate('scrollY')).toBeGreaterThan(0)
+    await poll(() => menu.getAttribute('aria-expanded')).toBe('false')
+    expect(await page.evaluate('document.activeElement.closest("main") === null')).toBe(true)
+
+    // 200 % zoom of a 1100 px window: the phone's header, with a mouse; the wheel over the backdrop scrolls the page
+    // and closes the menu (before: the page scrolled, the menu open went up and away with the header)
+    const zoomed = await open('#/new', { width: 550, height: 450 })
+    await zoomed.locator('[data-loaded]').waitFor()
+    const zoomedMenu = zoomed.getByRole('button', { name: 'Menu' })
+    await zoomedMenu.click()
+    await poll(() => zoomedMenu.getAttribute('aria-expanded')).toBe('true')
+    const panelBox = await zoomed.locator('#site-menu').boundingBox()
+    if (!panelBox) throw new Error('the panel is not shown')
+    await zoomed.mouse.move(20, panelBox.y + panelBox.height + 40)
+    await zoomed.mouse.wheel(0, 200)
+    await poll(() => zoomed.evaluate('scrollY')).toBeGreaterThan(0)
+    await poll(() => zoomedMenu.getAttribute('aria-expanded')).toBe('false')
   })
 
   it("at a desk: the sections and links on the header's one row, no Menu", async () => {

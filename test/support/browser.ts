@@ -260,3 +260,38 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
   })
   return problems
 }
+
+/** A node as Chromium's accessibility tree gives it: what a screen reader says on it. */
+export interface Accessible {
+  role: string
+  name: string
+  description: string
+}
+
+/**
+ * The role, accessible name and description of the element `expression` (page source text) finds, the focused one
+ * unless told, as Chromium computes them for a screen reader (hidden text a name points to counted, as it should).
+ */
+export async function accessibleOf(page: Page, expression = 'document.activeElement'): Promise<Accessible> {
+  const cdp = await page.context().newCDPSession(page)
+  try {
+    const { result } = (await cdp.send('Runtime.evaluate', { expression })) as {
+      result: { objectId?: string }
+    }
+    if (!result.objectId) throw new Error(`${expression} is no element`)
+    const { nodes } = (await cdp.send('Accessibility.getPartialAXTree', {
+      objectId: result.objectId,
+      fetchRelatives: false,
+    })) as {
+      nodes: { role?: { value: string }; name?: { value: string }; description?: { value: string } }[]
+    }
+    const node = nodes[0]
+    return {
+      role: node?.role?.value ?? '',
+      name: node?.name?.value ?? '',
+      description: node?.description?.value ?? '',
+    }
+  } finally {
+    await cdp.detach()
+  }
+}

@@ -1,4 +1,5 @@
 import { needsToken, setToken, token } from './api.js'
+import { ApprovalNews } from './components/approval-news.js'
 import { SiteHeader } from './components/site-header.js'
 import { useFocusOnNavigation } from './focus-on-navigation.js'
 import { pendingApprovals, usePendingApprovals } from './pending.js'
@@ -41,6 +42,7 @@ export function App() {
         }
       />
       <main id="main" tabIndex={-1}>
+        {!needsToken.value && <ApprovalNews shownSession={section === 'sessions' ? id : undefined} />}
         {needsToken.value ? <LoginView /> : <View section={section} id={id} />}
       </main>
     </>

@@ -8,6 +8,14 @@ export type Approval = Schemas['Approval']
 /** Pending approvals across all sessions, for the inbox and the count in the navigation. */
 export const pendingApprovals = signal<Approval[]>([])
 
+/** Whether `pendingApprovals` was read from the gateway yet (before: its empty start, not a list). */
+export const pendingRead = signal(false)
+
+const read = (approvals: Approval[]) => {
+  pendingApprovals.value = approvals
+  pendingRead.value = true
+}
+
 /** Reads the list once (right after an answer, before the stream reports it). */
 export async function refreshPending(): Promise<void> {
   if (needsToken.value) return
@@ -15,7 +23,7 @@ export async function refreshPending(): Promise<void> {
     params: { query: { state: 'pending' } },
   })
   if (response.status === 401) needsToken.value = true
-  if (data) pendingApprovals.value = data.approvals
+  if (data) read(data.approvals)
 }
 
 /** Follows GET /v1/approvals/events: the server pushes the list whenever an approval is asked or answered. */
@@ -25,8 +33,7 @@ export function usePendingApprovals(): void {
     const abort = new AbortController()
     ;(async () => {
       try {
-        for await (const approvals of client.pendingApprovals({ signal: abort.signal }))
-          pendingApprovals.value = approvals
+        for await (const approvals of client.pendingApprovals({ signal: abort.signal })) read(approvals)
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) needsToken.value = true
       }

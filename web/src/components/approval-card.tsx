@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact'
 import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
 import { refreshPending } from '../pending.js'
@@ -32,13 +33,50 @@ export function ApprovalBody({ approval: a }: { approval: Approval }) {
   )
 }
 
+/** What an approval asks, in words: its command, else its file changes ("add src/a.ts, update b.ts"), else its kind. */
+export const askedText = (a: Approval) =>
+  a.command ?? ((a.changes ?? []).map((c) => `${c.kind} ${c.path}`).join(', ') || a.kind)
+
+/**
+ * A card of an approval waiting for an answer (the inbox's, a session bar's): a list item whose accessible name is
+ * what it asks (the command) and whose description is the rest (its kind, session, where, why). The focus comes to
+ * the card itself when the card above it was answered (next-approval.ts), so a screen reader says the command first:
+ * on its first control it said the session's id, on its Accept nothing of the command. Tab goes on to its controls.
+ */
+export function PendingCard({ approval: a, children }: { approval: Approval; children: ComponentChildren }) {
+  const about = [
+    `${a.kind.replace('_', ' ')} approval`,
+    `session ${a.sessionId}`,
+    a.cwd && `in ${a.cwd}`,
+    a.reason,
+  ]
+  return (
+    <li
+      class="card approval"
+      data-approval-id={a.id}
+      tabIndex={-1}
+      aria-labelledby={`${a.id}-asks`}
+      aria-describedby={`${a.id}-about`}
+    >
+      {/* named by these (hidden: the card shows them its own way; a name may come from hidden text) */}
+      <span hidden id={`${a.id}-asks`}>
+        {askedText(a)}
+      </span>
+      <span hidden id={`${a.id}-about`}>
+        {about.filter(Boolean).join(', ')}
+      </span>
+      {children}
+    </li>
+  )
+}
+
 /**
  * What an approval asks as a session's bar shows it (its session is the one on the screen): a disclosure whose row
  * is its kind and the command (or the files) on one line on a phone, whole on a wider screen; opened, the command
  * whole, the file changes' diffs, where and why. On a phone the whole card was 340 px of an 844 px screen.
  */
 export function ApprovalSummary({ approval: a }: { approval: Approval }) {
-  const what = a.command ? `$ ${a.command}` : (a.changes ?? []).map((c) => `${c.kind} ${c.path}`).join(', ')
+  const what = a.command ? `$ ${a.command}` : askedText(a)
   return (
     <details class="approval-summary">
       <summary>

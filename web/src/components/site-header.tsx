@@ -17,8 +17,10 @@ const sections = [
  * (the focus back on Menu), on a new route (`place`: a section followed, a run opened, Back), on a tap elsewhere and
  * when the focus leaves the header (Tab past its last link: the view it covers has the focus then). A tap elsewhere
  * only closes it, as a phone's own menus do: it lands on a backdrop laid over the page while the menu is open (closing
- * on pointerdown let the tap go on to what it hit: Start session started one, a checkbox under it changed). The Menu
- * button carries the approvals' count while the menu is closed.
+ * on pointerdown let the tap go on to what it hit: Start session started one, a checkbox under it changed). A drag
+ * there scrolls the page and closes the menu (before: it did nothing, the page stuck under a finger that meant to
+ * scroll it; open, the menu would have gone up and away with the header). The Menu button carries the approvals'
+ * count while the menu is closed.
  */
 export function SiteHeader({
   section,
@@ -81,8 +83,18 @@ export function SiteHeader({
       >
         Menu{!open && badge('menu-count', count === 1 ? ' approval pending' : ' approvals pending')}
       </button>
-      {/* what a tap outside the menu lands on (the rest of the header's row too): it closes the menu, nothing more */}
-      {open && <div class="menu-backdrop" aria-hidden="true" onClick={() => setOpen(false)} />}
+      {/* what a touch outside the menu lands on (the rest of the header's row too): a tap closes the menu, nothing
+          more; a drag scrolls the page as it would without the menu, and closes it (the browser took the gesture:
+          pointercancel, no click follows), as does a mouse's wheel */}
+      {open && (
+        <div
+          class="menu-backdrop"
+          aria-hidden="true"
+          onClick={() => setOpen(false)}
+          onPointerCancel={() => setOpen(false)}
+          onWheel={() => setOpen(false)}
+        />
+      )}
       <div id="site-menu" class="site-menu" data-open={open || undefined}>
         <nav aria-label="Sections">
           {/* a section followed closes the menu, the current one's too (its route does not change) */}

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { call, client } from '../api.js'
-import { type Approval, ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
+import { type Approval, ApprovalAnswers, ApprovalBody, PendingCard } from '../components/approval-card.js'
 import { nextApprovalFocus, waitingCard } from '../next-approval.js'
 import { pendingApprovals } from '../pending.js'
 import { useFocusRescue } from '../use-focus-rescue.js'
@@ -20,7 +20,7 @@ export function ApprovalsView() {
       .catch(() => {})
   }, [pending.length])
   // The answered card goes, and the focus with it (to the page's top): a keyboard emptying the inbox goes on at
-  // the next card's first control (next-approval.ts), or at the heading once none is left. Only a control that was
+  // the next card (next-approval.ts: the card, named by its command), or at the heading once none is left. Only a control that was
   // in a card hands the focus on, read when it went (before: a flag an answer set was read whenever the list changed
   // with the focus on the page, so a card that came in later, the focus moved on meanwhile, took it on its Accept).
   const view = useRef<HTMLElement>(null)
@@ -47,10 +47,10 @@ export function ApprovalsView() {
       ) : (
         <ul ref={list} class="cards">
           {pending.map((a) => (
-            <li key={a.id} class="card approval" data-approval-id={a.id}>
+            <PendingCard key={a.id} approval={a}>
               <ApprovalBody approval={a} />
               <ApprovalAnswers approval={a} onAnswered={answered} onProblem={setProblem} />
-            </li>
+            </PendingCard>
           ))}
         </ul>
       )}

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
-import { ApprovalAnswers, ApprovalSummary } from '../components/approval-card.js'
+import { ApprovalAnswers, ApprovalSummary, PendingCard } from '../components/approval-card.js'
 import { ConnectionNote, reconnecting, StreamStatus } from '../components/connection-note.js'
 import { EventList } from '../components/events.js'
 import { StreamNews } from '../components/stream-news.js'
@@ -95,7 +95,7 @@ export function SessionView({ id }: { id: string }) {
     since !== undefined && newest > since,
   )
   // a control gone or disabled with the focus (Send once sent, Interrupt once idle, an answer once its card went):
-  // after an answer, the next approval's first control takes it (next-approval.ts); else the message box (else,
+  // after an answer, the next approval's card takes it (next-approval.ts); else the message box (else,
   // archived, the heading). Only an answer hands it to the next card: a card that came in before Send's rescue (a slow phone)
   // would otherwise take the focus from the message just sent, and a stray Enter accept an unread command. On a
   // touch screen only Send gives it to the box (the keyboard was open for it): after a tap on an answer or
@@ -253,10 +253,10 @@ export function SessionView({ id }: { id: string }) {
         {waiting.length > 0 && (
           <ul class="cards waiting" aria-label="Waiting for your answer">
             {waiting.map((a) => (
-              <li key={a.id} class="card approval" data-approval-id={a.id}>
+              <PendingCard key={a.id} approval={a}>
                 <ApprovalSummary approval={a} />
                 <ApprovalAnswers approval={a} onProblem={setProblem} />
-              </li>
+              </PendingCard>
             ))}
           </ul>
         )}

@@ -122,7 +122,7 @@ export function SessionsView() {
             <a href={href('sessions', s.id)}>
               <span class={`status s-${s.status}`}>{s.status}</span> <strong>{s.agent}</strong> {s.turnCount}{' '}
               turns <span class="quiet when">{new Date(s.updatedAt).toLocaleString()}</span>
-              <code class="excerpt">{s.cwd}</code>
+              <code class="excerpt path">{s.cwd}</code>
             </a>
           </li>
         ))}
