@@ -15,7 +15,13 @@ export interface AgentCapabilities {
   /** A session's running turn takes more input (`onBusy: "steer"`); without it such input is queued as the next turn. */
   steer: boolean
   images: boolean
+  /** A run takes an `outputSchema` (POST /v1/runs): its final response is held to it and parsed into `result`. */
   outputSchema: boolean
+  /**
+   * A session's turn takes an `outputSchema` of its own (POST /v1/sessions/:id/turns, seed 003's turn/start):
+   * the agent holds that turn's final message to it (codex: `turn/start`'s `outputSchema`).
+   */
+  turnOutputSchema: boolean
 }
 
 export type AgentCapability = keyof AgentCapabilities
@@ -29,6 +35,7 @@ export const allCapabilities: readonly AgentCapability[] = [
   'steer',
   'images',
   'outputSchema',
+  'turnOutputSchema',
 ]
 
 /** Capabilities from the ones a driver has (every other one is false). */

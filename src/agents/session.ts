@@ -93,9 +93,9 @@ export interface TurnOptions {
    */
   approvalPolicy?: ApprovalPolicy
   /**
-   * A JSON Schema the agent's final message of this turn is held to (only a driver with `outputSchemaPerTurn` is
-   * given one; the core refuses it for the others: core/turn-options.ts). Codex: `turn/start`'s `outputSchema`,
-   * for that turn alone. The gateway does not check the answer against it: the agent's answer is what it gave.
+   * A JSON Schema the agent's final message of this turn is held to (only a driver whose capabilities have
+   * `turnOutputSchema` is given one; the core refuses it for the others: core/turn-options.ts). Codex:
+   * `turn/start`'s `outputSchema`, for that turn alone. The gateway does not check the answer against it: the agent's answer is what it gave.
    */
   outputSchema?: Record<string, unknown>
 }
@@ -216,11 +216,6 @@ export interface SessionDriver extends AgentDriver {
    * override). Without it the policy is the one the session was created with, for every turn.
    */
   readonly approvalPolicyPerTurn?: boolean
-  /**
-   * Whether a turn may name a JSON Schema for its final message (TurnOptions.outputSchema; codex: `turn/start`'s
-   * `outputSchema`). Without it a turn naming one is refused (400).
-   */
-  readonly outputSchemaPerTurn?: boolean
   /**
    * Whether its turns take an image as a data: URL (an `image` input item, passed on as it is; codex: `turn/start`'s
    * `image`). Without it only `localImage` files (with capabilities.images).

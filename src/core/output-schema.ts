@@ -88,10 +88,11 @@ export function checkOutputSchema(schema: Record<string, unknown>, field = 'outp
 
 /**
  * Refuses (400) a schema the JSON Schema meta-schema refuses (`{"type": "nonsense"}`, `properties` not an object),
- * for a schema the gateway hands to an agent without compiling it itself (seed 002's `codex exec --output-schema`,
- * a session turn's): before, codex ran with it and the model provider refused it mid-run. Nothing is compiled, so
- * what the gateway's own check would refuse of a valid schema (a pattern that is not linear-time) passes, as the
- * agent takes it; so does a schema whose `$schema` names a dialect this check does not know (the agent judges it).
+ * for a run's, a session turn's and seed 002's alike, in the same words (notJsonSchema). A schema the gateway hands
+ * to an agent without compiling it itself (seed 002's `codex exec --output-schema`, a session turn's) is checked by
+ * this alone: before, codex ran with it and the model provider refused it mid-run. Nothing is compiled, so what the
+ * gateway's own check would refuse of a valid schema (a pattern that is not linear-time) passes, as the agent takes
+ * it; so does a schema whose `$schema` names a dialect this check does not know (the agent judges it).
  */
 export function checkJsonSchema(schema: Record<string, unknown>, field = 'outputSchema'): void {
   const shared = ajv()
@@ -101,18 +102,21 @@ export function checkJsonSchema(schema: Record<string, unknown>, field = 'output
   } catch {
     return
   }
-  if (!valid)
-    throw new AppError(
-      'invalid_request',
-      `${field} is not a valid JSON Schema: ${shared.errorsText(shared.errors, { dataVar: field })}`,
-    )
+  if (!valid) throw notJsonSchema(field, shared.errorsText(shared.errors, { dataVar: field }))
 }
+
+/** The one refusal of a schema that is not a valid JSON Schema, whichever route it came by and whatever found it. */
+export const notJsonSchema = (field: string, reason: string): AppError =>
+  new AppError('invalid_request', `${field} is not a valid JSON Schema: ${reason}`)
 
 /**
  * Compiles a run's outputSchema (400 when it is not a valid JSON Schema) into a check of the final response:
- * valid JSON that matches becomes `result`; anything else fails the run with the reason.
+ * valid JSON that matches becomes `result`; anything else fails the run with the reason. What the meta-schema
+ * refuses is refused first by checkJsonSchema, in a session turn's words; what only the compilation finds (a
+ * pattern that is not linear-time, a `$ref` to nothing) in the same form.
  */
 export function compileOutputSchema(schema: Record<string, unknown>): OutputValidator {
+  checkJsonSchema(schema)
   // Each run's schema is its own: a root `$id` would be registered in the shared instance, refusing every later
   // schema with that `$id` (of any tenant) and letting later schemas `$ref` it; and every compiled schema stayed
   // cached for the server's life. The check ignores a root `$id` and nothing is kept after the compilation.
@@ -126,10 +130,7 @@ export function compileOutputSchema(schema: Record<string, unknown>): OutputVali
   try {
     validate = shared.compile(own)
   } catch (err) {
-    throw new AppError(
-      'invalid_request',
-      `outputSchema is not a valid JSON Schema: ${(err as Error).message}`,
-    )
+    throw notJsonSchema('outputSchema', (err as Error).message)
   } finally {
     shared.removeSchema(own)
     for (const key of registeredKeys(shared)) if (!before.has(key)) shared.removeSchema(key)

@@ -15,8 +15,8 @@ export type { TurnOptions }
  * turn/start): a policy or an output schema is honoured for that turn, or refused (400) before anything runs, never
  * ignored. An agent whose driver takes a policy per turn (codex) runs the turn with it; another one runs every turn
  * with its session's policy, so a turn may only name that one (an agent without approvals: `never`, which it always
- * runs with). An output schema needs a driver that takes one per turn (codex). A steered input joins the running
- * turn, which keeps its own.
+ * runs with). An output schema needs a driver whose capabilities have `turnOutputSchema` (codex). A steered input
+ * joins the running turn, which keeps its own.
  */
 export function turnOptionsOf(
   registry: AgentRegistry,
@@ -61,16 +61,17 @@ function policyOption(
 }
 
 /**
- * A turn's output schema, bounded as a run's (size, `$ref`s within itself) and a valid JSON Schema (output-schema.ts); refused for an
- * agent whose turns cannot take one rather than ignored.
+ * A turn's output schema, bounded as a run's (size, `$ref`s within itself) and a valid JSON Schema (output-schema.ts);
+ * refused for an agent whose turns cannot take one (capabilities.turnOutputSchema false) rather than ignored.
  */
 function schemaOption(driver: AgentDriver, schema: Record<string, unknown>): TurnOptions {
   checkOutputSchema(schema)
   checkJsonSchema(schema)
-  if (isSessionDriver(driver) && driver.outputSchemaPerTurn) return { outputSchema: schema }
+  if (isSessionDriver(driver) && driver.capabilities.turnOutputSchema) return { outputSchema: schema }
   throw new AppError(
     'invalid_request',
-    `agent ${driver.id} takes no outputSchema for a session turn, so it would not be honoured. Leave outputSchema out`,
-    { agent: driver.id },
+    `agent ${driver.id} takes no outputSchema for a session turn (capabilities.turnOutputSchema is false in ` +
+      `GET /v1/agents), so it would not be honoured. Leave outputSchema out`,
+    { agent: driver.id, capability: 'turnOutputSchema' },
   )
 }

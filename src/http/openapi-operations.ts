@@ -191,6 +191,7 @@ export const operationDocs: Record<string, OperationDoc> = {
             steer: true,
             images: true,
             outputSchema: true,
+            turnOutputSchema: true,
           },
           approvalPolicies: ['untrusted', 'on-request', 'on-failure', 'never'],
           skills: null,

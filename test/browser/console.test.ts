@@ -646,6 +646,86 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(made).toContain(sessionId)
   })
 
+  it("structured output: a run's and a turn's JSON Schema, refused inline in the gateway's one wording, the answer shown as JSON; no field for an agent whose turns take none", async () => {
+    const schema = {
+      type: 'object',
+      properties: { answer: { type: 'string' } },
+      required: ['answer'],
+      additionalProperties: false,
+    }
+    /** The response format the model was last asked for. */
+    const format = () =>
+      (shared.mock.requests.at(-1)?.body as { text?: { format?: unknown } } | undefined)?.text?.format
+    const asked = shared.mock.requests.length
+    // New run: the field is closed until opened; what is not JSON, and what the gateway refuses, shows under it
+    const page = await open()
+    await page.getByLabel('Prompt').fill('structured run please')
+    await page.getByText('Structured output (JSON Schema)').click()
+    const field = page.locator('#schema')
+    await field.fill('{"type": "object",')
+    await page.getByRole('button', { name: 'Stream' }).click()
+    const error = page.getByTestId('schema-error')
+    await poll(() => error.textContent()).toMatch(/^Not JSON: /)
+    expect(await field.getAttribute('aria-invalid')).toBe('true')
+    expect(await field.getAttribute('aria-describedby')).toBe('schema-error')
+    await field.fill('{"type": "nonsense"}')
+    expect(await error.count()).toBe(0)
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await poll(() => error.textContent()).toMatch(
+      /^outputSchema is not a valid JSON Schema: outputSchema\/type/,
+    )
+    const runRefusal = await error.textContent()
+    expect(page.url()).not.toMatch(/#\/runs\//)
+    // a schema the gateway takes: the run's result, indented
+    shared.mock.on('structured run please', { kind: 'text', text: '{"answer":"forty-two"}' })
+    await field.fill(JSON.stringify(schema))
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await page.waitForURL(/#\/runs\/run_/)
+    const answer = page.getByTestId('structured-answer')
+    await poll(() => answer.textContent()).toBe(JSON.stringify({ answer: 'forty-two' }, null, 2))
+    expect(format()).toMatchObject({ type: 'json_schema', schema })
+    expect(shared.mock.requests).toHaveLength(asked + 1)
+
+    // A session's turn (codex: capabilities.turnOutputSchema): the same field, the same refusal, for that turn
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    await open(`#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    await page.getByLabel('Message').fill('structured turn please')
+    await page.getByText('Structured output (JSON Schema)').click()
+    const turnField = page.locator('#turn-schema')
+    await turnField.fill('[1, 2]')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await poll(() => error.textContent()).toMatch(/^A JSON Schema is a JSON object/)
+    expect(await turnField.getAttribute('aria-invalid')).toBe('true')
+    await turnField.fill('{"type": "nonsense"}')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await poll(() => error.textContent()).toBe(runRefusal)
+    // the message stays to be sent again; nothing was asked of the model
+    expect(await page.getByLabel('Message').inputValue()).toBe('structured turn please')
+    expect(shared.mock.requests).toHaveLength(asked + 1)
+    shared.mock.on('structured turn please', { kind: 'text', text: '{"answer":"by turn"}' })
+    await turnField.fill(JSON.stringify(schema))
+    await page.getByRole('button', { name: 'Send' }).click()
+    const turnAnswer = page.locator('.turn').first().getByTestId('structured-answer')
+    await poll(() => turnAnswer.textContent()).toBe(JSON.stringify({ answer: 'by turn' }, null, 2))
+    expect(format()).toMatchObject({ type: 'json_schema', schema })
+    expect(await seriousA11yViolations(page)).toEqual([])
+
+    // an agent whose turns take no schema (GET /v1/agents says so): the turn form has no such field
+    await page.route(`${shared.gw.url}/v1/agents`, async (route) => {
+      const listed = (await (await route.fetch()).json()) as {
+        agents: { capabilities: Record<string, boolean> }[]
+      }
+      for (const agent of listed.agents) agent.capabilities.turnOutputSchema = false
+      await route.fulfill({ json: listed })
+    })
+    await page.reload()
+    await page.locator('[data-loaded]').waitFor()
+    await page.getByLabel('Message').waitFor()
+    expect(await page.getByText('Structured output (JSON Schema)').count()).toBe(0)
+    expect(await page.locator('#turn-schema').count()).toBe(0)
+  })
+
   it('history lists runs by status and replays one; the agents view shows codex', async () => {
     const page = await open('#/runs')
     await page.getByLabel('Status').selectOption('succeeded')

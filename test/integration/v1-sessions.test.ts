@@ -310,9 +310,10 @@ describe('/v1/sessions on codex app-server', () => {
       expect(res.status).toBe(400)
       return json<Refusal>(res)
     }
-    // what a run refuses (too large, a $ref outside itself, no JSON Schema) a turn refuses alike
+    // what a run refuses (too large, a $ref outside itself, no JSON Schema) a turn refuses alike, in the same words
     const large = { type: 'string', description: 'x'.repeat(128 * 1024) }
-    for (const bad of [large, { $ref: 'file:///etc/passwd' }]) {
+    const invalid = [{ type: 'nonsense' }, { type: 'object', properties: [] }]
+    for (const bad of [large, { $ref: 'file:///etc/passwd' }, ...invalid]) {
       const run = await refusal(
         await postJson(`${gw.url}/v1/runs`, { agent: 'codex', prompt: 'x', outputSchema: bad }),
       )
@@ -338,14 +339,26 @@ describe('/v1/sessions on codex app-server', () => {
         message: expect.stringMatching(/^outputSchema cannot go with onBusy "steer"/),
       },
     })
+    // GET /v1/agents says which agents' turns take one (turnOutputSchema), apart from which runs do (outputSchema):
+    // codex-exec takes one for a run and has no sessions
+    const listed = await json<{ agents: { id: string; capabilities: Record<string, boolean> }[] }>(
+      fetch(`${gw.url}/v1/agents`),
+    )
+    const capability = (id: string) => {
+      const { outputSchema, turnOutputSchema } = listed.agents.find((a) => a.id === id)?.capabilities ?? {}
+      return { outputSchema, turnOutputSchema }
+    }
+    expect(capability('codex')).toEqual({ outputSchema: true, turnOutputSchema: true })
+    expect(capability('codex-exec')).toEqual({ outputSchema: true, turnOutputSchema: false })
+    expect(capability('copilot')).toEqual({ outputSchema: false, turnOutputSchema: false })
     // an agent whose turns take no schema (copilot: no process runs before a turn) is refused, not ignored
     const copilot = await createSession({ agent: 'copilot' })
     expect(await refusal(await turn(copilot.id, 'x', '', { outputSchema: schema }))).toEqual({
       error: {
         code: 'invalid_request',
         message:
-          'agent copilot takes no outputSchema for a session turn, so it would not be honoured. Leave outputSchema out',
-        details: { agent: 'copilot' },
+          'agent copilot takes no outputSchema for a session turn (capabilities.turnOutputSchema is false in GET /v1/agents), so it would not be honoured. Leave outputSchema out',
+        details: { agent: 'copilot', capability: 'turnOutputSchema' },
       },
     })
     // none of them reached a model or was stored as a turn

@@ -82,7 +82,22 @@ describe('turnOptionsOf', () => {
         turnOptionsOf(registry, { agent: 'claude', approvalPolicy: null }, { outputSchema: schema }),
       ),
     ).toBe(
-      'agent claude takes no outputSchema for a session turn, so it would not be honoured. Leave outputSchema out',
+      'agent claude takes no outputSchema for a session turn (capabilities.turnOutputSchema is false in GET /v1/agents), so it would not be honoured. Leave outputSchema out',
     )
+  })
+
+  it("a turn's outputSchema is taken exactly by the agents whose capabilities have turnOutputSchema", () => {
+    const schema = { type: 'string' }
+    const sessionAgents = registry.list().filter((d) => d.capabilities.sessions)
+    expect(sessionAgents.filter((d) => d.capabilities.turnOutputSchema).map((d) => d.id)).toEqual(['codex'])
+    for (const driver of sessionAgents) {
+      const session = { agent: driver.id, approvalPolicy: null }
+      if (driver.capabilities.turnOutputSchema)
+        expect(turnOptionsOf(registry, session, { outputSchema: schema })).toEqual({ outputSchema: schema })
+      else
+        expect(refusal(() => turnOptionsOf(registry, session, { outputSchema: schema }))).toContain(
+          'capabilities.turnOutputSchema is false',
+        )
+    }
   })
 })

@@ -51,6 +51,7 @@ export const codexCapabilities = capabilities(
   'interrupt',
   'images',
   'outputSchema',
+  'turnOutputSchema',
   'steer',
 )
 
@@ -66,8 +67,6 @@ export class CodexDriver implements SessionDriver {
   readonly capabilities = codexCapabilities
   /** `turn/start` takes an approval policy for its turn (codex-session.ts: turnApproval). */
   readonly approvalPolicyPerTurn = true
-  /** `turn/start` takes an output schema for its turn (codex-session.ts: startTurn). */
-  readonly outputSchemaPerTurn = true
   readonly imageUrls = true
   /** Its `userMessage` item echoes a turn's input, data: URL images inline, on one JSON-RPC line. */
   readonly echoesInput = true

@@ -576,10 +576,13 @@ export interface components {
                     fork: boolean;
                     images: boolean;
                     interrupt: boolean;
+                    /** @description A run (POST /v1/runs) takes an `outputSchema`: its final response is held to it and parsed into the run's `result`; without it a run naming one is a 400. Says nothing of session turns: see `turnOutputSchema`. */
                     outputSchema: boolean;
                     sessions: boolean;
                     /** @description A running turn of its sessions takes more input (a turn sent with `onBusy: "steer"`); without it that input is queued as the next turn. */
                     steer: boolean;
+                    /** @description A session's turn (POST /v1/sessions/:id/turns, seed 003's /api/turn/start) takes an `outputSchema` for that turn alone: the agent holds that turn's final message to it (codex: its `turn/start`'s `outputSchema`); without it a turn naming one is a 400. */
+                    turnOutputSchema: boolean;
                 };
                 hint: string | null;
                 id: string;
@@ -1462,7 +1465,7 @@ export interface components {
              * @enum {string}
              */
             onBusy?: "queue" | "steer" | "reject";
-            /** @description A JSON Schema this turn's final message is held to, for this turn alone (the turns after it without one answer freely). Only an agent that takes one per turn (codex: its `turn/start`'s `outputSchema`) runs with it; another one is a 400 before the turn runs, never ignored. Checked as a run's: at most 128 KiB as JSON, `$ref`s only within itself (starting with #), a valid JSON Schema; else a 400. The answer is the agent's final message as it gave it (the gateway does not parse or check it, unlike a run's `result`). Not with onBusy `steer` (the running turn keeps its own). */
+            /** @description A JSON Schema this turn's final message is held to, for this turn alone (the turns after it without one answer freely). Only an agent whose GET /v1/agents capabilities have `turnOutputSchema` (codex: its `turn/start`'s `outputSchema`) runs with it; another one is a 400 before the turn runs, never ignored. Checked as a run's: at most 128 KiB as JSON, `$ref`s only within itself (starting with #), a valid JSON Schema; else a 400. The answer is the agent's final message as it gave it (the gateway does not parse or check it, unlike a run's `result`). Not with onBusy `steer` (the running turn keeps its own). */
             outputSchema?: {
                 [key: string]: unknown;
             };
@@ -2591,7 +2594,8 @@ export interface operations {
                      *             "interrupt": true,
                      *             "steer": true,
                      *             "images": true,
-                     *             "outputSchema": true
+                     *             "outputSchema": true,
+                     *             "turnOutputSchema": true
                      *           },
                      *           "approvalPolicies": [
                      *             "untrusted",

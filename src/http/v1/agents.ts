@@ -27,7 +27,16 @@ const agentInfo = z.object({
         'A running turn of its sessions takes more input (a turn sent with `onBusy: "steer"`); without it that input is queued as the next turn.',
       ),
     images: z.boolean(),
-    outputSchema: z.boolean(),
+    outputSchema: z
+      .boolean()
+      .describe(
+        "A run (POST /v1/runs) takes an `outputSchema`: its final response is held to it and parsed into the run's `result`; without it a run naming one is a 400. Says nothing of session turns: see `turnOutputSchema`.",
+      ),
+    turnOutputSchema: z
+      .boolean()
+      .describe(
+        "A session's turn (POST /v1/sessions/:id/turns, seed 003's /api/turn/start) takes an `outputSchema` for that turn alone: the agent holds that turn's final message to it (codex: its `turn/start`'s `outputSchema`); without it a turn naming one is a 400.",
+      ),
   }),
   approvalPolicies: z
     .array(approvalPolicy)

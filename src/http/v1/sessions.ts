@@ -97,7 +97,7 @@ const turnBody = strictBody(
     outputSchema: z
       .record(z.string(), z.unknown())
       .describe(
-        "A JSON Schema this turn's final message is held to, for this turn alone (the turns after it without one answer freely). Only an agent that takes one per turn (codex: its `turn/start`'s `outputSchema`) runs with it; another one is a 400 before the turn runs, never ignored. Checked as a run's: at most 128 KiB as JSON, `$ref`s only within itself (starting with #), a valid JSON Schema; else a 400. The answer is the agent's final message as it gave it (the gateway does not parse or check it, unlike a run's `result`). Not with onBusy `steer` (the running turn keeps its own).",
+        "A JSON Schema this turn's final message is held to, for this turn alone (the turns after it without one answer freely). Only an agent whose GET /v1/agents capabilities have `turnOutputSchema` (codex: its `turn/start`'s `outputSchema`) runs with it; another one is a 400 before the turn runs, never ignored. Checked as a run's: at most 128 KiB as JSON, `$ref`s only within itself (starting with #), a valid JSON Schema; else a 400. The answer is the agent's final message as it gave it (the gateway does not parse or check it, unlike a run's `result`). Not with onBusy `steer` (the running turn keeps its own).",
       )
       .optional(),
   },

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks'
 import { agentProblem, agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
 import { AgentField, ChoiceField, type Sandbox, sandboxes, TextField } from '../components/fields.js'
+import { SchemaField } from '../components/schema-field.js'
+import { readSchema, schemaRefusal } from '../output-schema.js'
 import { navigate } from '../router.js'
 
 /** Compose a run: seed 002's prompt box, model, sandbox and directory, plus agent and output schema. */
@@ -16,6 +18,7 @@ export function ComposeView() {
   const [prompt, setPrompt] = useState('')
   const [busy, setBusy] = useState(false)
   const [problem, setProblem] = useState<string | null>(null)
+  const [schemaProblem, setSchemaProblem] = useState<string | null>(null)
 
   useEffect(() => {
     loadAgents().catch((err) => setProblem(errorText(err)))
@@ -27,6 +30,9 @@ export function ComposeView() {
   const fallback = withPrompt.some((a) => a.id === list?.default) ? list?.default : withPrompt[0]?.id
   const chosen = agent || fallback || ''
   const info = withPrompt.find((a) => a.id === chosen)
+  // an agent whose runs take no schema: the field says so and nothing of it is sent
+  const noSchema =
+    info && !info.capabilities.outputSchema ? `${info.id} takes no output schema for a run` : null
   useEffect(() => {
     if (!chosen) return
     call(client.api.GET('/v1/models', { params: { query: { agent: chosen } } }))
@@ -36,14 +42,9 @@ export function ComposeView() {
 
   const submit = async (mode: 'stream' | 'wait') => {
     setProblem(null)
-    let outputSchema: Record<string, unknown> | undefined
-    if (schema.trim()) {
-      try {
-        outputSchema = JSON.parse(schema) as Record<string, unknown>
-      } catch (err) {
-        return setProblem(`The output schema is not JSON: ${errorText(err)}`)
-      }
-    }
+    setSchemaProblem(null)
+    const { schema: outputSchema, error } = readSchema(noSchema ? '' : schema)
+    if (error) return setSchemaProblem(error)
     setBusy(true)
     try {
       const body = {
@@ -62,7 +63,9 @@ export function ComposeView() {
       // The answer is JSON here (no Accept: text/event-stream), so it is the run.
       if ('id' in run) navigate('runs', run.id)
     } catch (err) {
-      setProblem(errorText(err))
+      const refusal = schemaRefusal(err)
+      if (refusal) setSchemaProblem(refusal)
+      else setProblem(errorText(err))
     } finally {
       setBusy(false)
     }
@@ -143,18 +146,17 @@ export function ComposeView() {
           <input type="checkbox" checked={skipGit} onChange={(e) => setSkipGit(e.currentTarget.checked)} />{' '}
           Skip the git repository check
         </label>
-        <details>
-          <summary>Output schema (optional)</summary>
-          <label for="schema">JSON Schema the final answer must follow</label>
-          <textarea
-            id="schema"
-            rows={4}
-            value={schema}
-            disabled={info ? !info.capabilities.outputSchema : false}
-            placeholder='{"type": "object", "properties": {"answer": {"type": "string"}}}'
-            onInput={(e) => setSchema(e.currentTarget.value)}
-          />
-        </details>
+        <SchemaField
+          id="schema"
+          scope="the run's"
+          value={schema}
+          error={schemaProblem}
+          unavailable={noSchema}
+          onInput={(text) => {
+            setSchema(text)
+            setSchemaProblem(null)
+          }}
+        />
         {problem && (
           <p class="error-text" role="alert">
             {problem}

@@ -3,6 +3,7 @@ import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
 import { ConnectionNote, reconnecting, StreamStatus } from '../components/connection-note.js'
 import { EventList, RawEvents } from '../components/events.js'
+import { StructuredAnswer } from '../components/schema-field.js'
 import { StreamNews } from '../components/stream-news.js'
 import { useEvents } from '../use-events.js'
 import { useFocusRescue } from '../use-focus-rescue.js'
@@ -97,12 +98,8 @@ export function RunView({ id }: { id: string }) {
         </p>
       )}
       {raw ? <RawEvents events={events} /> : <EventList events={events} />}
-      {run?.result !== undefined && (
-        <>
-          <h2>Result</h2>
-          <pre>{JSON.stringify(run.result, null, 2)}</pre>
-        </>
-      )}
+      {/* with an outputSchema: the final response parsed and checked against it */}
+      {run?.result !== undefined && <StructuredAnswer value={run.result} />}
       <div ref={follow.end} class="tail-end" />
       <div class={`action-bar${running ? '' : ' bare'}`} data-following={follow.following}>
         {follow.behind && (

@@ -5,8 +5,10 @@ import { call, client, errorText } from '../api.js'
 import { ApprovalAnswers, ApprovalSummary, PendingCard } from '../components/approval-card.js'
 import { ConnectionNote, reconnecting, StreamStatus } from '../components/connection-note.js'
 import { EventList } from '../components/events.js'
+import { SchemaField, StructuredAnswer } from '../components/schema-field.js'
 import { StreamNews } from '../components/stream-news.js'
 import { nextApprovalFocus } from '../next-approval.js'
+import { readSchema, schemaRefusal, structuredAnswer } from '../output-schema.js'
 import { pendingApprovals } from '../pending.js'
 import { href, navigate } from '../router.js'
 import { eventsOfTurn } from '../turn-events.js'
@@ -32,13 +34,18 @@ export function SessionView({ id }: { id: string }) {
   const [input, setInput] = useState('')
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
   const [problem, setProblem] = useState<string | null>(null)
+  const [schema, setSchema] = useState('')
+  const [schemaProblem, setSchemaProblem] = useState<string | null>(null)
   // what a screen reader is told starts after what the session had when the view first read it
   const [since, setSince] = useState<number>()
   // a fork's own events start after its fork point: what it holds from its parent is read from the parent
   const history = useForkHistory(session)
   const inherited = history?.turns ?? []
-  const canSteer =
-    session === null || agents.value?.agents.find((a) => a.id === session.agent)?.capabilities.steer !== false
+  const capabilities =
+    session === null ? undefined : agents.value?.agents.find((a) => a.id === session.agent)?.capabilities
+  const canSteer = capabilities?.steer !== false
+  // a turn's own output schema: offered only for an agent whose turns take one (GET /v1/agents)
+  const turnSchema = capabilities?.turnOutputSchema === true
   const turnEvents = events.filter((e) => e.type.startsWith('turn.') || e.type === 'session.status').length
   useEffect(() => {
     loadAgents().catch(() => {})
@@ -74,12 +81,21 @@ export function SessionView({ id }: { id: string }) {
     void act('send', async () => {
       const text = typed.current
       if (!text.trim()) return
-      await call(
-        client.api.POST('/v1/sessions/{id}/turns', {
-          params: { path: { id } },
-          body: { input: text, onBusy },
-        }),
-      )
+      setSchemaProblem(null)
+      const { schema: outputSchema, error } = readSchema(turnSchema ? schema : '')
+      if (error) return setSchemaProblem(error)
+      try {
+        await call(
+          client.api.POST('/v1/sessions/{id}/turns', {
+            params: { path: { id } },
+            body: { input: text, onBusy, ...(outputSchema ? { outputSchema } : {}) },
+          }),
+        )
+      } catch (err) {
+        const refusal = schemaRefusal(err)
+        if (!refusal) throw err
+        return setSchemaProblem(refusal)
+      }
       type('')
       // what was sent is at the end: the view goes there and follows it
       follow.toEnd()
@@ -228,6 +244,7 @@ export function SessionView({ id }: { id: string }) {
             </div>
             {/* its approvals waiting are answered in the bar below (a turn a fork holds: in the inbox) */}
             <EventList events={eventsOfTurn(events, t.id)} answers="below" />
+            <TurnAnswer turn={t} />
           </li>
         ))}
       </ol>
@@ -307,10 +324,28 @@ export function SessionView({ id }: { id: string }) {
               </select>
             </label>
           </div>
+          {turnSchema && (
+            <SchemaField
+              id="turn-schema"
+              scope="this turn's"
+              value={schema}
+              error={schemaProblem}
+              onInput={(text) => {
+                setSchema(text)
+                setSchemaProblem(null)
+              }}
+            />
+          )}
         </form>
       </section>
     </section>
   )
+}
+
+/** A completed turn's final answer given as JSON (a turn with an output schema), indented under its events. */
+function TurnAnswer({ turn }: { turn: Schemas['Turn'] }) {
+  const answer = turn.status === 'completed' ? structuredAnswer(turn.finalResponse) : undefined
+  return answer === undefined ? null : <StructuredAnswer value={answer} />
 }
 
 /**
