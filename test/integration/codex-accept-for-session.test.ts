@@ -22,7 +22,8 @@ gatewayModules()
  * CODEX_HOME/rules/default.rules: every later thread of that CODEX_HOME (every untenanted client's sessions) then
  * ran that command unasked and without its sandbox. Here one session's command that writes outside the workspace
  * is asked, accepted as far as the gateway allows, and runs sandboxed (nothing written); another session's same
- * command must be asked again and, declined, write nothing.
+ * command must be asked again and, declined, write nothing. codex-acp's `allow_always` to a command is the same
+ * amendment, written by its codex into the same CODEX_HOME.
  */
 describe('codex: accept_for_session of a command', () => {
   let mock: MockLlm
@@ -39,8 +40,9 @@ describe('codex: accept_for_session of a command', () => {
   })
 
   /** A workspace-write `untrusted` session whose one turn runs `cmd`; its first approval, or none when the turn ended unasked. */
-  const turnAsking = async (cmd: string) => {
+  const turnAsking = async (agent: string, cmd: string) => {
     const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent,
       approvalPolicy: 'untrusted',
       sandbox: 'workspace-write',
     })
@@ -64,42 +66,47 @@ describe('codex: accept_for_session of a command', () => {
     return { session, turn, approval }
   }
 
-  it('is never a rule in CODEX_HOME: another session asks again, and nothing runs outside the sandbox', async () => {
-    const target = path.join(outside, 'written.txt')
-    const cmd = `echo pwned > ${target}`
+  it.each(['codex', 'acp:codex-acp'])(
+    '%s: never a rule in CODEX_HOME; another session asks again, nothing runs outside the sandbox',
+    async (agent) => {
+      const target = path.join(outside, `${agent.replace(':', '-')}.txt`)
+      const cmd = `echo pwned > ${target}`
 
-    const first = await turnAsking(cmd)
-    expect(first.approval?.command).toContain(cmd)
-    // the strongest answer the gateway takes for it (before: accept_for_session, sent as codex's execpolicy amendment)
-    const forSession = await postJson(`${gw.url}/v1/approvals/${first.approval!.id}`, {
-      decision: 'accept_for_session',
-    })
-    if (forSession.status !== 200) {
-      expect(forSession.status).toBe(400)
-      const accepted = await postJson(`${gw.url}/v1/approvals/${first.approval!.id}`, { decision: 'accept' })
-      expect(accepted.status).toBe(200)
-    }
-    await sessionEventsUntilTurnEnd(gw.url, first.session.id, first.turn.id)
-    // accepted, the command ran in the sandbox: nothing outside the workspace
-    expect(existsSync(target)).toBe(false)
+      const first = await turnAsking(agent, cmd)
+      expect(first.approval?.command).toContain(cmd)
+      // the strongest answer the gateway takes for it (before: accept_for_session, sent as codex's execpolicy amendment)
+      const forSession = await postJson(`${gw.url}/v1/approvals/${first.approval!.id}`, {
+        decision: 'accept_for_session',
+      })
+      if (forSession.status !== 200) {
+        expect(forSession.status).toBe(400)
+        const accepted = await postJson(`${gw.url}/v1/approvals/${first.approval!.id}`, {
+          decision: 'accept',
+        })
+        expect(accepted.status).toBe(200)
+      }
+      await sessionEventsUntilTurnEnd(gw.url, first.session.id, first.turn.id)
+      // accepted, the command ran in the sandbox: nothing outside the workspace
+      expect(existsSync(target)).toBe(false)
 
-    // another session (another client's, as far as the gateway knows) running the same command: asked again,
-    // declined, nothing written (before: not asked, run without the sandbox, the file written)
-    const second = await turnAsking(cmd)
-    if (second.approval)
-      expect(
-        (await postJson(`${gw.url}/v1/approvals/${second.approval.id}`, { decision: 'decline' })).status,
-      ).toBe(200)
-    await sessionEventsUntilTurnEnd(gw.url, second.session.id, second.turn.id)
-    expect(existsSync(target)).toBe(false)
-    expect(second.approval?.command).toContain(cmd)
+      // another session (another client's, as far as the gateway knows) running the same command: asked again,
+      // declined, nothing written (before: not asked, run without the sandbox, the file written)
+      const second = await turnAsking(agent, cmd)
+      if (second.approval)
+        expect(
+          (await postJson(`${gw.url}/v1/approvals/${second.approval.id}`, { decision: 'decline' })).status,
+        ).toBe(200)
+      await sessionEventsUntilTurnEnd(gw.url, second.session.id, second.turn.id)
+      expect(existsSync(target)).toBe(false)
+      expect(second.approval?.command).toContain(cmd)
 
-    // no allow rule in CODEX_HOME, and codex's session-scoped acceptance is not offered (it offers none here)
-    const rules = path.join(gw.env.CODEX_HOME!, 'rules')
-    const kept = existsSync(rules)
-      ? readdirSync(rules).map((f) => readFileSync(path.join(rules, f), 'utf8'))
-      : []
-    expect(kept.join('\n')).not.toContain('decision="allow"')
-    expect(first.approval?.options).toEqual(['accept', 'decline', 'cancel'])
-  })
+      // no allow rule in CODEX_HOME, and codex's session-scoped acceptance is not offered (it offers none here)
+      const rules = path.join(gw.env.CODEX_HOME!, 'rules')
+      const kept = existsSync(rules)
+        ? readdirSync(rules).map((f) => readFileSync(path.join(rules, f), 'utf8'))
+        : []
+      expect(kept.join('\n')).not.toContain('decision="allow"')
+      expect(first.approval?.options).toEqual(['accept', 'decline', 'cancel'])
+    },
+  )
 })
