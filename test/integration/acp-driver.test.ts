@@ -285,7 +285,8 @@ function codexAcpSessions() {
         kind: 'command',
         command: 'echo hi > approved.txt',
         cwd: t.workspace,
-        options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+        // codex-acp's allow_always is an allow rule in CODEX_HOME (codex-acp-command-rules.ts): not offered
+        options: ['accept', 'decline', 'cancel'],
         itemId: expect.any(String),
       })
       expect(readFileSync(path.join(t.workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')

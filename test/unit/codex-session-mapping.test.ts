@@ -406,12 +406,12 @@ describe('codex approval requests', () => {
       command: "/bin/bash -lc 'echo hi > approved.txt'",
       cwd: '/ws',
       reason: undefined,
-      options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+      // codex's execpolicy amendment is an allow rule in CODEX_HOME for every later thread: never offered
+      options: ['accept', 'decline', 'cancel'],
       turnId: 'turn_1',
       itemId: 'call_3',
     })
     expect(approval.answer('accept')).toEqual({ decision: 'accept' })
-    expect(approval.answer('accept_for_session')).toEqual({ decision: commandRequest.availableDecisions[1] })
     expect(approval.answer('decline')).toEqual({ decision: 'decline' })
     expect(approval.answer('cancel')).toEqual({ decision: 'cancel' })
 

@@ -18,6 +18,7 @@ import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '
 import type { AcpSession } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { type ClaudeSessionHooks, claudeSessionRules } from './claude-session-rules.js'
+import { codexAcpCommandRules } from './codex-acp-command-rules.js'
 import { acpColdRun } from './cold-run.js'
 import { copilotEditRules } from './copilot-edit-rules.js'
 import { geminiLoadOptions } from './gemini-session-load.js'
@@ -184,9 +185,12 @@ export class AcpDriver implements SessionDriver {
    * gemini, copilot and claude-agent-acp ask about every tool they may not run on their own: their sandbox and
    * approval policy are the gateway's answers (sandbox-approvals.ts). codex-acp is given its sandbox and policy;
    * custom agents ask. What a claude-agent-acp session's `accept_for_session` answers allowed is kept with the
-   * session (claude-session-rules.ts); a copilot session's accepted file changes by the gateway (copilot-edit-rules.ts).
+   * session (claude-session-rules.ts); a copilot session's accepted file changes by the gateway (copilot-edit-rules.ts);
+   * a codex-acp command is never accepted for the session (codex-acp-command-rules.ts).
    */
   private sessionHooks(req: SessionRequest, hooks: SessionHooks): AcpSessionHooks {
+    // codex-acp's own `allow_always` to a command is an allow rule in CODEX_HOME: never sent (codex-acp-command-rules.ts)
+    if (this.spec.flavor === 'codex-acp') return codexAcpCommandRules(hooks)
     if (!answeredByTheGateway.has(this.spec.flavor)) return hooks
     const sandbox = req.sandbox ?? this.config.CODEX_SANDBOX
     const asked = this.spec.flavor === 'copilot' ? copilotEditRules(hooks) : hooks

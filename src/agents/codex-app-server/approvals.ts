@@ -193,10 +193,14 @@ export function parseApproval(
 
 /**
  * Our options from codex's `availableDecisions` (all four when absent), and the wire value of each.
- * `acceptWithExecpolicyAmendment` ("don't ask again for this command") is our accept_for_session when codex
- * does not offer `acceptForSession`. `decline` is always offered: codex 0.169 lists only accept and cancel for
- * commands, yet takes `decline` (the command does not run, the item ends declined and the turn goes on),
- * which is what a gateway client means by "no".
+ * `accept_for_session` is offered only as codex's own `acceptForSession` (kept by codex for that thread, in its
+ * process). `acceptWithExecpolicyAmendment` ("don't ask again for this command") is never sent: codex writes it as
+ * a `prefix_rule(..., decision="allow")` into CODEX_HOME/rules/default.rules, which every later thread of that
+ * CODEX_HOME loads (every untenanted client's sessions, or every session of the tenant, after restarts too), and
+ * an allowed command runs without the sandbox there, unasked: a sandboxed command one client accepted "for the
+ * session" then wrote outside the workspace in another session (test/integration/codex-accept-for-session.test.ts).
+ * `decline` is always offered: codex 0.169 lists only accept and cancel for commands, yet takes `decline` (the
+ * command does not run, the item ends declined and the turn goes on), which is what a gateway client means by "no".
  */
 export function commandDecisions(available: unknown[] | null | undefined): {
   options: ApprovalDecision[]
@@ -211,14 +215,6 @@ export function commandDecisions(available: unknown[] | null | undefined): {
     const ours = allDecisions.find((d) => v2Names[d] === entry)
     if (ours) wire.set(ours, entry)
   }
-  for (const entry of available)
-    if (
-      !wire.has('accept_for_session') &&
-      typeof entry === 'object' &&
-      entry !== null &&
-      'acceptWithExecpolicyAmendment' in entry
-    )
-      wire.set('accept_for_session', entry)
   if (!wire.has('decline')) wire.set('decline', 'decline')
   return { options: allDecisions.filter((d) => wire.has(d)), wire }
 }
