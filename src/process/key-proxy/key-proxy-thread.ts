@@ -2,7 +2,7 @@ import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from '
 import type { EgressSettings } from './egress.js'
 import type { ModelProvider } from './provider-auth.js'
 import { ProxyServer, type Upstream } from './proxy-server.js'
-import { RecentDigests } from './tokens.js'
+import { tokenDigest } from './tokens.js'
 
 /** A token's digest became live for a provider, or (no provider) was revoked. */
 export interface TokenChange {
@@ -41,16 +41,12 @@ const takeChanges = () => {
     apply(m.message as TokenChange)
 }
 data.changes.on('message', apply)
-const recent = new RecentDigests()
 
 const server = await ProxyServer.listen(
   data.upstreams,
   (token) => {
     takeChanges()
-    const digest = recent.of(token)
-    const provider = live.get(digest)
-    if (provider) recent.remember(token, digest)
-    return provider
+    return live.get(tokenDigest(token))
   },
   data.port,
   data.egress,
