@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FramingError, type RequestHead } from '../../src/process/key-proxy/http-framing.js'
+import { FramingError, parseRequestHead, type RequestHead } from '../../src/process/key-proxy/http-framing.js'
 import { RequestReader } from '../../src/process/key-proxy/request-reader.js'
 import { ResponseTracker } from '../../src/process/key-proxy/response-tracker.js'
 import { answerStream, requestStream } from '../support/framing-streams.js'
@@ -402,5 +402,29 @@ describe('the request reader limits', () => {
     const reader = new RequestReader()
     const head = latin1(`POST /openai/responses HTTP/1.1\r\nX: ${'a'.repeat(64 * 1024)}`)
     expect(() => reader.next(head)).toThrow(expect.objectContaining({ status: 431 }))
+  })
+})
+
+describe('a request head, read directly', () => {
+  it("trims a value's spaces and tabs, keeps those inside, and reads Connection options as whole list elements", () => {
+    const head = (connection: string, minor = 1) =>
+      parseRequestHead(
+        `GET / HTTP/1.${minor}\r\nX-A: \t a \t b\t \r\nX-B:c\r\nX-C:  \r\nConnection: ${connection}`,
+      )
+    expect(head('keep-alive').lines.slice(0, 3)).toEqual([
+      ['X-A', 'a \t b'],
+      ['X-B', 'c'],
+      ['X-C', ''],
+    ])
+    expect(head('keep-alive, Close').closes).toBe(true)
+    expect(head('closed, keep-alive').closes).toBe(false)
+    expect(head(' \tclose\t ').closes).toBe(true)
+    expect(head('Keep-Alive', 0).closes).toBe(false)
+    expect(head('keep-alives', 0).closes).toBe(true)
+    expect(head('').closes).toBe(false)
+    expect(parseRequestHead('GET / HTTP/1.0\r\nX: y').closes).toBe(true)
+    const upgrade = (connection: string) =>
+      parseRequestHead(`GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: ${connection}`).upgrade
+    expect([upgrade('keep-alive, Upgrade'), upgrade('upgrades'), upgrade('')]).toEqual([true, false, false])
   })
 })

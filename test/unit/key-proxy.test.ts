@@ -187,10 +187,14 @@ describe('KeyProxy', () => {
     // fetch normalises dot segments itself: raw request lines keep them; an absolute-form target names a host
     for (const target of [
       '/openai/../admin',
+      '/openai/..',
+      '/openai/./responses',
+      '/openai/a/.',
       '/openai/%2e%2e/admin',
       '/openai/a/%2E/b',
       '/openai/a%2fb',
       '/openai/a%5Cb',
+      '/openai/a\\b',
       'http://evil.example/openai/responses',
     ]) {
       const reply = await raw(
@@ -205,6 +209,36 @@ describe('KeyProxy', () => {
     )
     expect(connect).toMatch(/^HTTP\/1\.1 405 /)
     expect(seen).toEqual([])
+  })
+
+  it('forwards a path as sent when its dots and escapes make no dot segment nor separator', async () => {
+    const token = proxy.mint('openai')
+    const headers = { authorization: `Bearer ${token}` }
+    for (const target of [
+      '/openai',
+      '/openai/',
+      '/openai//x',
+      '/openai/v1.5/...',
+      '/openai/a%20b/.x',
+      '/openai/m?',
+    ])
+      expect(
+        await raw(
+          proxy.port,
+          `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+        ),
+        target,
+      ).toMatch(/^HTTP\/1\.1 200 /)
+    expect(seen.map((s) => s.url)).toEqual([
+      '/v1/',
+      '/v1/',
+      '/v1//x',
+      '/v1/v1.5/...',
+      '/v1/a%20b/.x',
+      '/v1/m',
+    ])
+    expect((await fetch(`${proxy.url('openai')}/responses`, { headers })).status).toBe(200)
+    expect(seen.at(-1)?.url).toBe('/v1/responses')
   })
 
   it('streams an answer through as it comes (SSE: the second event is sent once the first arrived)', async () => {

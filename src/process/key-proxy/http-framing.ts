@@ -63,14 +63,32 @@ export function headerField(row: string): [string, string] {
   const colon = row.indexOf(':')
   const name = colon > 0 ? row.slice(0, colon) : ''
   if (!token.test(name)) throw new FramingError(400, 'malformed header line')
-  const value = row.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
+  const value = trimmed(row, colon + 1)
   if (badValue.test(value)) throw new FramingError(400, 'control characters in a header value')
   return [name, value]
 }
 
-/** Whether a Connection header's values (joined) hold `option` (`close`, `keep-alive`, `upgrade`). */
-const names = (values: string, option: string) =>
-  new RegExp(`(^|,)[ \\t]*${option}[ \\t]*(,|$)`, 'i').test(values)
+const blank = (c: number) => c === 32 || c === 9
+
+/** `row` from `from` on without the spaces and tabs around it (a loop: a regex here cost a request microseconds). */
+function trimmed(row: string, from: number): string {
+  let start = from
+  let end = row.length
+  while (start < end && blank(row.charCodeAt(start))) start++
+  while (end > start && blank(row.charCodeAt(end - 1))) end--
+  return row.slice(start, end)
+}
+
+/** A Connection option as a whole list element (compiled once: building it per request cost microseconds). */
+const connectionOption = {
+  close: /(^|,)[ \t]*close[ \t]*(,|$)/i,
+  'keep-alive': /(^|,)[ \t]*keep-alive[ \t]*(,|$)/i,
+  upgrade: /(^|,)[ \t]*upgrade[ \t]*(,|$)/i,
+}
+
+/** Whether a Connection header's values (joined) hold `option`. */
+const names = (values: string, option: keyof typeof connectionOption) =>
+  values !== '' && connectionOption[option].test(values)
 
 /** Whether the sender closes the connection after this message, as llhttp decides it (not keep-alive). */
 function closes(minor: string, connection: string): boolean {

@@ -23,7 +23,7 @@ export const credentialHeaders: readonly string[] = [
 export function presentedToken(
   provider: ModelProvider,
   headers: IncomingHttpHeaders,
-  query: URLSearchParams,
+  query: URLSearchParams | undefined,
 ): string | undefined {
   const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1]
   const header = (name: string) => {
@@ -33,7 +33,7 @@ export function presentedToken(
   if (provider === 'openai') return bearer
   if (provider === 'anthropic') return header('x-api-key') ?? bearer
   if (provider === 'copilot') return bearer ?? header('api-key') ?? header('x-api-key')
-  return header('x-goog-api-key') ?? query.get('key') ?? undefined
+  return header('x-goog-api-key') ?? query?.get('key') ?? undefined
 }
 
 /** The header the real key goes upstream in, given the agent's request headers (lower-case names). */

@@ -94,19 +94,21 @@ export class ProxyServer {
     if (!target.startsWith('/')) return refusal(400, 'invalid_request', 'only origin-form request targets')
     const q = target.indexOf('?')
     const rawPath = q < 0 ? target : target.slice(0, q)
-    const [, first = '', ...rest] = rawPath.split('/')
-    const provider = first as ModelProvider
+    // `/<provider>/<rest>`: the rest goes below the provider's base as it is
+    const slash = rawPath.indexOf('/', 1)
+    const provider = (slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash)) as ModelProvider
+    const rest = slash < 0 ? '' : rawPath.slice(slash + 1)
     const upstream = this.upstreams.get(provider)
     if (!upstream) return refusal(404, 'not_found', 'no such provider on this proxy')
-    if (rest.some(unsafeSegment))
+    if (unsafePath(rest))
       return refusal(400, 'invalid_request', 'dot segments and encoded separators are refused')
-    const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1))
+    let search = q < 0 ? '' : target.slice(q + 1)
+    const query = search ? new URLSearchParams(search) : undefined
     const token = presentedToken(provider, head.first, query)
     if (!token || this.liveFor(token) !== provider)
       return refusal(401, 'unauthorized', 'unknown or revoked token')
     // the query goes as sent, but for Gemini's `?key=` (the token), taken out
-    let search = q < 0 ? '' : target.slice(q + 1)
-    if (provider === 'gemini' && query.has('key')) {
+    if (provider === 'gemini' && query?.has('key')) {
       query.delete('key')
       search = query.toString()
     }
@@ -115,7 +117,7 @@ export class ProxyServer {
     const via: Via = !proxy
       ? { kind: 'direct' }
       : { kind: url.protocol === 'https:' || head.upgrade ? 'tunnel' : 'forward', proxy }
-    const path = `${upstream.base}/${rest.join('/')}${search ? `?${search}` : ''}`
+    const path = `${upstream.base}/${rest}${search ? `?${search}` : ''}`
     let text = `${head.method} ${via.kind === 'forward' ? `http://${url.host}${path}` : path} HTTP/1.${head.minor}\r\n`
     for (const [name, value] of head.lines)
       if (!dropped.has(name.toLowerCase())) text += `${name}: ${value}\r\n`
@@ -130,6 +132,15 @@ export class ProxyServer {
       open: () => connectUpstream(url, via),
     }
   }
+}
+
+/**
+ * Whether a path (below the provider) has a segment `unsafeSegment` refuses. Most have no `%`, `\\` nor dot
+ * segment: those are safe without decoding each segment.
+ */
+function unsafePath(path: string): boolean {
+  if (!path.includes('%') && !path.includes('\\') && !path.includes('.')) return false
+  return path.split('/').some(unsafeSegment)
 }
 
 /** `.`/`..` (also percent-encoded) and encoded slashes or backslashes: a path must stay below the base. */

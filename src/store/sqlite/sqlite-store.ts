@@ -324,28 +324,41 @@ export class SqliteStore implements Store {
           return { turn, status: changes === 1 ? session.status : undefined }
         },
       ),
+      // on its own; inside another transaction its step runs as that one's part (completeTurnStep)
       completeTurn: this.db.transaction(
         (
           id: string,
           patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
           at: string,
-          statusOrFromRead?: Session['status'] | StatusFromRead,
-          read?: SessionStateRead,
-        ): TurnStep | undefined => {
-          const turn = this.turns.update(id, patch)
-          if (!turn) return undefined
-          const status =
-            typeof statusOrFromRead === 'function'
-              ? this.fromStateRead(turn.sessionId, statusOrFromRead, read)
-              : statusOrFromRead
-          const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
-            | { status: Session['status'] }
-            | undefined
-          // kept archived: the status asked for was not stored
-          return { turn, status: status !== undefined && row?.status === status ? status : undefined }
-        },
+          status?: Session['status'],
+        ) => this.completeTurnStep(id, patch, at, status),
       ),
     })
+  }
+
+  /**
+   * A turn's end: its row, and its session's state and turn count; in the caller's transaction (called from a
+   * transaction function, better-sqlite3 would nest it as a SAVEPOINT and its RELEASE: two statements a turn that
+   * no partial rollback needs).
+   */
+  private completeTurnStep(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+    statusOrFromRead?: Session['status'] | StatusFromRead,
+    read?: SessionStateRead,
+  ): TurnStep | undefined {
+    const turn = this.turns.update(id, patch)
+    if (!turn) return undefined
+    const status =
+      typeof statusOrFromRead === 'function'
+        ? this.fromStateRead(turn.sessionId, statusOrFromRead, read)
+        : statusOrFromRead
+    const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
+      | { status: Session['status'] }
+      | undefined
+    // kept archived: the status asked for was not stored
+    return { turn, status: status !== undefined && row?.status === status ? status : undefined }
   }
 
   private migrate(): void {
@@ -839,7 +852,7 @@ export class SqliteStore implements Store {
     // immediate on its own (it reads, then writes); inside `fenced` it is that transaction's part
     return claim === undefined
       ? this.tx.completeTurn.immediate(id, patch, at, status)
-      : this.fencedTurn(id, claim, (read) => this.tx.completeTurn(id, patch, at, status, read))
+      : this.fencedTurn(id, claim, (read) => this.completeTurnStep(id, patch, at, status, read))
   }
 
   async completeTurnWithEvents(
@@ -851,7 +864,7 @@ export class SqliteStore implements Store {
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.withEvents(
-      (read) => this.tx.completeTurn(id, patch, at, status, read),
+      (read) => this.completeTurnStep(id, patch, at, status, read),
       eventsOf,
       (write) =>
         claim === undefined
