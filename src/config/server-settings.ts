@@ -77,7 +77,7 @@ export const serverSettings = z.object({
   DATA_DIR: setting('./data', 'Where the gateway keeps its state.', z.string().default('./data')),
   WORKSPACE_DIR: setting(
     './data/workspaces',
-    'Default working directory of agents, and the first workspace root (created if missing).',
+    'Default working directory of agents, and the first workspace root (created if missing). Relative to the working directory, not to DATA_DIR: set it too when you move DATA_DIR.',
     z.string().default('./data/workspaces'),
   ),
   WORKSPACE_ROOTS: setting(

@@ -94,3 +94,16 @@ it('every #section link of README.md and docs/ names a heading of the page it po
   }
   expect(broken).toEqual([])
 })
+
+it('no code span in a table row of README.md and docs/ holds an unescaped `|` (it would split the cell)', () => {
+  const split: string[] = []
+  for (const guide of [...guides, 'docs/benchmarks.md', 'docs/events.md']) {
+    const lines = readFileSync(path.join(root, guide), 'utf8').split('\n')
+    lines.forEach((line, i) => {
+      if (!line.startsWith('|')) return
+      for (const [span] of line.replaceAll('\\|', '').matchAll(/`[^`]*`/g))
+        if (span.includes('|')) split.push(`${guide}:${i + 1}: ${span}`)
+    })
+  }
+  expect(split).toEqual([])
+})
