@@ -149,7 +149,7 @@ function titleFor(err: AppError, provider = 'agent'): string {
     case 'method_not_allowed':
       return 'method not allowed'
     default:
-      return err.status < 500 ? 'invalid request' : 'internal error'
+      return statusTitles[err.status] ?? (err.status < 500 ? 'invalid request' : 'internal error')
   }
 }
 
@@ -183,4 +183,17 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   const retryAfter = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
   if (retryAfter) reply.header('retry-after', String(retryAfter))
   reply.status(appError.status).send(errorBody(appError, errorShape, provider))
+}
+
+/** Seed 000's `error` for a status the agent did not cause: what a client shows its user, so it names the status. */
+const statusTitles: Record<number, string> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not found',
+  408: 'request timeout',
+  409: 'conflict',
+  413: 'request too large',
+  415: 'unsupported media type',
+  429: 'too many requests',
+  503: 'service unavailable',
 }

@@ -257,7 +257,7 @@ describe('BODY_LIMIT_BYTES applies before a body is buffered', () => {
     ['/v1/sessions', { error: { code: 'body_too_large' } }],
     ['/run', { detail: expect.stringContaining('BODY_LIMIT_BYTES') }],
     ['/api/codex/stream', { detail: expect.stringContaining('BODY_LIMIT_BYTES') }],
-    ['/chat', { error: 'invalid request' }],
+    ['/chat', { error: 'request too large' }],
     ['/api/turn/start', { detail: expect.stringContaining('BODY_LIMIT_BYTES') }],
   ])(
     '%s: a Content-Length over the limit is answered 413 before any body byte is sent',

@@ -93,6 +93,8 @@ describe('bearer tokens', () => {
     const { app } = await makeApp(tokens)
     const chat = await app.inject({ method: 'POST', url: '/chat', payload: { prompt: 'hi' } })
     expect(chat.statusCode).toBe(401)
+    // seed 000's {error, details, provider}: the title names the status, not 'invalid request'
+    expect(chat.json()).toMatchObject({ error: 'unauthorized', provider: 'codex' })
     const run = await app.inject({ method: 'POST', url: '/run', payload: { cli: 'codex' } })
     expect(run.statusCode).toBe(401)
     const unknown = await app.inject({ method: 'GET', url: '/nope' })
