@@ -31,11 +31,17 @@
  *   none          passes that scan nothing (the batching's own wait: timers, a pass under way, the interval)
  *   host-batched  the spawn host's passes, every process's environment read (a run whose start is not known)
  *   host-since    the same, given when each end's program started (now): older processes skipped after their stat
- *                 (what a run's end waits for now: local-runner.ts passes its leader's start)
+ *                 (what a run's end waited for before session 45)
+ *   window        the gateway's own signaller (marked-processes.ts), given each end's program's pid window
+ *                 (pid-window.ts; the program: a `true` run before the round, untimed): only pids given out since are
+ *                 looked at, here when there are few, in the process-wide spawn host else (what a run's end waits
+ *                 for now: local-runner.ts passes its leader's window)
  * `--ends 1` is a lone run's end; a larger --ends at --spread-ms 0 a burst.
  *
  * Usage: npx tsx bench/marker-sweeps.ts [--ends N] [--reps N] [--spread-ms N] [--async] [--escaped] [--waits]
  */
+
+import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
@@ -44,10 +50,12 @@ import path from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type EscapeScope, signalEscapedHere } from '../src/process/escaped-processes.js'
-import { signalMarkedHere } from '../src/process/marked-processes.js'
+import { signalMarked, signalMarkedHere } from '../src/process/marked-processes.js'
 import { type MarkerSignaller, MarkerSweeps } from '../src/process/marker-sweeps.js'
+import { pidSnapshot, pidWindow } from '../src/process/pid-window.js'
 import { procScan } from '../src/process/proc-scan.js'
 import { markerVariable } from '../src/process/process-marker.js'
+import { spawnHostReady } from '../src/process/spawn-child.js'
 import { SpawnHost } from '../src/process/spawn-host.js'
 import { loadLine, machineLines } from './machine.js'
 import { benchArgs, intOption } from './options.js'
@@ -346,7 +354,10 @@ async function waitsMain(): Promise<void> {
     none: async () => [],
     'host-batched': (signals) => host.signalMarked(signals),
     'host-since': (signals, since) => host.signalMarked(signals, since),
+    window: signalMarked,
   }
+  // the window way's signaller passes in the process-wide host when it does not pass here
+  if (!(await spawnHostReady())) throw new Error('the process-wide spawn host did not start')
   const medians = new Map<string, number[]>(Object.keys(ways).map((name) => [name, []]))
   const longest = new Map<string, number[]>(Object.keys(ways).map((name) => [name, []]))
   try {
@@ -354,14 +365,17 @@ async function waitsMain(): Promise<void> {
       for (const [name, signaller] of Object.entries(ways)) {
         const sweeps = new MarkerSweeps(signaller)
         const waits: Promise<number>[] = []
+        // window: the round's program (one for all its ends), run to its end just now: its pid and the counters
+        // read before its fork
+        const window = name === 'window' ? pidWindow(pidSnapshot(), spawnSync('true').pid) : undefined
         const start = performance.now()
         for (let i = 0; i < ends; i++) {
           const due = start + (i * spreadMs) / ends
           if (performance.now() < due) await sleep(due - performance.now())
           const t0 = performance.now()
           // host-since: each end's program started just now (what local-runner.ts passes: its leader's start)
-          const since = name === 'host-since' ? ticksNow() : 0
-          waits.push(sweeps.end(randomUUID(), 1000, since).then(() => performance.now() - t0))
+          const since = name === 'host-since' || name === 'window' ? ticksNow() : 0
+          waits.push(sweeps.end(randomUUID(), 1000, since, window).then(() => performance.now() - t0))
         }
         const done = await Promise.all(waits)
         medians.get(name)!.push(median(done))

@@ -43,10 +43,10 @@ export class LocalProcessRunner implements ProcessRunner {
       ...(spec.signal ? { signal: spec.signal } : {}),
     })
     // the end waits for the sweep: what the program left in sessions of its own (codex's shell snapshot, started
-    // late) is gone once `done` resolves, so a run's end is told after it; the sweep reads only what started since
-    // the program did
+    // late) is gone once `done` resolves, so a run's end is told after it; the sweep looks only at the pids given
+    // out since the program's (pid-window.ts), or else reads only what started since it did
     const done = proc.done.then(async (outcome) => {
-      if (marker) await endMarked(marker, spec.killGraceMs, proc.startTime)
+      if (marker) await endMarked(marker, spec.killGraceMs, proc.startTime, proc.pidWindow)
       if (staging) removeStagedDir(staging)
       return outcome
     })

@@ -1,5 +1,6 @@
 import { inSpawnHost } from './host-pass.js'
 import { type MarkerSignal, type MarkerSignaller, MarkerSweeps } from './marker-sweeps.js'
+import type { PidWindow } from './pid-window.js'
 import { procScan } from './proc-scan.js'
 import { markerVariable } from './process-marker.js'
 
@@ -25,16 +26,44 @@ import { markerVariable } from './process-marker.js'
  * One pass in this process: each process carrying a marker of `signals` gets its signal; the markers found. The
  * pass is the spawn host's own (proc-scan-source.ts `signalMarked`), evaluated here (proc-scan.ts).
  */
-export function signalMarkedHere(signals: Readonly<Record<string, MarkerSignal>>, since = 0): string[] {
-  return [...procScan().signalMarked(markerVariable, new Map(Object.entries(signals)), [], since)]
+export function signalMarkedHere(
+  signals: Readonly<Record<string, MarkerSignal>>,
+  since = 0,
+  windows?: readonly PidWindow[],
+): string[] {
+  return [...procScan().signalMarked(markerVariable, new Map(Object.entries(signals)), [], since, windows)]
 }
 
-/** In the spawn host when it runs; here when there is none, or it died or did not answer in time (host-pass.ts). */
-const signalMarked: MarkerSignaller = (signals, since) =>
-  inSpawnHost(
-    (host) => host.signalMarked(signals, since),
-    () => signalMarkedHere(signals, since),
+/**
+ * How many processes in the pass's pid windows a pass reads here rather than in the spawn host: a few environment
+ * reads (tens of µs each) cost this thread less than the host's round trip costs the run's end (two processes to be
+ * woken, the host's slices: several ms on a loaded machine; docs/benchmarks.md, "Issue 14, session 45").
+ */
+export const hereAtMost = 16
+
+/**
+ * A pass whose markers' pid windows are known (pid-window.ts) lists /proc here first (one readdir, no file read per
+ * process): with no live process given its pid since their leaders' (a program that left nothing: the common case,
+ * `codex --version`, a run whose helpers all ended with it) nothing can carry their markers, and there is no pass to
+ * make; with up to `hereAtMost` it is made here, on those only. Else, or without windows, in the spawn host when it
+ * runs; here when there is none, or it died or did not answer in time (host-pass.ts).
+ */
+export const signalMarked: MarkerSignaller = (signals, since, windows) => {
+  if (windows) {
+    const scan = procScan()
+    const pids = scan.windowPids(windows, [])
+    if (pids !== undefined && pids.length <= hereAtMost)
+      return Promise.resolve(
+        pids.length === 0
+          ? []
+          : [...scan.signalMarkedAmong(markerVariable, new Map(Object.entries(signals)), pids)],
+      )
+  }
+  return inSpawnHost(
+    (host) => host.signalMarked(signals, since, windows),
+    () => signalMarkedHere(signals, since, windows),
   )
+}
 
 const sweeps = new MarkerSweeps(signalMarked)
 
@@ -44,10 +73,16 @@ const sweeps = new MarkerSweeps(signalMarked)
  * once a pass found none left (marker-sweeps.ts): a program's end waits for it (local-runner.ts, spawn-group.ts),
  * so a leftover started late (codex's shell snapshot, a session of its own) is gone when its run's end is told.
  * `since`: the start time of the program given the marker (/proc/<pid>/stat, clock ticks; absent: not known):
- * what carries the marker started then or later, so a pass skips older processes unread.
+ * what carries the marker started then or later, so a pass skips older processes unread. `window`: that program's
+ * pid and the counters read before its fork (pid-window.ts): a pass looks only at pids given out since.
  */
-export function endMarked(marker: string, graceMs: number, since?: number): Promise<void> {
-  return sweeps.end(marker, graceMs, since)
+export function endMarked(
+  marker: string,
+  graceMs: number,
+  since?: number,
+  window?: PidWindow,
+): Promise<void> {
+  return sweeps.end(marker, graceMs, since, window)
 }
 
 /**

@@ -1,14 +1,19 @@
+import type { PidWindow } from './pid-window.js'
+
 /** What a pass sends a marker's processes: a signal, or 0 (a look: are they still there?). */
 export type MarkerSignal = NodeJS.Signals | 0
 
 /**
  * Signals each live process that carries one of the markers with that marker's signal; resolves with the markers
  * found. `since` (clock ticks since boot, /proc/<pid>/stat's starttime; 0: any): processes started before it are
- * not looked at (their environment is not read), since no marker of the pass can be theirs.
+ * not looked at (their environment is not read), since no marker of the pass can be theirs. `windows` (absent: not
+ * known for every marker): the pids of the markers' programs' leaders and the counters read before their forks
+ * (pid-window.ts); only processes whose pids were given out since are looked at, when those bound anything.
  */
 export type MarkerSignaller = (
   signals: Readonly<Record<string, MarkerSignal>>,
   since: number,
+  windows?: readonly PidWindow[],
 ) => Promise<string[]>
 
 /**
@@ -34,6 +39,8 @@ interface Sweep {
   graceMs: number
   /** When its marker's first process started (MarkerSignaller's `since`; 0: not known). */
   since: number
+  /** Where its marker's processes' pids lie (pid-window.ts; undefined: not known). */
+  window: PidWindow | undefined
   /** What its next pass sends. */
   signal: MarkerSignal
   /** When its next pass is due (performance.now()). */
@@ -85,8 +92,10 @@ export class MarkerSweeps {
    * Resolves once a pass found none; never rejects (a pass that fails ends the sweeps it was for). `since`: when
    * the first process that carried it started (clock ticks since boot, /proc/<pid>/stat; 0 or absent: not known):
    * every other one descends from it, so started then or later, and a pass reads no older process's environment.
+   * `window`: that process's pid and the counters read before its fork (pid-window.ts): a pass looks only at the
+   * pids given out since, when the windows of all its markers are known.
    */
-  end(marker: string, graceMs: number, since = 0): Promise<void> {
+  end(marker: string, graceMs: number, since = 0, window?: PidWindow): Promise<void> {
     // a sweep of it under way already covers it (spawn-group.ts sweeps a group whose output outlived it, then
     // its runner sweeps after its end)
     const known = this.sweeps.get(marker)
@@ -98,6 +107,7 @@ export class MarkerSweeps {
     this.sweeps.set(marker, {
       graceMs,
       since,
+      window,
       signal: 'SIGTERM',
       dueAt: performance.now(),
       lookEveryMs: Math.max(this.intervalMs, minLookMs),
@@ -154,10 +164,14 @@ export class MarkerSweeps {
     const signals: Record<string, MarkerSignal> = {}
     // the pass looks at what started since the earliest of its markers' first processes
     let since = Number.POSITIVE_INFINITY
+    // and, when every one's window is known, at the pids given out since their leaders'
+    let windows: PidWindow[] | undefined = []
     for (const [marker, sweep] of due) {
       if (sweep.signal === 0 && now >= sweep.killAt) sweep.signal = 'SIGKILL'
       signals[marker] = sweep.signal
       since = Math.min(since, sweep.since)
+      if (sweep.window) windows?.push(sweep.window)
+      else windows = undefined
     }
     let found: Set<string> | undefined
     if (due.length > 0) {
@@ -165,7 +179,7 @@ export class MarkerSweeps {
       if (this.recentPasses.length > passesPerInterval) this.recentPasses.shift()
       this.passes++
       try {
-        found = new Set(await this.signaller(signals, since))
+        found = new Set(await this.signaller(signals, since, windows))
       } catch {
         // nothing known to be found: nothing to follow up
       }

@@ -12,10 +12,21 @@ import { markerPathPrefix, markerVariable, ownerVariable } from './process-marke
  * - `realDir(dir)`: the directory with its symbolic links resolved, else as it is.
  * - `markerIn(environ, variable, markers)`: the value of `markers` (a Map) the environment carries in `variable`
  *   or in a name ending with `_` + it (process-marker.ts: why), or undefined.
- * - `signalMarked(variable, markers, except, since)`: one pass: every process (this one and `except` excepted)
- *   whose environment carries a marker of `markers` (marker -> signal; 0: none, a look) gets its signal; the Set of
- *   markers found. `since` (clock ticks since boot; 0: any): a process that started before it is skipped after a
- *   look at its stat, its environment not read (marker-sweeps.ts: the markers' programs started then).
+ * - `pidCounters()`: what bounds where new pids lie (pid-window.ts): { forks, tasks, lastPid, pidMax }, or null
+ *   (not Linux, or a /proc of another pid namespace than this process's).
+ * - `windowTest(windows)`: a test `pid => boolean` that holds for every pid allocated since any window's leader
+ *   (pid-window.ts: why it is sound), or undefined when that cannot be bounded (then every process is looked at).
+ *   Read after the listing of /proc it filters: what that listing shows was allocated before.
+ * - `signalMarked(variable, markers, except, since, windows)`: one pass: every process (this one and `except`
+ *   excepted) whose environment carries a marker of `markers` (marker -> signal; 0: none, a look) gets its
+ *   signal; the Set of markers found. `windows` (pid-window.ts; absent: none): only the processes whose pids were
+ *   allocated since the markers' programs' leaders are looked at, the others not even stat'ed; when they bound
+ *   nothing (windowTest undefined), `since` (clock ticks since boot; 0: any): a process that started before it is
+ *   skipped after a look at its stat, its environment not read (marker-sweeps.ts: the markers' programs started
+ *   then).
+ * - `windowPids(windows, except)`: the live pids (this process and `except` excepted) in those windows, or
+ *   undefined when they bound nothing (marked-processes.ts: a pass with none to look at sends nothing).
+ * - `signalMarkedAmong(variable, markers, pids)`: signalMarked's signalling, for those pids only.
  * - `signalIfMarked(table, pid, variable, markers, found, since)`: that for one process (the spawn host's sliced
  *   pass).
  * - `escapedProcesses(table, root, marker, scope, except)`: the pids that carry `marker`, whose parent chain does
@@ -144,13 +155,65 @@ function markerIn(environ, variable, markers) {
   return undefined
 }
 
-function signalMarked(variable, markers, except, since = 0) {
+// /proc/self names this process only when /proc is of its own pid namespace (its pids are the ones it signals)
+let procIsOwn
+function pidCounters() {
+  try {
+    procIsOwn ??= Number(fs.readlinkSync('/proc/self')) === process.pid
+    if (!procIsOwn) return null
+    const forks = Number(/^processes ([0-9]+)$/m.exec(fs.readFileSync('/proc/stat', 'latin1'))?.[1])
+    // "0.00 0.01 0.05 running/tasks lastpid"
+    const load = fs.readFileSync('/proc/loadavg', 'latin1').trim().split(' ')
+    const tasks = Number(load[3]?.split('/')[1])
+    const lastPid = Number(load[4])
+    const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'latin1').trim())
+    const all = [forks, tasks, lastPid, pidMax]
+    return all.every((n) => Number.isSafeInteger(n) && n > 0) ? { forks, tasks, lastPid, pidMax } : null
+  } catch {
+    return null
+  }
+}
+
+function windowTest(windows) {
+  if (!windows || windows.length === 0) return undefined
+  const now = pidCounters()
+  if (!now) return undefined
+  for (const w of windows) {
+    const forks = now.forks - w.forks
+    // how far the pid cursor can have moved since the leader's pid, at most: each step an allocation (a fork) or
+    // an id in use (a task's pid, group or session id: alive then, or allocated since)
+    const travel = 3 * w.tasks + 4 * forks
+    if (!(forks >= 0 && travel < Math.min(w.pidMax, now.pidMax) - 301)) return undefined
+  }
+  const last = now.lastPid
+  return (pid) =>
+    windows.some((w) => (last >= w.pid ? pid >= w.pid && pid <= last : pid >= w.pid || pid <= last))
+}
+
+function windowPids(windows, except) {
+  const pids = procTable().pids()
+  const inWindow = windowTest(windows)
+  if (!inWindow) return undefined
+  return pids.filter((pid) => pid !== process.pid && !except.includes(pid) && inWindow(pid))
+}
+
+function signalMarked(variable, markers, except, since = 0, windows) {
   const table = procTable()
   const found = new Set()
-  for (const pid of table.pids()) {
+  const pids = table.pids()
+  const inWindow = windowTest(windows)
+  for (const pid of pids) {
     if (pid === process.pid || except.includes(pid)) continue
-    signalIfMarked(table, pid, variable, markers, found, since)
+    if (!inWindow) signalIfMarked(table, pid, variable, markers, found, since)
+    else if (inWindow(pid)) signalIfMarked(table, pid, variable, markers, found, 0)
   }
+  return found
+}
+
+function signalMarkedAmong(variable, markers, pids) {
+  const table = procTable()
+  const found = new Set()
+  for (const pid of pids) signalIfMarked(table, pid, variable, markers, found, 0)
   return found
 }
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type { EscapeScope } from './escaped-processes.js'
+import type { PidCounters, PidWindow } from './pid-window.js'
 import { procScanSource } from './proc-scan-source.js'
 import type { ProcStat } from './proc-stat.js'
 import type { ProcessTable } from './proc-table.js'
@@ -14,11 +15,20 @@ export interface ProcScan {
     variable: string,
     markers: ReadonlyMap<string, unknown>,
   ): string | undefined
+  pidCounters(): PidCounters | null
+  windowTest(windows: readonly PidWindow[] | undefined): ((pid: number) => boolean) | undefined
+  windowPids(windows: readonly PidWindow[], except: readonly number[]): number[] | undefined
   signalMarked(
     variable: string,
     markers: ReadonlyMap<string, NodeJS.Signals | 0>,
     except: readonly number[],
     since?: number,
+    windows?: readonly PidWindow[],
+  ): Set<string>
+  signalMarkedAmong(
+    variable: string,
+    markers: ReadonlyMap<string, NodeJS.Signals | 0>,
+    pids: readonly number[],
   ): Set<string>
   escapedProcesses(
     table: ProcessTable,
@@ -46,7 +56,8 @@ export function procScan(): ProcScan {
   scan ??= new Function(
     'require',
     `${procScanSource}
-return { procStat, procTable, realDir, markerIn, signalMarked, escapedProcesses, signalEscaped }`,
+return { procStat, procTable, realDir, markerIn, pidCounters, windowTest, windowPids, signalMarked, signalMarkedAmong,
+  escapedProcesses, signalEscaped }`,
   )(createRequire(import.meta.url)) as ProcScan
   return scan
 }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { endMarked } from './marked-processes.js'
+import { type PidWindow, pidSnapshot, pidWindow } from './pid-window.js'
 import { procStat } from './proc-stat.js'
 import { markerVariable, newMarker, withMarkers } from './process-marker.js'
 import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
@@ -39,6 +40,11 @@ export interface GroupProcess extends RunningProcess {
    * or if it was gone by then. Its marker's processes started then or later (marked-processes.ts `endMarked`).
    */
   readonly startTime: number | undefined
+  /**
+   * Where the pids of the leader's descendants lie (pid-window.ts: its pid, the counters read before its fork);
+   * undefined before its pid came, or where they cannot be read. A sweep of its marker looks only there.
+   */
+  readonly pidWindow: PidWindow | undefined
 }
 
 /** How a child is spawned: by default from the spawn host, paced on this thread when there is none (spawn-child.ts). */
@@ -72,6 +78,8 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   let exited = false
   let termination: Termination | undefined
   const marker = spec.marker ?? newMarker()
+  // read before the fork (the spawn is sent below): the leader's descendants get pids given out after it
+  const beforeFork = pidSnapshot()
   const child = spawn({
     command: spec.command,
     args: spec.args,
@@ -173,7 +181,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
       endDrain = undefined
       child.stdout.destroy()
       child.stderr.destroy()
-      swept = endMarked(marker, spec.killGraceMs, leaderStart)
+      swept = endMarked(marker, spec.killGraceMs, leaderStart, pidWindow(beforeFork, pid))
       finish(exit)
     }
     drainAfter(spec.outputDrainMs ?? defaultOutputDrainMs)
@@ -189,6 +197,9 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     },
     get startTime() {
       return leaderStart
+    },
+    get pidWindow() {
+      return pidWindow(beforeFork, pid)
     },
     started,
     stdin: child.stdin,

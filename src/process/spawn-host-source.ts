@@ -20,8 +20,9 @@ import { serverMarkerVariable } from './server-marker.js'
  * then this host.
  *
  * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
- * the gateway's event loop: `{ signalMarked: { id, signals, since } }` (marker -> signal, 0 for a look) signals every process started since `since` (clock ticks, 0: any) that
- * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
+ * the gateway's event loop: `{ signalMarked: { id, signals, since, windows } }` (marker -> signal, 0 for a look) signals every process
+ * whose pid was given out since the `windows`' leaders' (pid-window.ts; when they bound nothing, or are absent:
+ * every process started since `since`, clock ticks, 0: any) that carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
  * is answered `{ signalled: id, found }`, the markers found; such a pass runs in slices that let a spawn requested
  * meanwhile go first (a run's first line must not wait for the previous run's sweep). And the scan for what escaped a long-lived agent's
  * process tree after one of its turns (escaped-processes.ts): `{ signalEscaped: { id, root, marker, scope, signal } }`
@@ -137,20 +138,23 @@ const sweepSlice = 32
  * after the pass. It scans what /proc lists again at its end, as long as that lists processes it has not read
  * (some may have been forked meanwhile), so it finds at least what the one-go pass found.
  */
-async function signalMarkedInSlices(variable, markers, except, since) {
+async function signalMarkedInSlices(variable, markers, except, since, windows) {
   const table = procTable()
   const found = new Set()
   const seen = new Set([process.pid, ...except])
   // a poll of the IPC channel first: a spawn sent right after this pass's request is read before any slice
   await afterPoll()
   for (let round = 0; round < 10; round++) {
-    const pids = table.pids().filter((pid) => !seen.has(pid))
+    const listed = table.pids()
+    // read after the listing: it bounds every pid listed (pid-window.ts); the others are left unread
+    const inWindow = windowTest(windows)
+    const pids = listed.filter((pid) => !seen.has(pid) && (!inWindow || inWindow(pid)))
     if (pids.length === 0) break
     for (let i = 0; i < pids.length; i++) {
       if (i > 0 && i % sweepSlice === 0) await afterPoll()
       const pid = pids[i]
       seen.add(pid)
-      signalIfMarked(table, pid, variable, markers, found, since)
+      signalIfMarked(table, pid, variable, markers, found, inWindow ? 0 : since)
     }
   }
   return found
@@ -170,10 +174,10 @@ process.on('message', (request) => {
   }
   // the gateway's sweep of ended programs' leftovers, by their markers (marker-sweeps.ts): here, not on its loop
   if (request.signalMarked) {
-    const { id, signals, since } = request.signalMarked
+    const { id, signals, since, windows } = request.signalMarked
     // never the gateway itself (a gateway run by another one's run carries that run's marker, not its own)
     const pass = () =>
-      signalMarkedInSlices('${markerVariable}', new Map(Object.entries(signals)), [process.ppid], since ?? 0)
+      signalMarkedInSlices('${markerVariable}', new Map(Object.entries(signals)), [process.ppid], since ?? 0, windows)
     sweeps = sweeps.then(pass).then((found) => report({ signalled: id, found: [...found] }))
     return
   }

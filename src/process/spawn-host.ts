@@ -9,6 +9,7 @@ import type { EscapeScope } from './escaped-processes.js'
 import { hostLeftovers, type Leftover } from './host-leftovers.js'
 import type { MarkerSignal } from './marker-sweeps.js'
 import { notSpawned } from './paced-spawn.js'
+import type { PidWindow } from './pid-window.js'
 import { procStat, sameProcess } from './proc-stat.js'
 import { serverMarker } from './server-marker.js'
 import { makeSpawnDir } from './spawn-dirs.js'
@@ -209,11 +210,16 @@ export class SpawnHost {
    * One pass over /proc in the host (marker-sweeps.ts sends it, so no scan runs on this thread): each process
    * that carries one of the markers of `signals` (process-marker.ts, under either of its names) gets that marker's
    * signal (0: none, a look); processes started before `since` (clock ticks since boot, /proc/<pid>/stat; 0: any)
-   * are skipped unread. Resolves with the markers found; rejects if the host dies first. Does not keep this
-   * process alive.
+   * are skipped unread; with `windows` (pid-window.ts), only the processes whose pids were given out since those
+   * leaders' are looked at, when they bound anything. Resolves with the markers found; rejects if the host dies
+   * first. Does not keep this process alive.
    */
-  signalMarked(signals: Readonly<Record<string, MarkerSignal>>, since = 0): Promise<string[]> {
-    return this.pass('signalMarked', { signals, since }).then((reply) =>
+  signalMarked(
+    signals: Readonly<Record<string, MarkerSignal>>,
+    since = 0,
+    windows?: readonly PidWindow[],
+  ): Promise<string[]> {
+    return this.pass('signalMarked', { signals, since, ...(windows ? { windows } : {}) }).then((reply) =>
       'found' in reply ? reply.found : [],
     )
   }

@@ -1,15 +1,21 @@
 import { describe, expect, it, vi } from 'vitest'
 import { type MarkerSignal, MarkerSweeps } from '../../src/process/marker-sweeps.js'
+import type { PidWindow } from '../../src/process/pid-window.js'
 
 type Signals = Readonly<Record<string, MarkerSignal>>
 
 /** A signaller whose passes the test sees come and answers (with the markers it says it found). */
 function recordingSignaller() {
-  const passes: Array<{ signals: Signals; since: number; answer: (found: string[]) => void }> = []
+  const passes: Array<{
+    signals: Signals
+    since: number
+    windows: readonly PidWindow[] | undefined
+    answer: (found: string[]) => void
+  }> = []
   let arrived: () => void = () => {}
-  const signaller = (signals: Signals, since: number) =>
+  const signaller = (signals: Signals, since: number, windows?: readonly PidWindow[]) =>
     new Promise<string[]>((answer) => {
-      passes.push({ signals, since, answer })
+      passes.push({ signals, since, windows, answer })
       arrived()
     })
   /** Resolves once `n` passes were asked for in all. */
@@ -240,6 +246,30 @@ describe('MarkerSweeps (one /proc pass for every marker due)', () => {
     await passesMade(2)
     expect(passes[1]!.since).toBe(0)
     passes[1]!.answer([])
+    await expect.poll(() => sweeps.markers()).toEqual([])
+  })
+
+  it("a pass looks at the pid windows of its markers' programs, when every one's is known", async () => {
+    const { signaller, passes, passesMade } = recordingSignaller()
+    const sweeps = new MarkerSweeps(signaller, 0)
+    const window = (pid: number): PidWindow => ({ pid, forks: 1000 + pid, tasks: 200, pidMax: 32768 })
+    sweeps.end('a', 1000, 500, window(40))
+    sweeps.end('b', 1000, 300, window(30))
+    await passesMade(1)
+    expect(passes[0]!.windows).toEqual([window(40), window(30)])
+    // a look after one was found keeps its window
+    passes[0]!.answer(['a'])
+    await passesMade(2)
+    expect(passes[1]!.signals).toEqual({ a: 0 })
+    expect(passes[1]!.windows).toEqual([window(40)])
+    passes[1]!.answer([])
+    await expect.poll(() => sweeps.markers()).toEqual([])
+    // one whose window is not known (a leader whose pid never came): every process of the machine is looked at
+    sweeps.end('c', 1000, 700, window(50))
+    sweeps.end('d', 1000, 700)
+    await passesMade(3)
+    expect(passes[2]!.windows).toBeUndefined()
+    passes[2]!.answer([])
     await expect.poll(() => sweeps.markers()).toEqual([])
   })
 
