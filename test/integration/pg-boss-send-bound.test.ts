@@ -123,6 +123,34 @@ describe("an API node's send of a run's job to pg-boss", () => {
     expect(await gw.ctx.store.getRun(id!)).toMatchObject({ status: 'queued' })
   })
 
+  it("a client's retry with the same Idempotency-Key after the send's 503: the same run, not a second", async () => {
+    const keyed = () =>
+      postJson(
+        `${gw.url}/v1/runs`,
+        { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } },
+        { 'idempotency-key': 'retry-after-503' },
+      )
+    const atInsert = freezeOnStatement(bossDbOf(gw), freeze, (text) => /INSERT INTO pgboss\.job/.test(text))
+    const before = await runIds()
+    let res: Response
+    try {
+      const answered = keyed()
+      await atInsert
+      const got = await within(answered, 20_000, 'the answer while the server hangs')
+      expect(got).toBeInstanceOf(Response)
+      res = got as Response
+    } finally {
+      thaw()
+    }
+    expect(res.status).toBe(503)
+    const [id] = (await runIds()).filter((r) => !before.includes(r))
+    // the retry answers the run the first request stored (before: a second run, its job sent too)
+    const again = await keyed()
+    expect(again.status).toBe(200)
+    expect(((await again.json()) as Run).id).toBe(id)
+    expect((await runIds()).filter((r) => !before.includes(r))).toEqual([id])
+  })
+
   it('a send not answered in time that then proves unsent (a lock held past lock_timeout): 503, then the run recorded failed', async () => {
     // another client holds a lock on the job table; the server hangs as the job's INSERT is sent: the request is
     // answered 503 store_unavailable at the bound, then the server reads the INSERT, which waits for the lock
