@@ -193,6 +193,10 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
         return config.MAX_CONCURRENT_RUNS - running - queued
       },
       runsOf: (tenant) => tenancy.scope(tenant).runs,
+      notices: {
+        failing: (err, unfinished) => storeNotices.queueFailing(err, unfinished),
+        answering: (failures) => storeNotices.queueAnswering(failures),
+      },
     })
   // A run whose job's send was lost (or whose API node died before it) is sent again, by one node at a time.
   const lostJobs = queue
@@ -200,6 +204,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
         queue,
         lostJobAgeMs(config.LOST_JOB_CHECK_SECONDS, config.STORE_QUERY_TIMEOUT_SECONDS),
         (ids) => storeNotices.jobsResent(ids),
+        (err, everyMs) => storeNotices.lostJobCheckFailed(err, everyMs),
       )
     : undefined
   lostJobs?.start(config.LOST_JOB_CHECK_SECONDS * 1000)

@@ -17,6 +17,8 @@ export class LostJobCheck {
     private readonly ageMs: number,
     /** Told of the runs whose jobs a check sent again (logs). */
     private readonly resent: (runIds: string[]) => void = () => {},
+    /** Told of a check that failed (logs): its query and sends are bounded by STORE_QUERY_TIMEOUT_SECONDS. */
+    private readonly failed: (err: unknown, everyMs: number) => void = () => {},
   ) {}
 
   /** One check now (the one in flight, when there is one). */
@@ -36,8 +38,11 @@ export class LostJobCheck {
 
   start(everyMs: number): void {
     if (everyMs <= 0) return
-    // a check that fails (the store unreachable) is simply made again at the next one
-    this.timer = setInterval(() => void this.check().catch(() => {}), everyMs)
+    // a check that fails (the store hangs or is unreachable) is made again at the next one
+    this.timer = setInterval(
+      () => void this.check().catch((err: unknown) => this.failed(err, everyMs)),
+      everyMs,
+    )
     this.timer.unref()
   }
 

@@ -24,6 +24,7 @@ import {
   type RunExecutionContext,
   runFailed,
 } from './run-execution.js'
+import { submitOnce } from './run-keys.js'
 import { recordRunEnd, terminalPatch } from './run-record.js'
 import { recoverRuns } from './run-recovery.js'
 import { RunRetention } from './run-retention.js'
@@ -103,13 +104,23 @@ export class RunManager {
     return this.retention.start()
   }
 
+  /** submit() once per Idempotency-Key `key` (its request's `digest`): see run-keys.ts. */
+  submitOnce(
+    key: string,
+    digest: string,
+    agent: string,
+    fields: RunRequestFields,
+  ): Promise<{ run: Run; replayed: boolean }> {
+    return submitOnce(this.store, key, digest, (id) => this.submit(agent, fields, { id }))
+  }
+
   async submit(agent: string, fields: RunRequestFields, opts: SubmitOptions = {}): Promise<Run> {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
     const { request, validate } = await admitRequest(driver, fields, opts, this.config, this.registry)
     const run = {
-      ...queuedRun(newId('run'), driver.id, request, new Date().toISOString()),
+      ...queuedRun(opts.id ?? newId('run'), driver.id, request, new Date().toISOString()),
       ...(opts.origin ? { origin: opts.origin } : {}),
     }
     // Admission is one store operation: the count and the insert cannot interleave with another request's.

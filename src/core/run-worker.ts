@@ -1,4 +1,4 @@
-import type { RunQueue } from '../store/run-queue.js'
+import type { QueueWorkNotices, RunQueue } from '../store/run-queue.js'
 import { NotAMember, type Store } from '../store/store.js'
 import type { RunManager } from './run-manager.js'
 
@@ -13,6 +13,8 @@ interface RunWorker {
   room(): number
   /** The run manager of a tenant's scope (null: untenanted), with its agents, settings and view of the store. */
   runsOf(tenant: string | null): RunManager
+  /** Told of the queue's polls failing and going through again (logs). */
+  notices?: QueueWorkNotices
 }
 
 /**
@@ -28,14 +30,18 @@ export function startRunWorker(w: RunWorker): void {
   // are at once for any other worker.
   let refusedIn: number | undefined
   const room = () => (refusedIn === w.joins() ? 0 : w.room())
-  w.queue.work(room, async (runId) => {
-    const joins = w.joins()
-    try {
-      const run = await w.store.claimRun(runId, w.node)
-      if (run) await w.runsOf(run.tenant ?? null).adopt(run)
-    } catch (err) {
-      if (err instanceof NotAMember) refusedIn = joins
-      throw err
-    }
-  })
+  w.queue.work(
+    room,
+    async (runId) => {
+      const joins = w.joins()
+      try {
+        const run = await w.store.claimRun(runId, w.node)
+        if (run) await w.runsOf(run.tenant ?? null).adopt(run)
+      } catch (err) {
+        if (err instanceof NotAMember) refusedIn = joins
+        throw err
+      }
+    },
+    w.notices,
+  )
 }

@@ -14,8 +14,9 @@ export interface RunQueue {
    * Starts taking runs: whenever `room()` is above zero, up to that many run ids are handed to `take`
    * (which claims the run and queues it locally) before they are acknowledged. When `take` throws (this node may
    * not claim now: NotAMember), that run and the others fetched with it go back to the queue for any worker.
+   * `notices` hears of the queue's statements failing (the server hangs or cannot be reached) and answering again.
    */
-  work(room: () => number, take: (runId: string) => Promise<void>): void
+  work(room: () => number, take: (runId: string) => Promise<void>, notices?: QueueWorkNotices): void
   /**
    * Sends again the jobs of the runs queued and unclaimed since before `queuedBefore` that no worker can be handed
    * (their send's outcome was unknown: its connection lost mid-statement, or the API node died before it), one
@@ -24,6 +25,17 @@ export interface RunQueue {
   resendLost(queuedBefore: Date): Promise<string[]>
   /** Stops taking runs (what was taken stays taken) and closes the queue's connections. */
   stop(): Promise<void>
+}
+
+/** What a worker's use of the queue tells an operator (store-notices.ts): once a series of failed polls. */
+export interface QueueWorkNotices {
+  /**
+   * The first poll of a series that failed: `err` names the statement (a fetch, a completion, a give-back) and why.
+   * `unfinished`: jobs fetched whose completion or give-back is kept for the next poll.
+   */
+  failing(err: unknown, unfinished: number): void
+  /** The first poll that went through after `failures` failed ones. */
+  answering(failures: number): void
 }
 
 /**

@@ -219,9 +219,29 @@ export interface ApprovalFilter {
 /** Sessions per state (Store.countSessions). */
 export type SessionCounts = Partial<Record<Session['status'], number>>
 
+/** An Idempotency-Key of `POST /v1/runs` held for a run: the run it made and its request's digest (run-keys.ts). */
+export interface RunKeyHold {
+  runId: string
+  digest: string
+}
+
 export interface Store {
   readonly kind: string
   createRun(run: Run): Promise<void>
+  /**
+   * Holds `key`, an Idempotency-Key of `tenant` (null: untenanted), for `hold` taken `at`, unless a hold taken at
+   * or after `keptSince` has the key: then answers that hold and holds nothing. Holds taken before `keptSince` (of
+   * every key) are deleted first. One step: of two requests with one key, one holds it, the other gets its hold.
+   */
+  holdRunKey(
+    tenant: string | null,
+    key: string,
+    hold: RunKeyHold,
+    at: string,
+    keptSince: string,
+  ): Promise<RunKeyHold | undefined>
+  /** Lets go of `key`'s hold for `runId` (its run was not admitted), so the key may be used again. */
+  releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void>
   /**
    * Stores `run` (queued) owned by `owner` (null: not yet owned by any node, waiting for a worker), unless
    * `maxUnfinished` runs are already queued or running; returns whether it was admitted. Throws NotAMember when

@@ -2,6 +2,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { freezeOnStatement } from '../support/postgres-freeze.js'
 import { signalPostgres } from '../support/postgres-signals.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { within } from '../support/stubborn-agent.js'
@@ -17,12 +18,14 @@ interface ErrorBody {
   error: { code: string; message: string }
 }
 
-/** pg-boss's own database adapter of an API node's queue (its statements: `executeSql`). */
+/** pg-boss's own database adapter of an API node's queue (its statements: `executeSql`; its pool). */
 const bossDbOf = (gw: TestGateway) =>
   (
     gw.ctx.runs as unknown as {
       cluster: {
-        queue: { boss: { getDb(): { executeSql(text: string, values?: unknown[]): Promise<unknown> } } }
+        queue: {
+          boss: { getDb(): { pool: pg.Pool; executeSql(text: string, values?: unknown[]): Promise<unknown> } }
+        }
       }
     }
   ).cluster.queue.boss.getDb()
@@ -118,5 +121,70 @@ describe("an API node's send of a run's job to pg-boss", () => {
       (await operator.query(`SELECT 1 FROM pgboss.job WHERE data->>'runId' = $1`, [id])).rowCount
     while ((await jobFor()) !== 1) await new Promise((r) => setTimeout(r, 50))
     expect(await gw.ctx.store.getRun(id!)).toMatchObject({ status: 'queued' })
+  })
+
+  it("a client's retry with the same Idempotency-Key after the send's 503: the same run, not a second", async () => {
+    const keyed = () =>
+      postJson(
+        `${gw.url}/v1/runs`,
+        { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } },
+        { 'idempotency-key': 'retry-after-503' },
+      )
+    const atInsert = freezeOnStatement(bossDbOf(gw), freeze, (text) => /INSERT INTO pgboss\.job/.test(text))
+    const before = await runIds()
+    let res: Response
+    try {
+      const answered = keyed()
+      await atInsert
+      const got = await within(answered, 20_000, 'the answer while the server hangs')
+      expect(got).toBeInstanceOf(Response)
+      res = got as Response
+    } finally {
+      thaw()
+    }
+    expect(res.status).toBe(503)
+    const [id] = (await runIds()).filter((r) => !before.includes(r))
+    // the retry answers the run the first request stored (before: a second run, its job sent too)
+    const again = await keyed()
+    expect(again.status).toBe(200)
+    expect(((await again.json()) as Run).id).toBe(id)
+    expect((await runIds()).filter((r) => !before.includes(r))).toEqual([id])
+  })
+
+  it('a send not answered in time that then proves unsent (a lock held past lock_timeout): 503, then the run recorded failed', async () => {
+    // another client holds a lock on the job table; the server hangs as the job's INSERT is sent: the request is
+    // answered 503 store_unavailable at the bound, then the server reads the INSERT, which waits for the lock
+    // until lock_timeout ends it (55P03): the job is known not to be stored, so no worker will ever take the run
+    await operator.query('BEGIN')
+    await operator.query('LOCK TABLE pgboss.job IN ACCESS EXCLUSIVE MODE')
+    const atInsert = freezeOnStatement(bossDbOf(gw), freeze, (text) => /INSERT INTO pgboss\.job/.test(text))
+    const before = await runIds()
+    let res: Response
+    try {
+      const answered = submit()
+      await atInsert
+      const got = await within(answered, 20_000, 'the answer while the server hangs')
+      expect(got).toBeInstanceOf(Response)
+      res = got as Response
+    } finally {
+      thaw()
+    }
+    try {
+      const body = (await res.json()) as ErrorBody
+      expect({ status: res.status, code: body.error.code }).toEqual({
+        status: 503,
+        code: 'store_unavailable',
+      })
+      const [id] = (await runIds()).filter((r) => !before.includes(r))
+      expect(id).toBeDefined()
+      // the late send's outcome: recorded failed (without it, left queued with no job until the lost-job check)
+      const ended = await within(gw.ctx.runs.wait(id!), 20_000, 'the run to end')
+      expect(ended).toMatchObject({ status: 'failed' })
+      expect((ended as Run).error).toMatch(
+        /was not sent to the workers' queue: .*lock timeout.*; submit it again/,
+      )
+    } finally {
+      await operator.query('ROLLBACK')
+    }
   })
 })

@@ -1,17 +1,16 @@
 import type pg from 'pg'
-import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 
 /** The SQL text of a query as the driver is handed it (a string or a config). */
 const textOf = (query: unknown) =>
   typeof query === 'string' ? query : ((query as { text?: string }).text ?? '')
 
 /**
- * Calls `freeze` (a SIGSTOP of the server: postgres-signals.ts) as a pool connection of `store` is about to send the
- * first statement `match` accepts, once: that statement goes to a hung server. `match` is told whether the
- * connection's transaction began (its BEGIN, which is never matched itself, was sent). Resolves with the statement.
+ * Calls `freeze` (a SIGSTOP of the server: postgres-signals.ts) as a connection of `store`'s pool (the store's, or
+ * pg-boss's) is about to send the first statement `match` accepts, once: that statement goes to a hung server.
+ * `match` is told whether the connection's transaction began (its BEGIN, which is never matched itself, was sent). Resolves with the statement.
  */
 export function freezeOnStatement(
-  store: PostgresStore,
+  store: { pool: pg.Pool },
   freeze: () => void,
   match: (text: string, inTransaction: boolean) => boolean,
 ): Promise<string> {
@@ -37,5 +36,8 @@ export function freezeOnStatement(
 }
 
 /** freezeOnStatement for the first statement `match` accepts inside a transaction (its BEGIN answered). */
-export const freezeBefore = (store: PostgresStore, freeze: () => void, match: (text: string) => boolean) =>
-  freezeOnStatement(store, freeze, (text, inTransaction) => inTransaction && match(text))
+export const freezeBefore = (
+  store: { pool: pg.Pool },
+  freeze: () => void,
+  match: (text: string) => boolean,
+) => freezeOnStatement(store, freeze, (text, inTransaction) => inTransaction && match(text))

@@ -374,7 +374,7 @@ export interface paths {
         put?: never;
         /**
          * Start a one-shot run
-         * @description Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run.
+         * @description Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict.
          */
         post: operations["postV1Runs"];
         delete?: never;
@@ -2909,7 +2909,10 @@ export interface operations {
             query?: {
                 wait?: "0" | "1" | "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for 24 hours) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

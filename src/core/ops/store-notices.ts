@@ -34,6 +34,39 @@ export class StoreNotices {
     )
   }
 
+  /**
+   * A worker's poll of the workers' queue failed (`err` names the statement: the store hangs or cannot be reached),
+   * the first of a series: it polls again every 0.1 s; `unfinished` jobs' give-backs or completions are kept for then.
+   */
+  queueFailing(err: unknown, unfinished: number): void {
+    const error = (err as Error)?.message ?? String(err)
+    const kept =
+      unfinished > 0
+        ? `; ${unfinished} fetched job(s) to give back or complete are kept for the next poll`
+        : ''
+    this.logger?.warn(
+      { err: error, unfinished },
+      `this worker's poll of the workers' queue failed (${error}): it polls again until the store answers${kept} (jobs a cut fetch took are handed out again once they expire)`,
+    )
+  }
+
+  /** A worker's poll went through after `failures` failed ones. */
+  queueAnswering(failures: number): void {
+    this.logger?.warn(
+      { failures },
+      `the workers' queue answers this worker's polls again, after ${failures} failed`,
+    )
+  }
+
+  /** A lost-job check failed (`err`: the store hangs or cannot be reached): the next one, `everyMs` later, goes on. */
+  lostJobCheckFailed(err: unknown, everyMs: number): void {
+    const error = (err as Error)?.message ?? String(err)
+    this.logger?.warn(
+      { err: error },
+      `the lost-job check failed (${error}); the next check, in ${everyMs / 1000} s (LOST_JOB_CHECK_SECONDS), looks again`,
+    )
+  }
+
   /** `what` (`run <id>`, `turn <id> of session <id>`) could not be recorded; tried again in `retryInMs`. */
   endFailed(what: string, ids: Record<string, string>, err: unknown, retryInMs: number | undefined): void {
     this.endFailures++

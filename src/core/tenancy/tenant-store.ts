@@ -12,6 +12,8 @@ import type { Store } from '../../store/store.js'
 const tenantMembers = [
   'createRun',
   'admitRun',
+  'holdRunKey',
+  'releaseRunKey',
   'getRun',
   'listRuns',
   'createSession',
@@ -94,6 +96,9 @@ export function tenantStore(store: Store, tenant: string | null): Store {
   const overrides: Pick<Store, TenantMember> = {
     createRun: (run) => store.createRun(stamp(run)),
     admitRun: (run, owner, max) => store.admitRun(stamp(run), owner, max),
+    // a tenant's keys are its own: another tenant's same key is another key
+    holdRunKey: (_, key, hold, at, keptSince) => store.holdRunKey(tenant, key, hold, at, keptSince),
+    releaseRunKey: (_, key, runId) => store.releaseRunKey(tenant, key, runId),
     getRun: async (id) => mine(await store.getRun(id)),
     listRuns: (filter) => store.listRuns({ ...filter, tenant }),
     createSession: (session, owner, events) => store.createSession(stamp(session), owner, events),

@@ -1,11 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { GatewayContext } from '../../core/context.js'
+import { runRequestDigest } from '../../core/run-keys.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
 import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
-import { booleanQuery, createRunBody, errorResponses, idParams, runList } from './schemas.js'
+import {
+  booleanQuery,
+  createRunBody,
+  errorResponses,
+  idempotencyKeyHeaders,
+  idParams,
+  runList,
+} from './schemas.js'
 import { strictQuery } from './strict-fields.js'
 
 const config = v1Config
@@ -23,8 +31,9 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           tags,
           summary: 'Start a one-shot run',
           description:
-            'Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run.',
+            'Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict.',
           querystring: strictQuery({ wait: booleanQuery }),
+          headers: idempotencyKeyHeaders,
           body: createRunBody,
           response: { 200: run, 202: run, ...errorResponses },
         },
@@ -32,8 +41,18 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { agent, cancelOnDisconnect, ...fields } = request.body
         await ctx.webhooks.check(fields.webhook)
-        const created = await scopeOf(ctx, request).runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
+        const key = request.headers['idempotency-key']
+        const runs = scopeOf(ctx, request).runs
+        const { run: created, replayed } = key
+          ? await runs.submitOnce(
+              key,
+              runRequestDigest(request.body),
+              agent ?? ctx.config.AI_PROVIDER,
+              fields,
+            )
+          : { run: await runs.submit(agent ?? ctx.config.AI_PROVIDER, fields), replayed: false }
         bindLog(request, reply, { runId: created.id })
+        if (replayed) reply.header('idempotent-replayed', 'true')
         const location = `/v1/runs/${created.id}`
         const format = acceptedStream(request)
         if (format) {
@@ -59,7 +78,10 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             .header('location', location)
             .status(200)
             .send(await scopeOf(ctx, request).runs.wait(created.id))
-        return reply.header('location', location).status(202).send(created)
+        return reply
+          .header('location', location)
+          .status(replayed ? 200 : 202)
+          .send(created)
       },
     )
 

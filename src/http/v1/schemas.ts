@@ -53,6 +53,17 @@ export const eventsQuery = strictQuery({
 
 export const lastEventIdHeaders = z.object({ 'last-event-id': z.string().optional() })
 
+/** POST /v1/runs's Idempotency-Key: 1 to 255 printable ASCII characters (a UUID, say). */
+export const idempotencyKeyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1 to 255 printable ASCII characters')
+    .optional()
+    .describe(
+      'Makes the request safe to retry: the same key with the same body (per tenant, for 24 hours) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict.',
+    ),
+})
+
 /** Last-Event-ID wins over ?after=; it must be a non-negative integer (an SSE id we sent). */
 export function resolveEventCursor(lastEventId: string | undefined, after: number | undefined): number {
   if (lastEventId === undefined) return after ?? 0

@@ -2,7 +2,8 @@ import type pg from 'pg'
 import PgBoss from 'pg-boss'
 import { markIfStoreBusy, pgLockNotAvailable } from '../../util/store-busy.js'
 import { markIfStoreUnavailable } from '../../util/store-unavailable.js'
-import { JobNotSent, JobSendUnanswered, type RunQueue } from '../run-queue.js'
+import { JobNotSent, JobSendUnanswered, type QueueWorkNotices, type RunQueue } from '../run-queue.js'
+import { boundedBossDb } from './pg-boss-bounded-db.js'
 import type { PgConnections } from './pg-connections.js'
 
 const queueName = 'agent-gateway-runs'
@@ -29,9 +30,15 @@ export class PgBossRunQueue implements RunQueue {
   private working: Promise<void> | undefined
   private stopped = false
 
+  /** Jobs fetched whose give-back a failed statement left undone: given back first at the next poll. */
+  private toGiveBack: PgBoss.Job<RunJob>[] = []
+  /** Jobs taken or given back whose completion a failed statement left undone: completed at the next poll. */
+  private toComplete: string[] = []
+
   private constructor(
     private readonly boss: PgBoss,
-    private readonly sendTimeoutMs: number,
+    private readonly pool: pg.Pool,
+    private readonly queryTimeoutMs: number,
   ) {}
 
   /**
@@ -54,7 +61,8 @@ export class PgBossRunQueue implements RunQueue {
     boss.on('error', () => {})
     await boss.start()
     const { pool } = boss.getDb() as unknown as { pool?: pg.Pool }
-    if (pool) connections?.addPool(pool)
+    if (!pool) throw new Error('pg-boss opened no pool')
+    connections?.addPool(pool)
     if (!(await boss.getQueue(queueName)))
       await boss
         .createQueue(queueName, { name: queueName, retryLimit: 5, expireInSeconds: 60 })
@@ -62,7 +70,7 @@ export class PgBossRunQueue implements RunQueue {
           // Another node created it at the same moment.
           if (!(await boss.getQueue(queueName))) throw err
         })
-    return new PgBossRunQueue(boss, bounds.queryTimeoutMs)
+    return new PgBossRunQueue(boss, pool, bounds.queryTimeoutMs)
   }
 
   /**
@@ -78,7 +86,7 @@ export class PgBossRunQueue implements RunQueue {
         throw neverStored(err) ? new JobNotSent(runId, { cause: err }) : err
       },
     )
-    const ms = this.sendTimeoutMs
+    const ms = this.queryTimeoutMs
     if (ms <= 0) return sent
     sent.catch(() => {})
     return new Promise((resolve, reject) => {
@@ -97,10 +105,11 @@ export class PgBossRunQueue implements RunQueue {
    * 202 or 503 at the send), with no job in pg-boss's queue that a worker may still fetch (created, retry or
    * active). Their jobs are then sent again. The lock (a transaction's, held for the statement) keeps two nodes'
    * choices apart, not a choice from another node's sends that follow it: a job sent twice so (or because its
-   * first send committed meanwhile) is harmless, the store's claim hands a run to one worker only.
+   * first send committed meanwhile) is harmless, the store's claim hands a run to one worker only. The statement and
+   * each send are bounded by STORE_QUERY_TIMEOUT_SECONDS (a hung server: StoreNoAnswer; the next check goes on).
    */
   async resendLost(queuedBefore: Date): Promise<string[]> {
-    const { rows } = await this.boss.getDb().executeSql(
+    const { rows } = await this.bounded("the lost-job check's query").executeSql(
       `WITH turn AS (SELECT pg_try_advisory_xact_lock(${lostJobCheckLock}) AS mine)
        SELECT r.id FROM turn, runs r
        WHERE turn.mine AND r.status = 'queued' AND r.claimed_at IS NULL AND r.node_id IS NULL AND r.last_seq > 0
@@ -111,32 +120,63 @@ export class PgBossRunQueue implements RunQueue {
       [queueName, queuedBefore.toISOString()],
     )
     const ids = (rows as { id: string }[]).map((r) => r.id)
-    for (const runId of ids) await this.boss.send(queueName, { runId })
+    for (const runId of ids)
+      await this.boss.send(
+        queueName,
+        { runId },
+        { db: this.bounded(`the lost-job check's send of run ${runId}'s job`) },
+      )
     return ids
   }
 
-  work(room: () => number, take: (runId: string) => Promise<void>): void {
+  /**
+   * Polls every 0.1 s while there is room. Every statement is bounded by STORE_QUERY_TIMEOUT_SECONDS (a hung server
+   * fails it with StoreNoAnswer, so a poll always ends): a fetch cut so may still take jobs once the server wakes
+   * (pg-boss hands them out again once they expire); a completion or give-back that failed is kept and finished
+   * first at the next poll, before anything more is fetched.
+   */
+  work(room: () => number, take: (runId: string) => Promise<void>, notices?: QueueWorkNotices): void {
+    let failures = 0
     const poll = async () => {
+      await this.finishUnfinished()
       while (!this.stopped) {
         const free = room()
         if (free <= 0) return
-        const jobs = await this.boss.fetch<{ runId: string }>(queueName, { batchSize: free })
+        const jobs = await this.fetch(free)
         if (jobs.length === 0) return
         for (const [i, job] of jobs.entries()) {
           try {
             await take(job.data.runId)
           } catch (err) {
-            await this.giveBack(jobs.slice(i))
+            this.toGiveBack.push(...jobs.slice(i))
+            await this.finishUnfinished()
             throw err
           }
-          await this.boss.complete(queueName, job.id)
+          this.toComplete.push(job.id)
+          try {
+            await this.finishUnfinished()
+          } catch (err) {
+            // the server fails now: the rest are given back at the next poll, not claimed meanwhile
+            this.toGiveBack.push(...jobs.slice(i + 1))
+            throw err
+          }
         }
       }
     }
     const tick = () => {
       if (this.stopped) return
       this.working = poll()
-        .catch(() => {})
+        .then(
+          () => {
+            if (failures > 0) notices?.answering(failures)
+            failures = 0
+          },
+          (err: unknown) => {
+            // a run this node may not claim (NotAMember) is no failure of the queue
+            if (!isQueueFailure(err)) return
+            if (failures++ === 0) notices?.failing(err, this.toGiveBack.length + this.toComplete.length)
+          },
+        )
         .finally(() => {
           if (!this.stopped) this.polling = setTimeout(tick, pollMs)
         })
@@ -144,13 +184,54 @@ export class PgBossRunQueue implements RunQueue {
     tick()
   }
 
-  /** Jobs this node fetched but may not take: sent again (fresh, not a retry: no retry limit used up), then done. */
-  private async giveBack(jobs: PgBoss.Job<{ runId: string }>[]): Promise<void> {
-    for (const job of jobs) await this.boss.send(queueName, job.data)
-    await this.boss.complete(
-      queueName,
-      jobs.map((j) => j.id),
-    )
+  /** Up to `batchSize` jobs, made active. pg-boss's fetch swallows its statement's failure: heard here, thrown. */
+  private async fetch(batchSize: number): Promise<PgBoss.Job<RunJob>[]> {
+    const db = this.bounded("a worker's fetch of runs' jobs from the workers' queue")
+    let failed: { err: unknown } | undefined
+    const jobs = await this.boss.fetch<RunJob>(queueName, {
+      batchSize,
+      db: {
+        executeSql: (text, values) =>
+          db.executeSql(text, values).catch((err: unknown) => {
+            failed = { err }
+            throw err
+          }),
+      },
+    })
+    if (failed) throw new QueueStatementFailed(failed.err)
+    return jobs
+  }
+
+  /**
+   * Gives back the jobs this node fetched but may not take (sent again: fresh, not a retry, no retry limit used up),
+   * then completes them and those taken. A failed statement leaves the rest for the next poll: a give-back sent
+   * but not known to be (cut) may be sent again, a second job for the run is harmless (the claim takes it once).
+   */
+  private async finishUnfinished(): Promise<void> {
+    try {
+      for (let job = this.toGiveBack[0]; job; job = this.toGiveBack[0]) {
+        await this.boss.send(queueName, job.data, {
+          db: this.bounded(`the give-back of run ${job.data.runId}'s job to the workers' queue`),
+        })
+        this.toGiveBack.shift()
+        this.toComplete.push(job.id)
+      }
+      if (this.toComplete.length === 0) return
+      const ids = [...this.toComplete]
+      // pg-boss reads a completion's options from its fourth argument (its types name no such form for ids)
+      const complete = this.boss.complete.bind(this.boss) as unknown as (
+        ...args: [string, string[], null, PgBoss.ConnectionOptions]
+      ) => Promise<void>
+      await complete(queueName, ids, null, { db: this.bounded(`the completion of ${ids.length} run job(s)`) })
+      this.toComplete = this.toComplete.filter((id) => !ids.includes(id))
+    } catch (err) {
+      throw new QueueStatementFailed(err)
+    }
+  }
+
+  /** pg-boss's statements on its pool, bounded by STORE_QUERY_TIMEOUT_SECONDS (StoreNoAnswer naming `what`). */
+  private bounded(what: string): PgBoss.Db {
+    return boundedBossDb(this.pool, this.queryTimeoutMs, what)
   }
 
   async stop(): Promise<void> {
@@ -160,6 +241,21 @@ export class PgBossRunQueue implements RunQueue {
     await this.boss.stop({ graceful: false, wait: true })
   }
 }
+
+/** The job a run's id travels in. */
+interface RunJob {
+  runId: string
+}
+
+/** A statement of a worker's poll on the queue that failed (`cause`): the server hangs or cannot be reached. */
+class QueueStatementFailed extends Error {
+  constructor(cause: unknown) {
+    super((cause as Error)?.message ?? String(cause), { cause })
+    this.name = 'QueueStatementFailed'
+  }
+}
+
+const isQueueFailure = (err: unknown): err is QueueStatementFailed => err instanceof QueueStatementFailed
 
 /**
  * Whether a send's failure says the job was not stored: PostgreSQL ended its wait for a lock (55P03: the statement

@@ -35,6 +35,7 @@ import {
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  type RunKeyHold,
   RunTakenOver,
   runFence,
   type SessionClaim,
@@ -452,6 +453,43 @@ export class PostgresStore implements Store {
 
   async createRun(run: Run): Promise<void> {
     await this.runs.insert(this.db, run)
+  }
+
+  async holdRunKey(
+    tenant: string | null,
+    key: string,
+    hold: RunKeyHold,
+    at: string,
+    keptSince: string,
+  ): Promise<RunKeyHold | undefined> {
+    return this.transaction(async (db) => {
+      await db.query('DELETE FROM run_keys WHERE at < $1', [keptSince])
+      // a hold another request's open transaction inserted is waited for: its COMMIT or ROLLBACK decides. One
+      // released between the INSERT and the SELECT (its run not admitted) is taken on the next round.
+      for (;;) {
+        const { rowCount } = await db.query(
+          `INSERT INTO run_keys (tenant, key, run_id, digest, at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (tenant, key) DO NOTHING`,
+          [tenant ?? '', key, hold.runId, hold.digest, at],
+        )
+        if (rowCount === 1) return undefined
+        const { rows } = await db.query(
+          'SELECT run_id AS "runId", digest FROM run_keys WHERE tenant = $1 AND key = $2',
+          [tenant ?? '', key],
+        )
+        if (rows[0]) return rows[0] as RunKeyHold
+      }
+    })
+  }
+
+  async releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void> {
+    await this.transaction(async (db) => {
+      await db.query('DELETE FROM run_keys WHERE tenant = $1 AND key = $2 AND run_id = $3', [
+        tenant ?? '',
+        key,
+        runId,
+      ])
+    })
   }
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {

@@ -19,6 +19,7 @@ import {
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  type RunKeyHold,
   RunTakenOver,
   runFence,
   type SessionClaim,
@@ -373,6 +374,38 @@ export class SqliteStore implements Store {
 
   async createRun(run: Run): Promise<void> {
     this.written(() => this.runs.insert(run))
+  }
+
+  async holdRunKey(
+    tenant: string | null,
+    key: string,
+    hold: RunKeyHold,
+    at: string,
+    keptSince: string,
+  ): Promise<RunKeyHold | undefined> {
+    return this.written(() =>
+      this.db
+        .transaction(() => {
+          this.db.prepare('DELETE FROM run_keys WHERE at < ?').run(keptSince)
+          const held = this.db
+            .prepare('SELECT run_id AS runId, digest FROM run_keys WHERE tenant = ? AND key = ?')
+            .get(tenant ?? '', key) as RunKeyHold | undefined
+          if (held) return { runId: held.runId, digest: held.digest }
+          this.db
+            .prepare('INSERT INTO run_keys (tenant, key, run_id, digest, at) VALUES (?, ?, ?, ?, ?)')
+            .run(tenant ?? '', key, hold.runId, hold.digest, at)
+          return undefined
+        })
+        .immediate(),
+    )
+  }
+
+  async releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void> {
+    this.written(() =>
+      this.db
+        .prepare('DELETE FROM run_keys WHERE tenant = ? AND key = ? AND run_id = ?')
+        .run(tenant ?? '', key, runId),
+    )
   }
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {

@@ -146,3 +146,19 @@ migrations.push(`
   END
   $$;
 `)
+
+/**
+ * 10: Idempotency-Keys of `POST /v1/runs` (Store.holdRunKey): per tenant ('' for none), the run each made and its
+ * request's digest, kept for a bounded time (deleted by `at`), shared by every node of the cluster.
+ */
+migrations.push(`
+  CREATE TABLE run_keys (
+    tenant TEXT NOT NULL,
+    key TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (tenant, key)
+  );
+  CREATE INDEX run_keys_at ON run_keys (at);
+`)
