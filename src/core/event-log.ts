@@ -278,7 +278,9 @@ export class EventLog {
     lane.flushing = true
     const queue = lane.queue
     try {
-      while (queue.length > 0) {
+      for (let first = true; queue.length > 0; first = false) {
+        // what the last commit published goes out before the next commit runs (see sentFirst)
+        if (!first) await sentFirst()
         // where a commit costs round trips, the writes go with the events around them, in one transaction
         if (this.store.inOneTransaction && queue.slice(0, maxBatch).some(isWrite)) {
           const group = queue.splice(0, maxBatch)
@@ -286,11 +288,11 @@ export class EventLog {
           this.lanes.settled(group)
           continue
         }
-        const first = queue[0]!
-        if (isWrite(first)) {
+        const head = queue[0]!
+        if (isWrite(head)) {
           queue.shift()
-          await this.commitWrite(first)
-          this.lanes.settled([first])
+          await this.commitWrite(head)
+          this.lanes.settled([head])
           continue
         }
         // the events up to the next write (it commits on its own, after them)
@@ -576,6 +578,16 @@ export class EventLog {
     return at === undefined || at.seq !== seq || isTerminal(at)
   }
 }
+
+/**
+ * Resolves after the ticks queued so far: a streamed response writes what it was given to its socket in a tick of
+ * its own (Node corks it for the tick), and its subscriber got the events a commit published within the promise
+ * jobs that follow the commit. A synchronous store (SQLite) would otherwise run the lane's next commit (a write
+ * queued behind the events, a second batch) within those same jobs, so the frames of events already stored waited
+ * on the socket for it. One tick between two commits of a flush, no turn of the event loop: nothing new is read
+ * meanwhile, the order of commits and of publishes is as before.
+ */
+const sentFirst = () => new Promise<void>((resolve) => process.nextTick(resolve))
 
 /** One queued entry for several adjacent output chunks: stored as one event, settling every part's append. */
 function merged(first: Queued, data: string, parts: Queued[]): Queued {
