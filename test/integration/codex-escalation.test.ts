@@ -10,6 +10,7 @@ import {
   sessionEventsUntil,
   sessionEventsUntilTurnEnd,
   startGateway,
+  succeededRun,
   type TestGateway,
 } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
@@ -37,19 +38,8 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     await mock?.close()
   })
 
-  it.each([
-    ['codex', 'on-request'],
-    ['codex', 'on-failure'],
-    ['acp:codex-acp', 'on-request'],
-  ])('%s %s: accepted or not, it runs in the sandbox or not at all', async (agent, approvalPolicy) => {
-    const target = path.join(outside, `${agent.replace(':', '-')}-${approvalPolicy}.txt`)
-    const created = await postJson(`${gw.url}/v1/sessions`, {
-      agent,
-      approvalPolicy,
-      sandbox: 'workspace-write',
-    })
-    expect(created.status).toBe(201)
-    const session = (await created.json()) as Session
+  /** The model asks to run a command that writes `target` without the sandbox, then ends its turn. */
+  const scriptEscalation = (target: string) =>
     mock.script(
       {
         kind: 'exec_command',
@@ -59,6 +49,28 @@ describe('codex: a command the model asks to run unsandboxed', () => {
       },
       { kind: 'text', text: 'done' },
     )
+  /** codex refused it itself, and told the model so. */
+  const toldModel = (target: string) =>
+    mock.requests
+      .map((r) => JSON.stringify(r.body))
+      .some((body) => body.includes(target) && body.includes('you cannot ask for escalated permissions'))
+
+  it.each([
+    ['codex', 'on-request'],
+    ['codex', 'on-failure'],
+    // none named: the thread's own policy, held from the first turn
+    ['codex', undefined],
+    ['acp:codex-acp', 'on-request'],
+  ])('%s %s: accepted or not, it runs in the sandbox or not at all', async (agent, approvalPolicy) => {
+    const target = path.join(outside, `${agent.replace(':', '-')}-${approvalPolicy ?? 'own'}.txt`)
+    const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent,
+      ...(approvalPolicy ? { approvalPolicy } : {}),
+      sandbox: 'workspace-write',
+    })
+    expect(created.status).toBe(201)
+    const session = (await created.json()) as Session
+    scriptEscalation(target)
     const turn = (await (
       await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the report' })
     ).json()) as Turn
@@ -79,11 +91,23 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     expect(events.find((ev) => ev.type === 'turn.completed' && ev.turnId === turn.id)).toBeDefined()
     expect(existsSync(target)).toBe(false)
     expect(asked).toBeUndefined()
-    // codex refused it itself, and told the model so
-    const told = mock.requests.map((r) => JSON.stringify(r.body)).filter((body) => body.includes(target))
-    expect(told.some((body) => body.includes('you cannot ask for escalated permissions'))).toBe(true)
+    expect(toldModel(target)).toBe(true)
     // the session reports the policy it was given
     const now = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
-    expect(now.approvalPolicy).toBe(approvalPolicy)
+    expect(now.approvalPolicy ?? undefined).toBe(approvalPolicy)
+    // none named: codex's own, on-request, reported as codex said it
+    if (!approvalPolicy) expect(now.agentApprovalPolicy).toBe('on-request')
+  })
+
+  it('codex exec: a run (approval never) refuses it', async () => {
+    const target = path.join(outside, 'codex-exec.txt')
+    scriptEscalation(target)
+    await succeededRun(gw.url, {
+      agent: 'codex-exec',
+      prompt: 'write the report',
+      sandbox: 'workspace-write',
+    })
+    expect(existsSync(target)).toBe(false)
+    expect(toldModel(target)).toBe(true)
   })
 })
