@@ -58,9 +58,10 @@ describe('codex: a command the model asks to run unsandboxed', () => {
   it.each([
     ['codex', 'on-request'],
     ['codex', 'on-failure'],
-    // none named: the thread's own policy, held from the first turn
+    // none named: the thread's own policy, held from the first turn (codex-acp: codex's default, on-request, held)
     ['codex', undefined],
     ['acp:codex-acp', 'on-request'],
+    ['acp:codex-acp', undefined],
   ])('%s %s: accepted or not, it runs in the sandbox or not at all', async (agent, approvalPolicy) => {
     const target = path.join(outside, `${agent.replace(':', '-')}-${approvalPolicy ?? 'own'}.txt`)
     const created = await postJson(`${gw.url}/v1/sessions`, {
@@ -95,8 +96,8 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     // the session reports the policy it was given
     const now = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
     expect(now.approvalPolicy ?? undefined).toBe(approvalPolicy)
-    // none named: codex's own, on-request, reported as codex said it
-    if (!approvalPolicy) expect(now.agentApprovalPolicy).toBe('on-request')
+    // none named: codex's own, on-request, reported as codex said it (codex-acp reports none)
+    if (!approvalPolicy && agent === 'codex') expect(now.agentApprovalPolicy).toBe('on-request')
   })
 
   it('codex exec: a run (approval never) refuses it', async () => {

@@ -215,17 +215,24 @@ function codexAcpArgs(
     ...codexProviderArgs(config, s.access, serverEnv),
     ...(model ? codexOverride('model', model) : []),
     ...(profile ? codexOverride('default_permissions', profile) : codexOverride('sandbox_mode', sandbox)),
-    ...(s.approvalPolicy ? approvalOverride(askForApproval(s.approvalPolicy), s, config) : []),
+    ...approvalOverride(s.approvalPolicy ? askForApproval(s.approvalPolicy) : undefined, s, config),
     ...includeOnlyOverride(s.includeOnly),
   ]
 }
 
-/** codex's `approval_policy`, without the model's unsandboxed runs unless the session allows them (held-sandbox.ts). */
-function approvalOverride(policy: AskForApproval, s: AcpLaunchSettings, config: Config): string[] {
-  const held = heldApproval(
-    policy,
-    escalationAllowed(s.sandbox ?? config.CODEX_SANDBOX, config.ALLOW_DANGER_FULL_ACCESS),
-  )
+/**
+ * codex's `approval_policy`, without the model's unsandboxed runs unless the session allows them (held-sandbox.ts).
+ * A session naming no policy runs codex's default, `on-request`, which asks for them: held too (a CODEX_HOME
+ * `approval_policy` is then overridden, which codex-acp does not report).
+ */
+function approvalOverride(
+  policy: AskForApproval | undefined,
+  s: AcpLaunchSettings,
+  config: Config,
+): string[] {
+  const allowed = escalationAllowed(s.sandbox ?? config.CODEX_SANDBOX, config.ALLOW_DANGER_FULL_ACCESS)
+  if (policy === undefined && allowed) return []
+  const held = heldApproval(policy ?? 'on-request', allowed)
   return typeof held === 'string'
     ? codexOverride('approval_policy', held)
     : codexOverride('approval_policy.granular', held.granular)
