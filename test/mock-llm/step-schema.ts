@@ -13,6 +13,8 @@ export const stepSchema = z.discriminatedUnion('kind', [
     cmd: z.string().min(1),
     workdir: z.string().optional(),
     yieldTimeMs: z.number().int().positive().optional(),
+    sandboxPermissions: z.enum(['use_default', 'require_escalated']).optional(),
+    justification: z.string().optional(),
     ...timing,
   }),
   z.object({ kind: z.literal('apply_patch'), patch: z.string().min(1), ...timing }),

@@ -13,6 +13,12 @@ export type ExecCommandStep = StepTiming & {
   workdir?: string
   /** codex's `yield_time_ms`: after this long a still running command goes on in a background terminal. */
   yieldTimeMs?: number
+  /**
+   * codex's per-command `sandbox_permissions` (`require_escalated`: run it without the sandbox, when approved) and
+   * its `justification`; the openai-responses format only.
+   */
+  sandboxPermissions?: 'use_default' | 'require_escalated'
+  justification?: string
 }
 export type ApplyPatchStep = StepTiming & { kind: 'apply_patch'; patch: string }
 /**

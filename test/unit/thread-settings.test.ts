@@ -2,20 +2,53 @@ import { describe, expect, it } from 'vitest'
 import { threadParams, threadSettings } from '../../src/agents/codex-app-server/thread-settings.js'
 import type { Config } from '../../src/config/load.js'
 
-const config = { CODEX_MODEL: undefined, CODEX_SANDBOX: 'read-only' } as unknown as Config
+const config = {
+  CODEX_MODEL: undefined,
+  CODEX_SANDBOX: 'read-only',
+  ALLOW_DANGER_FULL_ACCESS: false,
+} as unknown as Config
 
 /** What `thread/start`, `thread/resume` and `thread/fork` name as the thread's approval policy. */
-const named = (req: Parameters<typeof threadSettings>[0]) =>
-  threadParams(threadSettings(req, config)).approvalPolicy
+const named = (req: Parameters<typeof threadSettings>[0], settings: Config = config) =>
+  threadParams(threadSettings(req, settings)).approvalPolicy
+
+/** codex's on-request without the model's unsandboxed runs (held-sandbox.ts). */
+const onRequestHeld = {
+  granular: {
+    sandbox_approval: false,
+    rules: true,
+    skill_approval: true,
+    request_permissions: false,
+    mcp_elicitations: true,
+  },
+}
 
 describe('the approval policy a codex thread is opened with', () => {
   it("names the session's own policy (on-failure as codex's on-request), before the thread's kept one", () => {
     expect(named({ cwd: '/w', approvalPolicy: 'untrusted', agentApprovalPolicy: 'never' })).toBe('untrusted')
-    expect(named({ cwd: '/w', approvalPolicy: 'on-failure' })).toBe('on-request')
+    expect(named({ cwd: '/w', approvalPolicy: 'on-failure', sandbox: 'danger-full-access' })).toBe(
+      'on-request',
+    )
+  })
+
+  it('names on-request (and on-failure) without unsandboxed runs unless the sandbox is none or may be', () => {
+    for (const approvalPolicy of ['on-request', 'on-failure'] as const) {
+      expect(named({ cwd: '/w', approvalPolicy })).toEqual(onRequestHeld)
+      expect(named({ cwd: '/w', approvalPolicy, sandbox: 'workspace-write' })).toEqual(onRequestHeld)
+      expect(named({ cwd: '/w', approvalPolicy, sandbox: 'danger-full-access' })).toBe('on-request')
+      const allowed = { ...config, ALLOW_DANGER_FULL_ACCESS: true } as Config
+      expect(named({ cwd: '/w', approvalPolicy, sandbox: 'workspace-write' }, allowed)).toBe('on-request')
+    }
+    // never and untrusted as they are (never refuses escalations itself)
+    expect(named({ cwd: '/w', approvalPolicy: 'never' })).toBe('never')
+    expect(named({ cwd: '/w', approvalPolicy: 'untrusted' })).toBe('untrusted')
   })
 
   it("names the thread's own policy kept in the session when the session has none", () => {
-    expect(named({ cwd: '/w', agentApprovalPolicy: 'on-request' })).toBe('on-request')
+    expect(named({ cwd: '/w', agentApprovalPolicy: 'on-request', sandbox: 'danger-full-access' })).toBe(
+      'on-request',
+    )
+    expect(named({ cwd: '/w', agentApprovalPolicy: 'on-request' })).toEqual(onRequestHeld)
     const granular = {
       granular: {
         sandbox_approval: true,
@@ -25,7 +58,13 @@ describe('the approval policy a codex thread is opened with', () => {
         mcp_elicitations: true,
       },
     }
-    expect(named({ cwd: '/w', agentApprovalPolicy: granular })).toEqual(granular)
+    expect(named({ cwd: '/w', agentApprovalPolicy: granular, sandbox: 'danger-full-access' })).toEqual(
+      granular,
+    )
+    // a granular policy of codex's own that asks for escalations asks for none in a sandbox that must hold
+    expect(named({ cwd: '/w', agentApprovalPolicy: granular })).toEqual({
+      granular: { ...granular.granular, sandbox_approval: false },
+    })
   })
 
   it('names none when nothing is known (codex picks), or what is kept is no policy codex takes', () => {

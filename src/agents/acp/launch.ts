@@ -14,6 +14,8 @@ import { includeOnlyOverride } from '../codex/command-markers.js'
 import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { confinedProfile, readProfileOverrides } from '../codex/read-profiles.js'
+import type { AskForApproval } from '../codex-app-server/generated/v2/AskForApproval.js'
+import { escalationAllowed, heldApproval } from '../codex-app-server/held-sandbox.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { copilotCommonFlags } from '../copilot/args.js'
@@ -213,9 +215,27 @@ function codexAcpArgs(
     ...codexProviderArgs(config, s.access, serverEnv),
     ...(model ? codexOverride('model', model) : []),
     ...(profile ? codexOverride('default_permissions', profile) : codexOverride('sandbox_mode', sandbox)),
-    ...(s.approvalPolicy ? codexOverride('approval_policy', askForApproval(s.approvalPolicy)) : []),
+    ...approvalOverride(s.approvalPolicy ? askForApproval(s.approvalPolicy) : undefined, s, config),
     ...includeOnlyOverride(s.includeOnly),
   ]
+}
+
+/**
+ * codex's `approval_policy`, without the model's unsandboxed runs unless the session allows them (held-sandbox.ts).
+ * A session naming no policy runs codex's default, `on-request`, which asks for them: held too (a CODEX_HOME
+ * `approval_policy` is then overridden, which codex-acp does not report).
+ */
+function approvalOverride(
+  policy: AskForApproval | undefined,
+  s: AcpLaunchSettings,
+  config: Config,
+): string[] {
+  const allowed = escalationAllowed(s.sandbox ?? config.CODEX_SANDBOX, config.ALLOW_DANGER_FULL_ACCESS)
+  if (policy === undefined && allowed) return []
+  const held = heldApproval(policy ?? 'on-request', allowed)
+  return typeof held === 'string'
+    ? codexOverride('approval_policy', held)
+    : codexOverride('approval_policy.granular', held.granular)
 }
 
 /**

@@ -16,6 +16,7 @@ import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
 import type { JsonValue } from './generated/serde_json/JsonValue.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
+import { heldApproval } from './held-sandbox.js'
 import type { HostLease } from './host-lease.js'
 import { RpcClosedError, RpcResponseError, RpcTimeoutError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
@@ -296,6 +297,18 @@ export class CodexSession implements AgentSession, ThreadListener {
     return this.ownApproval
   }
 
+  /**
+   * turnApproval as codex is given it (held-sandbox.ts): without the model's unsandboxed runs unless the session
+   * allows them; a thread codex opened with its own policy that asks for them is held from its first turn on.
+   */
+  private wireApproval(options: TurnOptions): AskForApproval | undefined {
+    const allowed = this.settings.escalationAllowed === true
+    const asked = this.turnApproval(options)
+    if (asked !== undefined) return heldApproval(asked, allowed)
+    const own = this.ownApproval
+    return own !== undefined && heldApproval(own, allowed) !== own ? heldApproval(own, allowed) : undefined
+  }
+
   private async startTurn(
     run: TurnRun,
     input: TurnInput,
@@ -304,7 +317,7 @@ export class CodexSession implements AgentSession, ThreadListener {
   ): Promise<void> {
     const threadId = this.agentSessionId
     try {
-      const approvalPolicy = this.turnApproval(options)
+      const approvalPolicy = this.wireApproval(options)
       for (let attempt = 1; ; attempt++) {
         if (signal.aborted) return run.interrupted()
         await this.host.ensureLoaded(threadId, this.settings)

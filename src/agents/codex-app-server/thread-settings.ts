@@ -5,6 +5,7 @@ import { confinedProfile } from '../codex/read-profiles.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { UserInput } from './generated/v2/UserInput.js'
+import { escalationAllowed, heldApproval } from './held-sandbox.js'
 import { askForApproval as askForApprovalWire } from './wire-schemas.js'
 
 /** What a codex thread is started (and resumed, and forked) with: a session's request, with defaults. */
@@ -25,6 +26,11 @@ export interface ThreadSettings {
    * `thread/resume` in a new app-server.
    */
   ownApproval?: AskForApproval
+  /**
+   * Whether codex may ask for the model's unsandboxed runs (held-sandbox.ts): the sandbox is danger-full-access or
+   * ALLOW_DANGER_FULL_ACCESS is on. Absent: not, and codex is given its policy without them.
+   */
+  escalationAllowed?: boolean
 }
 
 /** The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. */
@@ -38,6 +44,7 @@ export function threadSettings(req: SessionRequest, config: Config): ThreadSetti
     ...(model ? { model } : {}),
     sandbox,
     ...(permissions ? { permissions } : {}),
+    ...(escalationAllowed(sandbox, config.ALLOW_DANGER_FULL_ACCESS) ? { escalationAllowed: true } : {}),
     ...(req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : ownApprovalOf(req.agentApprovalPolicy)),
   }
 }
@@ -64,9 +71,9 @@ export function threadParams(s: ThreadSettings): {
     ...(s.model ? { model: s.model } : {}),
     ...(s.permissions ? { permissions: s.permissions } : { sandbox: s.sandbox }),
     ...(s.approvalPolicy
-      ? { approvalPolicy: askForApproval(s.approvalPolicy) }
+      ? { approvalPolicy: heldApproval(askForApproval(s.approvalPolicy), s.escalationAllowed === true) }
       : s.ownApproval
-        ? { approvalPolicy: s.ownApproval }
+        ? { approvalPolicy: heldApproval(s.ownApproval, s.escalationAllowed === true) }
         : {}),
   }
 }

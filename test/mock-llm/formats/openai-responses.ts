@@ -122,6 +122,8 @@ function execCommandItem(step: ExecCommandStep, ctx: RenderContext): Record<stri
     cmd: step.cmd,
     ...(step.workdir ? { workdir: step.workdir } : {}),
     ...(step.yieldTimeMs ? { yield_time_ms: step.yieldTimeMs } : {}),
+    ...(step.sandboxPermissions ? { sandbox_permissions: step.sandboxPermissions } : {}),
+    ...(step.justification ? { justification: step.justification } : {}),
   }
   return {
     type: 'function_call',

@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import {
+  gatewayModules,
+  postJson,
+  sessionEventsUntil,
+  sessionEventsUntilTurnEnd,
+  startGateway,
+  succeededRun,
+  type TestGateway,
+} from '../support/gateway.js'
+import { tempDir } from '../support/temp.js'
+
+gatewayModules()
+
+/**
+ * codex lets the model ask to run a command without its sandbox (`sandbox_permissions: "require_escalated"`), and
+ * its approval request looks like a sandboxed command's: accepted, the command ran with the gateway user's rights,
+ * whatever the session's sandbox (before: the file below was written). A workspace-write session (the operator
+ * allows no danger-full-access) must not run it unsandboxed, whoever answers; the session still says the policy it
+ * was given.
+ */
+describe('codex: a command the model asks to run unsandboxed', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  let outside: string
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock)
+    outside = tempDir('escalation-outside-')
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  /** The model asks to run a command that writes `target` without the sandbox, then ends its turn. */
+  const scriptEscalation = (target: string) =>
+    mock.script(
+      {
+        kind: 'exec_command',
+        cmd: `echo pwned > ${target}`,
+        sandboxPermissions: 'require_escalated',
+        justification: 'May I write the report?',
+      },
+      { kind: 'text', text: 'done' },
+    )
+  /** codex refused it itself, and told the model so. */
+  const toldModel = (target: string) =>
+    mock.requests
+      .map((r) => JSON.stringify(r.body))
+      .some((body) => body.includes(target) && body.includes('you cannot ask for escalated permissions'))
+
+  it.each([
+    ['codex', 'on-request'],
+    ['codex', 'on-failure'],
+    // none named: the thread's own policy, held from the first turn (codex-acp: codex's default, on-request, held)
+    ['codex', undefined],
+    ['acp:codex-acp', 'on-request'],
+    ['acp:codex-acp', undefined],
+  ])('%s %s: accepted or not, it runs in the sandbox or not at all', async (agent, approvalPolicy) => {
+    const target = path.join(outside, `${agent.replace(':', '-')}-${approvalPolicy ?? 'own'}.txt`)
+    const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent,
+      ...(approvalPolicy ? { approvalPolicy } : {}),
+      sandbox: 'workspace-write',
+    })
+    expect(created.status).toBe(201)
+    const session = (await created.json()) as Session
+    scriptEscalation(target)
+    const turn = (await (
+      await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the report' })
+    ).json()) as Turn
+    const ended = (ev: StoredEvent) =>
+      (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turn.id
+    const seen = await sessionEventsUntil(
+      gw.url,
+      session.id,
+      (ev) => ev.type === 'approval.requested' || ended(ev),
+    )
+    // an approver who accepts whatever is asked (before: asked, and the accepted command wrote outside)
+    const asked = seen.find((ev) => ev.type === 'approval.requested')
+    if (asked)
+      expect(
+        (await postJson(`${gw.url}/v1/approvals/${asked.approvalId}`, { decision: 'accept' })).status,
+      ).toBe(200)
+    const events = await sessionEventsUntilTurnEnd(gw.url, session.id, turn.id)
+    expect(events.find((ev) => ev.type === 'turn.completed' && ev.turnId === turn.id)).toBeDefined()
+    expect(existsSync(target)).toBe(false)
+    expect(asked).toBeUndefined()
+    expect(toldModel(target)).toBe(true)
+    // the session reports the policy it was given
+    const now = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
+    expect(now.approvalPolicy ?? undefined).toBe(approvalPolicy)
+    // none named: codex's own, on-request, reported as codex said it (codex-acp reports none)
+    if (!approvalPolicy && agent === 'codex') expect(now.agentApprovalPolicy).toBe('on-request')
+  })
+
+  it('codex exec: a run (approval never) refuses it', async () => {
+    const target = path.join(outside, 'codex-exec.txt')
+    scriptEscalation(target)
+    await succeededRun(gw.url, {
+      agent: 'codex-exec',
+      prompt: 'write the report',
+      sandbox: 'workspace-write',
+    })
+    expect(existsSync(target)).toBe(false)
+    expect(toldModel(target)).toBe(true)
+  })
+})
