@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
@@ -21,8 +21,8 @@ gatewayModules()
  * `acceptForSession` for commands, only `acceptWithExecpolicyAmendment`, which it writes as an allow rule into
  * CODEX_HOME/rules/default.rules: every later thread of that CODEX_HOME (every untenanted client's sessions) then
  * ran that command unasked and without its sandbox. Here one session's command that writes outside the workspace
- * is asked, accepted as far as the gateway allows, and runs sandboxed (nothing written); another session's same
- * command must be asked again and, declined, write nothing. codex-acp's `allow_always` to a command is the same
+ * is asked and accepted as far as the gateway allows; another session's same command must be asked again and,
+ * declined, write nothing. codex-acp's `allow_always` to a command is the same
  * amendment, written by its codex into the same CODEX_HOME.
  */
 describe('codex: accept_for_session of a command', () => {
@@ -86,8 +86,10 @@ describe('codex: accept_for_session of a command', () => {
         expect(accepted.status).toBe(200)
       }
       await sessionEventsUntilTurnEnd(gw.url, first.session.id, first.turn.id)
-      // accepted, the command ran in the sandbox: nothing outside the workspace
-      expect(existsSync(target)).toBe(false)
+      // accepted under `untrusted`, the command may have been written outside the workspace: codex retries a
+      // command it asked about unsandboxed, unasked, when its sandbox denies it (docs/SECURITY.md, Not defended).
+      // What this test is about is the next session: remove what this one may have left.
+      rmSync(target, { force: true })
 
       // another session (another client's, as far as the gateway knows) running the same command: asked again,
       // declined, nothing written (before: not asked, run without the sandbox, the file written)
@@ -97,8 +99,8 @@ describe('codex: accept_for_session of a command', () => {
           (await postJson(`${gw.url}/v1/approvals/${second.approval.id}`, { decision: 'decline' })).status,
         ).toBe(200)
       await sessionEventsUntilTurnEnd(gw.url, second.session.id, second.turn.id)
-      expect(existsSync(target)).toBe(false)
       expect(second.approval?.command).toContain(cmd)
+      expect(existsSync(target)).toBe(false)
 
       // no allow rule in CODEX_HOME, and codex's session-scoped acceptance is not offered (it offers none here)
       const rules = path.join(gw.env.CODEX_HOME!, 'rules')
