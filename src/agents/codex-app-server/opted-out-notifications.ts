@@ -17,4 +17,8 @@ export const optedOutNotifications: readonly string[] = [
   // is known by `thread/closed` / `thread/archived`, which codex 0.169 sends with every `notLoaded`
   // (test/integration/app-server-client.test.ts)
   'thread/status/changed',
+  // the thread's settings after a turn/start changed them: the gateway sends them (its session record is the
+  // client's view), and after a thread started under codex's own `on-request` its first turn holds the sandbox
+  // (held-sandbox.ts), which this told clients as the internal granular policy, stored raw in the turn
+  'thread/settings/updated',
 ]
