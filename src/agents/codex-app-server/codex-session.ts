@@ -306,7 +306,8 @@ export class CodexSession implements AgentSession, ThreadListener {
     const asked = this.turnApproval(options)
     if (asked !== undefined) return heldApproval(asked, allowed)
     const own = this.ownApproval
-    return own !== undefined && heldApproval(own, allowed) !== own ? heldApproval(own, allowed) : undefined
+    const held = own === undefined ? undefined : heldApproval(own, allowed)
+    return held !== own ? held : undefined
   }
 
   private async startTurn(
