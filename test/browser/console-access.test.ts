@@ -333,6 +333,37 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
       'scrolled to the end of a run, the top of the screen shows the run, not the header',
     ).toBe(false)
 
+    // A run quicker than the view's first read of it (a loaded server): all of its events come as its history, and
+    // the view, as it was started here, still follows it to its end (before: left at its top, the answer a screen
+    // or more down)
+    shared.mock.on(
+      'phone quick run',
+      { kind: 'exec_command', cmd: 'seq 1 50' },
+      { kind: 'text', text: 'counted quickly on a phone' },
+    )
+    let releaseRead = () => {}
+    const readHeld = new Promise<void>((ok) => {
+      releaseRead = ok
+    })
+    const runRead = /\/v1\/runs\/run_[^/?]+$/
+    await page.route(runRead, async (route) => {
+      if (route.request().method() === 'GET') await readHeld
+      await route.continue()
+    })
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone quick run')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('counted quickly')
+    releaseRead()
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    await page.unroute(runRead)
+    expect(
+      await page.evaluate('document.documentElement.scrollHeight - innerHeight - scrollY'),
+      'how far the view of a run quicker than its first read is from its end',
+    ).toBeLessThanOrEqual(48)
+
     // A run that would go on for a minute, cancelled with a tap.
     shared.mock.on('phone wait', { kind: 'exec_command', cmd: 'sleep 60' })
     await page.goto(`${shared.gw.url}/#/new`)
@@ -406,12 +437,26 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
   })
 
   it('no serious or critical accessibility violations in any view, light and dark; at 200 % zoom each fits', async () => {
-    const runs = await json<{ runs: { id: string }[] }>(fetch(`${shared.gw.url}/v1/runs`))
+    // a run whose output is long: its "Show all" button, link-styled, was 23 px tall (under 24) in some fonts
+    shared.mock.on(
+      'a long output at 200 %',
+      { kind: 'exec_command', cmd: 'seq 1 45' },
+      { kind: 'text', text: 'ok' },
+    )
+    const long = await json<{ id: string }>(
+      postJson(`${shared.gw.url}/v1/runs?wait=true`, {
+        agent: 'codex',
+        prompt: 'a long output at 200 %',
+        sandbox: 'workspace-write',
+      }),
+    )
+    const runs = await json<{ runs: { id: string }[] }>(fetch(`${shared.gw.url}/v1/runs?limit=2`))
     const sessions = await json<{ sessions: { id: string }[] }>(fetch(`${shared.gw.url}/v1/sessions`))
     const views = [
       '#/new',
       '#/runs',
-      `#/runs/${runs.runs[0]!.id}`,
+      `#/runs/${long.id}`,
+      ...runs.runs.filter((r) => r.id !== long.id).map((r) => `#/runs/${r.id}`),
       '#/sessions',
       `#/sessions/${sessions.sessions[0]!.id}`,
       '#/approvals',

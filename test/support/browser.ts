@@ -208,9 +208,16 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
     start.id = 'kb-start'
     document.body.prepend(start)
     start.focus()
+    // the control the last stop found: one removed or disabled while focused leaves the focus on the page for a
+    // moment (the view's focus rescue runs a task later, and Tab goes on from where it was): a lost stop, not the end
+    let last = null
     const at = () => {
       const el = document.activeElement
-      if (!el || el === document.body || el.id === 'kb-start') return null
+      if (!el || el === document.body || el.id === 'kb-start') {
+        const lost = last && (!last.isConnected || last.disabled === true)
+        return lost ? { index: null, indicated: true, lost: name(last) } : null
+      }
+      last = el
       const style = getComputedStyle(el)
       const indicated = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none'
       return { index: el.getAttribute('data-kb'), indicated, name: el.tagName.toLowerCase() + ' "' + (el.textContent || '').trim().slice(0, 40) + '"' }
@@ -225,12 +232,15 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
   })()`)) as string[]
   const reached = new Set<number>()
   let present: boolean[] = []
-  type Stop = { index: string | null; indicated: boolean; name: string } | null
+  type Stop = { index: string | null; indicated: boolean; name: string; lost?: string } | null
+  // why the walk ended, told with the controls it never reached
+  let ended = 'it ran out of presses'
   try {
     // Tab is pressed in batches (as many as the walk should take, then a few more until it ends), the stops read
     // once a batch: where each press's keydown found the focus (the first, the sentinel, is the batch before's
     // last) and where the batch's last press left it. Each stop is checked, in order, as before.
     let pressed = 0
+    let previous = 'the start'
     walk: for (let batch = controls.length + 1; pressed < controls.length + 50; batch = 8) {
       for (let i = 0; i < batch; i++) await page.keyboard.press('Tab')
       pressed += batch
@@ -238,11 +248,22 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
         '({ seen: globalThis.__kbWalk.seen.splice(0), current: globalThis.__kbWalk.at() })',
       )) as { seen: Stop[]; current: Stop }
       for (const at of [...seen.slice(1), current]) {
-        if (!at) break walk
+        if (!at) {
+          ended = `the focus left the controls after ${previous}`
+          break walk
+        }
+        if (at.lost) {
+          previous = `${at.lost} (lost the focus: removed or disabled)`
+          continue
+        }
         if (at.index !== null) {
-          if (reached.has(Number(at.index))) break walk
+          if (reached.has(Number(at.index))) {
+            ended = `Tab came back to ${at.name} after ${previous}`
+            break walk
+          }
           reached.add(Number(at.index))
         }
+        previous = at.name
         if (!at.indicated) problems.push(`${at.name} is focused without a visible focus indicator`)
       }
     }
@@ -256,7 +277,8 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
     })()`)
   }
   controls.forEach((name, i) => {
-    if (!reached.has(i) && present[i]) problems.push(`${name} is never reached by Tab`)
+    if (!reached.has(i) && present[i])
+      problems.push(`${name} is never reached by Tab (the walk ended: ${ended})`)
   })
   return problems
 }

@@ -5,6 +5,7 @@ import { AgentField, ChoiceField, type Sandbox, sandboxes, TextField } from '../
 import { SchemaField } from '../components/schema-field.js'
 import { readSchema, schemaRefusal } from '../output-schema.js'
 import { navigate } from '../router.js'
+import { markStartedHere } from '../started-here.js'
 
 /** Compose a run: seed 002's prompt box, model, sandbox and directory, plus agent and output schema. */
 export function ComposeView() {
@@ -61,7 +62,10 @@ export function ComposeView() {
         client.api.POST('/v1/runs', { params: { query: mode === 'wait' ? { wait: 'true' } : {} }, body }),
       )
       // The answer is JSON here (no Accept: text/event-stream), so it is the run.
-      if ('id' in run) navigate('runs', run.id)
+      if ('id' in run) {
+        markStartedHere(run.id)
+        navigate('runs', run.id)
+      }
     } catch (err) {
       const refusal = schemaRefusal(err)
       if (refusal) setSchemaProblem(refusal)

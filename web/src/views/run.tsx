@@ -5,6 +5,7 @@ import { ConnectionNote, reconnecting, StreamStatus } from '../components/connec
 import { EventList, RawEvents } from '../components/events.js'
 import { StructuredAnswer } from '../components/schema-field.js'
 import { StreamNews } from '../components/stream-news.js'
+import { startedHere } from '../started-here.js'
 import { useEvents } from '../use-events.js'
 import { useFocusRescue } from '../use-focus-rescue.js'
 import { useFollowTail } from '../use-follow-tail.js'
@@ -20,8 +21,9 @@ export function RunView({ id }: { id: string }) {
   const [run, setRun] = useState<Run | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
   const [raw, setRaw] = useState(false)
-  // what a screen reader is told starts after what the run had when the view first read it
-  const [since, setSince] = useState<number>()
+  // what a screen reader is told (and what the view follows) starts after what the run had when the view first read
+  // it; of a run this page started, all of it
+  const [since, setSince] = useState<number | undefined>(startedHere(id) ? 0 : undefined)
   const ended = events.some((e) => e.type === 'run.completed')
   const started = events.some((e) => e.type === 'run.started')
   useEffect(() => {
