@@ -87,7 +87,8 @@ describe('codex: accept_for_session of a command', () => {
       }
       await sessionEventsUntilTurnEnd(gw.url, first.session.id, first.turn.id)
       // accepted under `untrusted`, the command may have been written outside the workspace: codex retries a
-      // command it asked about unsandboxed, unasked, when its sandbox denies it (docs/SECURITY.md, Not defended).
+      // command it asked about unsandboxed, unasked, when its sandbox denies it (without CODEX_CONFINE_READS:
+      // docs/SECURITY.md, Not defended; codex-escalation.test.ts proves the confined case).
       // What this test is about is the next session: remove what this one may have left.
       rmSync(target, { force: true })
 

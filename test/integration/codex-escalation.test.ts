@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
@@ -100,6 +100,57 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     if (!approvalPolicy && agent === 'codex') expect(now.agentApprovalPolicy).toBe('on-request')
   })
 
+  // `untrusted` asks about every command that is not known-safe, and codex 0.171 asks an escalation too, with the
+  // same request: accepted, it ran unsandboxed (before: the file below was written). The gateway sees the model's
+  // call (escalated-calls.ts) and declines it itself; codex-acp's codex refuses it under `untrusted`.
+  describe.each(['codex', 'acp:codex-acp'])('%s untrusted', (agent) => {
+    const name = agent.replace(':', '-')
+    it('an escalation is not run outside the sandbox, whoever answers', async () => {
+      const target = path.join(outside, `${name}-untrusted-escalated.txt`)
+      const { asked, events } = await untrustedTurnAcceptingAll(
+        gw,
+        mock,
+        agent,
+        'workspace-write',
+        {
+          kind: 'exec_command',
+          cmd: `echo pwned > ${target}`,
+          sandboxPermissions: 'require_escalated',
+          justification: 'May I write the report?',
+        },
+        { kind: 'text', text: 'done' },
+      )
+      expect(existsSync(target)).toBe(false)
+      expect(asked).toEqual([])
+      if (agent === 'codex')
+        expect(
+          events.some(
+            (ev) =>
+              ev.type === 'item.completed' &&
+              ev.item.type === 'error' &&
+              ev.item.message.includes('outside the sandbox: declined by agent-gateway'),
+          ),
+        ).toBe(true)
+      else expect(toldModel(target)).toBe(true)
+    })
+
+    it('a command that is not known-safe is asked, and accepted runs in the workspace', async () => {
+      const target = path.join(gw.workspace, `${name}-untrusted-inside.txt`)
+      const { asked } = await untrustedTurnAcceptingAll(
+        gw,
+        mock,
+        agent,
+        'workspace-write',
+        { kind: 'exec_command', cmd: `echo report > ${target}` },
+        { kind: 'text', text: 'done' },
+      )
+      expect(asked.map((ev) => ev.type === 'approval.requested' && ev.command)).toEqual([
+        expect.stringContaining(target),
+      ])
+      expect(readFileSync(target, 'utf8')).toBe('report\n')
+    })
+  })
+
   it('codex exec: a run (approval never) refuses it', async () => {
     const target = path.join(outside, 'codex-exec.txt')
     scriptEscalation(target)
@@ -112,3 +163,67 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     expect(toldModel(target)).toBe(true)
   })
 })
+
+/**
+ * codex retries a command its sandbox denied without the sandbox, unasked, when the client accepted it under
+ * `untrusted` ("retry without sandbox"): a read-only session's accepted write into its workspace was written. With
+ * reads confined (CODEX_CONFINE_READS) the gateway's profiles deny a read, and codex never runs a command of such a
+ * profile outside its sandbox. codex-acp's codex runs `shell_command` (its whole output is read before the denial
+ * is judged, so the retry is certain; codex 0.171's `exec_command` judges a denial only when the command ended
+ * within milliseconds, and it runs no `shell_command`).
+ */
+describe('codex-acp untrusted, reads confined: a command its sandbox denied', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { CODEX_CONFINE_READS: 'true' })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  it('accepted, it is not run again without the sandbox', async () => {
+    const target = path.join(gw.workspace, 'codex-acp-untrusted-retried.txt')
+    const { asked } = await untrustedTurnAcceptingAll(
+      gw,
+      mock,
+      'acp:codex-acp',
+      'read-only',
+      { kind: 'exec_command', cmd: `echo pwned > ${target}`, tool: 'shell_command' },
+      { kind: 'text', text: 'done' },
+    )
+    expect(asked.length).toBe(1)
+    // before: retried unsandboxed, exit 0, the file written
+    expect(existsSync(target)).toBe(false)
+    // the sandbox denied it, and codex told the model so
+    expect(mock.requests.some((r) => JSON.stringify(r.body).includes('Read-only file system'))).toBe(true)
+  })
+})
+
+/** An `untrusted` session of `agent` whose one turn runs the mock's `steps`; an approver accepts everything asked. */
+async function untrustedTurnAcceptingAll(
+  gw: TestGateway,
+  mock: MockLlm,
+  agent: string,
+  sandbox: 'read-only' | 'workspace-write',
+  ...steps: Parameters<MockLlm['script']>
+) {
+  const created = await postJson(`${gw.url}/v1/sessions`, { agent, approvalPolicy: 'untrusted', sandbox })
+  expect(created.status).toBe(201)
+  const session = (await created.json()) as Session
+  mock.script(...steps)
+  const turn = (await (
+    await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the report' })
+  ).json()) as Turn
+  const answers: Promise<Response>[] = []
+  const events = await sessionEventsUntil(gw.url, session.id, (ev) => {
+    if (ev.type === 'approval.requested')
+      answers.push(postJson(`${gw.url}/v1/approvals/${ev.approvalId}`, { decision: 'accept' }))
+    return (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turn.id
+  })
+  for (const answer of await Promise.all(answers)) expect(answer.status).toBe(200)
+  expect(events.find((ev) => ev.type === 'turn.completed' && ev.turnId === turn.id)).toBeDefined()
+  return { events, asked: events.filter((ev) => ev.type === 'approval.requested') }
+}

@@ -15,6 +15,7 @@ export const stepSchema = z.discriminatedUnion('kind', [
     yieldTimeMs: z.number().int().positive().optional(),
     sandboxPermissions: z.enum(['use_default', 'require_escalated']).optional(),
     justification: z.string().optional(),
+    tool: z.enum(['exec_command', 'shell_command']).optional(),
     ...timing,
   }),
   z.object({ kind: z.literal('apply_patch'), patch: z.string().min(1), ...timing }),

@@ -19,6 +19,11 @@ export type ExecCommandStep = StepTiming & {
    */
   sandboxPermissions?: 'use_default' | 'require_escalated'
   justification?: string
+  /**
+   * The function the call names: `exec_command` (default), or `shell_command` (its `command` a string), which
+   * codex-acp's codex runs (codex 0.171 answers "unsupported call"); the openai-responses format only.
+   */
+  tool?: 'exec_command' | 'shell_command'
 }
 export type ApplyPatchStep = StepTiming & { kind: 'apply_patch'; patch: string }
 /**

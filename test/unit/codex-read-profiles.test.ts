@@ -1,6 +1,11 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { codexOwnPath, codexSandboxArgs, readProfileOverrides } from '../../src/agents/codex/read-profiles.js'
+import {
+  codexOwnPath,
+  codexSandboxArgs,
+  deniedReadPath,
+  readProfileOverrides,
+} from '../../src/agents/codex/read-profiles.js'
 import { confinedCodexArgs } from '../../src/agents/codex/run-sandbox-args.js'
 import { resolveCodexBinary } from '../../src/agents/codex-binary.js'
 
@@ -17,20 +22,22 @@ describe('codex read-confining profiles', () => {
     expect(codexSandboxArgs(off, 'read-only')).toEqual(['--sandbox', 'read-only'])
   })
 
-  it('the profiles grant :minimal, the workspace roots and the pinned codex package directory only', () => {
+  it('the profiles grant :minimal, the workspace roots and the pinned codex package directory only, and deny a read', () => {
     const binary = resolveCodexBinary()!
     const own = codexOwnPath(binary)
     // the platform package's vendor/<target>: bin/codex and codex's helpers, nothing of the gateway
     expect(path.relative(own, binary)).toBe(path.join('bin', 'codex'))
     expect(path.basename(path.dirname(own))).toBe('vendor')
     const args = readProfileOverrides({ ...on, CODEX_PATH: undefined }, binary)
+    // a denied read: codex runs no command of the profile outside its sandbox (no unsandboxed retry)
+    const denied = `${JSON.stringify(deniedReadPath)}="none"`
     expect(args).toEqual([
       '-c',
       'default_permissions="agent-gateway-read-only"',
       '-c',
-      `permissions.agent-gateway-read-only.filesystem={":minimal"="read",":workspace_roots"="read",${JSON.stringify(own)}="read"}`,
+      `permissions.agent-gateway-read-only.filesystem={":minimal"="read",":workspace_roots"="read",${JSON.stringify(own)}="read",${denied}}`,
       '-c',
-      `permissions.agent-gateway-workspace-write.filesystem={":minimal"="read",":workspace_roots"="write",${JSON.stringify(own)}="read"}`,
+      `permissions.agent-gateway-workspace-write.filesystem={":minimal"="read",":workspace_roots"="write",${JSON.stringify(own)}="read",${denied}}`,
     ])
     expect(readProfileOverrides({ ...off, CODEX_PATH: undefined }, binary)).toEqual([])
   })

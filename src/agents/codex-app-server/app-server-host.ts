@@ -119,11 +119,16 @@ export class AppServerHost {
     return this.exits.get(generation)
   }
 
-  async startThread(settings: ThreadSettings): Promise<OpenedThread> {
+  /**
+   * `rawEvents`: codex sends the thread's response items (`rawResponseItem/completed`), the model's calls among
+   * them (escalated-calls.ts); thread/start's option alone (experimental API).
+   */
+  async startThread(settings: ThreadSettings, options: { rawEvents?: boolean } = {}): Promise<OpenedThread> {
     const owner = randomUUID()
     const { result, generation } = await this.process.send('thread/start', {
       ...threadParams(settings),
       config: ownerConfig(owner),
+      ...(options.rawEvents ? { experimentalRawEvents: true } : {}),
     })
     const opened = parseThread('thread/start', result)
     this.loaded.set(opened.threadId, generation)

@@ -6,6 +6,7 @@ import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import { relayTurn } from '../relayed-turn.js'
 import type {
   AgentSession,
+  ApprovalAsk,
   ForkedHead,
   SessionHooks,
   SteerReceipt,
@@ -14,6 +15,7 @@ import type {
 } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
+import { EscalatedCalls, rawResponseItemMethod, unseenCallWarning } from './escalated-calls.js'
 import type { JsonValue } from './generated/serde_json/JsonValue.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import { heldApproval } from './held-sandbox.js'
@@ -52,6 +54,8 @@ export class CodexSession implements AgentSession, ThreadListener {
   private active: TurnRun | undefined
   private closed = false
   private readonly pendingApprovals = new Map<RequestId, AbortController>()
+  /** The model's command calls that asked to run outside the sandbox (escalated-calls.ts). */
+  private readonly calls = new EscalatedCalls()
   /** Steers whose answer is awaited by their clientUserMessageId: called once codex's message for it started. */
   private readonly steersSeen = new Map<string, () => void>()
   /** The thread's own approval policy: the session's, else the one codex opened the thread with. */
@@ -234,6 +238,11 @@ export class CodexSession implements AgentSession, ThreadListener {
   }
 
   notification(method: string, params: unknown): void {
+    // the model's calls, kept to tell its unsandboxed runs apart; not the turn's events (one per response item)
+    if (method === rawResponseItemMethod) {
+      this.calls.saw(params)
+      return
+    }
     // a steer's message in the conversation (its clientId: the steer's clientUserMessageId)
     if (method === 'item/started' && this.steersSeen.size > 0) {
       const clientId = safeRead(userMessageStarted, params)
@@ -261,16 +270,38 @@ export class CodexSession implements AgentSession, ThreadListener {
     const current = run?.turnId
     if (current !== undefined && approval.ask.turnId !== undefined && approval.ask.turnId !== current)
       return approval.answer('cancel')
+    const ask = this.unsandboxedRun(approval.ask, run)
+    if (ask === undefined) return approval.answer('decline')
     const controller = new AbortController()
     this.pendingApprovals.set(id, controller)
     const signal = run ? AbortSignal.any([controller.signal, run.signal]) : controller.signal
     try {
-      return approval.answer(await this.hooks.requestApproval(approval.ask, signal))
+      return approval.answer(await this.hooks.requestApproval(ask, signal))
     } catch {
       return approval.answer('cancel')
     } finally {
       this.pendingApprovals.delete(id)
     }
+  }
+
+  /**
+   * A command approval as the client is asked it, unless escalation is allowed (held-sandbox.ts): undefined (the
+   * gateway declines it, and tells the client with an error item) when the model asked to run the command outside
+   * the sandbox, which codex asks under `untrusted` with the same request as a sandboxed command; with a warning in
+   * its reason when the gateway could not see the model's call (a thread resumed or forked: escalated-calls.ts).
+   */
+  private unsandboxedRun(ask: ApprovalAsk, run: TurnRun | undefined): ApprovalAsk | undefined {
+    if (ask.kind !== 'command' || this.settings.escalationAllowed === true) return ask
+    const call = this.calls.of(ask.itemId)
+    if (call === 'sandboxed') return ask
+    if (call === 'unknown')
+      return { ...ask, reason: [unseenCallWarning, ask.reason].filter(Boolean).join(' ') }
+    run?.report({
+      id: `escalation_refused_${ask.itemId}`,
+      type: 'error',
+      message: `the model asked to run \`${ask.command ?? 'a command'}\` outside the sandbox: declined by agent-gateway (the session's sandbox is ${this.settings.sandbox} and ALLOW_DANGER_FULL_ACCESS is off)`,
+    })
+    return undefined
   }
 
   exit(error: RpcClosedError, generation: number): void {
@@ -317,6 +348,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     options: TurnOptions,
   ): Promise<void> {
     const threadId = this.agentSessionId
+    this.calls.clear()
     try {
       const approvalPolicy = this.wireApproval(options)
       for (let attempt = 1; ; attempt++) {

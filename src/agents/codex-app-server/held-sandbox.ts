@@ -10,7 +10,8 @@ import type { AskForApproval } from './generated/v2/AskForApproval.js'
  * on-request asks but a sandbox escalation (`sandbox_approval: false`: codex answers the model "approval policy
  * disallowed sandbox approval prompt", nothing runs) or a permissions request (`request_permissions: false`: write
  * or read paths, network, beyond the sandbox). `never` refuses escalations already; `untrusted` still asks them
- * (see docs/SECURITY.md, Not defended).
+ * (the granular policy would drop its questions about sandboxed commands): the gateway declines those it sees
+ * (escalated-calls.ts).
  */
 
 /** Whether the model's unsandboxed runs may be asked for: the sandbox is none already, or the operator allows none. */

@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../../protocol/events.js'
+import type { Item } from '../../protocol/items.js'
 import { HeldEvents } from '../held-events.js'
 import type { HeldOutput } from '../held-output.js'
 import { TurnEventMapper } from './turn-mapper.js'
@@ -90,6 +91,12 @@ export class TurnRun {
       this.agentStarted = true
       this.on.agentStarted?.()
     }
+  }
+
+  /** An item of the gateway's own in the running turn: a request it answered itself, for the client to see. */
+  report(item: Item): void {
+    if (this.finished || this.turn === undefined) return
+    this.push([{ type: 'item.completed', item }])
   }
 
   /** Ends the turn with `turn.failed` (no-op once it ended). */

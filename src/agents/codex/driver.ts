@@ -151,7 +151,10 @@ export class CodexDriver implements SessionDriver {
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    return this.sessionOn(req, hooks, (host, settings) => host.startThread(settings))
+    // the model's calls, to tell its unsandboxed runs apart where they are not allowed (escalated-calls.ts)
+    return this.sessionOn(req, hooks, (host, settings) =>
+      host.startThread(settings, { rawEvents: settings.escalationAllowed !== true }),
+    )
   }
 
   /** `thread/resume` in the running app-server; an open session of the thread is reused (with these hooks). */

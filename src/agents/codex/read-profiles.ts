@@ -19,9 +19,16 @@ import { codexOverride } from './config-override.js'
  * - codex's own binaries read: codex runs itself again inside bubblewrap to apply seccomp, and fails every
  *   command (`bwrap: execvp ... No such file or directory`) when it cannot: the pinned package's directory holds
  *   only codex's binaries (codex, rg, bwrap), never the gateway's files.
+ * - one path denied (`none`, `deniedReadPath`, which does not exist): codex never runs a command of a profile
+ *   with a denied read outside its sandbox, since the sandbox is what enforces the denial; so a command the
+ *   client accepted under `untrusted` that the sandbox denies is not retried unsandboxed (codex's "retry without
+ *   sandbox" on a denial, unasked: seen with codex-acp's codex, which then wrote outside the workspace).
  * No network (a profile's default). `/tmp` and `$TMPDIR` are not the host's: writes there stay in the sandbox's
  * own tmpfs, as the `exclude_*tmp*` overrides intend. danger-full-access stays unconfined: that is its meaning.
  */
+/** The path the profiles deny reading: there to make a profile deny a read (see above), it names nothing. */
+export const deniedReadPath = '/nonexistent/agent-gateway-denied-read'
+
 export const readProfileIds = {
   'read-only': 'agent-gateway-read-only',
   'workspace-write': 'agent-gateway-workspace-write',
@@ -67,6 +74,7 @@ export function readProfileOverrides(
         ':minimal': 'read',
         ':workspace_roots': mode === 'workspace-write' ? 'write' : 'read',
         ...(own ? { [own]: 'read' } : {}),
+        [deniedReadPath]: 'none',
       }),
     )
   }

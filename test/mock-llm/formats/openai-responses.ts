@@ -119,7 +119,7 @@ function textItems(
 
 function execCommandItem(step: ExecCommandStep, ctx: RenderContext): Record<string, unknown> {
   const args = {
-    cmd: step.cmd,
+    ...(step.tool === 'shell_command' ? { command: step.cmd } : { cmd: step.cmd }),
     ...(step.workdir ? { workdir: step.workdir } : {}),
     ...(step.yieldTimeMs ? { yield_time_ms: step.yieldTimeMs } : {}),
     ...(step.sandboxPermissions ? { sandbox_permissions: step.sandboxPermissions } : {}),
@@ -129,7 +129,7 @@ function execCommandItem(step: ExecCommandStep, ctx: RenderContext): Record<stri
     type: 'function_call',
     id: ctx.nextId('fc'),
     call_id: ctx.nextId('call'),
-    name: 'exec_command',
+    name: step.tool ?? 'exec_command',
     arguments: JSON.stringify(args),
     status: 'completed',
   }
