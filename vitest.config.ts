@@ -183,6 +183,12 @@ const sharedIntegrationFiles = [
   'test/integration/pg-boss-lost-job.test.ts',
   'test/integration/pg-boss-resend-lost.test.ts',
   'test/integration/pg-boss-send-bound.test.ts',
+  // session 46 (h56-suite): session 45's new files of that kind (a gateway in the worker's process, a real codex or
+  // a PostgreSQL server of their own; no vi.mock, nothing a process does once): each loaded src/ again, isolated
+  'test/integration/codex-accept-for-session.test.ts',
+  'test/integration/codex-escalation.test.ts',
+  'test/integration/pg-boss-work-bound.test.ts',
+  'test/integration/v1-runs-idempotency.test.ts',
   // (and the two e2e files whose one gateway runs in the worker's process: the fuzz corpus and the SQLite stress)
   'test/e2e/openapi-fuzz.test.ts',
   'test/e2e/session-lifecycle-stress.test.ts',
