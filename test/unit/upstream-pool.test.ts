@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import net, { type AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { UpstreamPool } from '../../src/process/key-proxy/upstream-pool.js'
 
 /** The key proxy's pool of idle upstream connections, over real sockets. */
@@ -25,17 +25,51 @@ describe('UpstreamPool', () => {
     return { client, server }
   }
 
-  it('gives back what it took, per route, and leaves no listener behind after many rounds', async () => {
+  it('gives back what it took, per route, with one set of listeners for the life of the connection and no timer of its own', async () => {
+    // codex opens an agent connection per model call: each call takes the connection and gives it back, and that
+    // hand-over adds and removes no listener and arms no timer on it (was ~18 listener changes and 2 timers a call)
     const pool = new UpstreamPool()
     const { client } = await pair()
-    const before = ['timeout', 'data', 'end', 'close', 'error'].map((e) => client.listenerCount(e))
+    const events = ['timeout', 'data', 'end', 'close', 'error', 'drain']
+    const counts = () => events.map((e) => client.listenerCount(e))
+    pool.give('openai direct', client)
+    const pooled = counts()
+    const changes: string[] = []
+    client.on('removeListener', (e: string) => changes.push(`-${e}`))
+    client.on('newListener', (e: string) => changes.push(`+${e}`))
+    const setTimeoutOf = vi.spyOn(client, 'setTimeout')
     for (let i = 0; i < 20; i++) {
-      pool.give('openai direct', client)
       expect(pool.take('anthropic direct')).toBeUndefined()
       expect(pool.take('openai direct')).toBe(client)
+      pool.give('openai direct', client)
     }
-    expect(['timeout', 'data', 'end', 'close', 'error'].map((e) => client.listenerCount(e))).toEqual(before)
+    expect(changes).toEqual([])
+    expect(setTimeoutOf).not.toHaveBeenCalled()
+    expect(counts()).toEqual(pooled)
+    expect(pool.take('openai direct')).toBe(client)
     expect(pool.take('openai direct')).toBeUndefined()
+  })
+
+  it('drops a connection idle for a minute, and keeps one given later until its own minute is up', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    try {
+      const pool = new UpstreamPool()
+      const a = await pair()
+      const b = await pair()
+      pool.give('r', a.client)
+      vi.advanceTimersByTime(30_000)
+      pool.give('r', b.client)
+      vi.advanceTimersByTime(30_000)
+      expect(a.client.destroyed).toBe(true)
+      expect(b.client.destroyed).toBe(false)
+      vi.advanceTimersByTime(29_000)
+      expect(b.client.destroyed).toBe(false)
+      vi.advanceTimersByTime(1_000)
+      expect(b.client.destroyed).toBe(true)
+      expect(pool.take('r')).toBeUndefined()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('drops a connection the upstream closes or writes to while it is idle', async () => {

@@ -52,15 +52,27 @@ export class ProxyConnection {
     agent.on('end', () => {
       this.agentEnded = true
       // an agent that ended cleanly leaves its upstream connection to the next one (codex opens one per call)
-      if (this.release()) agent.end()
+      if (this.release()) this.closeEnded()
       else if (this.up) this.up.end()
-      else if (!this.blocked) agent.end()
+      else if (!this.blocked) this.closeEnded()
     })
     agent.on('error', () => {})
     agent.on('close', () => {
       clearTimeout(this.headTimer)
       this.dropUpstream()
     })
+  }
+
+  /**
+   * Closes the connection of an agent that ended its side, once this side has nothing more to say. With every
+   * answer byte already handed to the kernel (nothing in Node's buffer), closing the socket sends them and then
+   * the FIN as `end()` would, without its separate shutdown(2) and the stream's finish steps (once per model call:
+   * codex ends its connection after each answer). A close with unread bytes would reset, but the agent's end was
+   * read, so none are left.
+   */
+  private closeEnded(): void {
+    if (this.agent.writableLength === 0) this.agent.destroy()
+    else this.agent.end()
   }
 
   /** Ends this connection and its upstream's at once. */

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { ResponseTracker, type TrackerEvents } from './response-tracker.js'
 import type { UpstreamPool } from './upstream-pool.js'
+import { type UpstreamHolder, UpstreamSocket } from './upstream-socket.js'
 
 /** What an upstream leg tells its agent connection (never after it was released or destroyed). */
 export interface LegEvents extends TrackerEvents {
@@ -155,40 +156,35 @@ export class UpstreamLeg {
 
   private attach(socket: Socket): void {
     this.socket = socket
-    const data = (chunk: Buffer) => {
-      this.held = undefined
-      if (!this.events.answer(chunk)) socket.pause()
-      this.tracker.scan(chunk)
-    }
-    const drain = () => this.setFull(false)
-    const ignore = () => {}
-    const closed = (hadError: boolean) => {
-      this.detach?.()
-      if (this.held && !this.ended && (hadError || performance.now() - this.takenAt < staleWindowMs)) {
-        // a pooled connection the upstream had closed as it was taken, or reset unanswered: its request goes
-        // again on a new one, unless the agent has gone meanwhile (its close may be among the events of this
-        // same turn); not when the agent had ended its side (the upstream's close may answer that)
-        this.outbox = this.held
+    const up = UpstreamSocket.of(socket)
+    const holder: UpstreamHolder = {
+      data: (chunk) => {
         this.held = undefined
-        this.socket = undefined
-        setImmediate(() => {
-          if (!this.gone) this.connect()
-        })
-        return
-      }
-      this.gone = true
-      this.events.closed(hadError)
+        if (!this.events.answer(chunk)) socket.pause()
+        this.tracker.scan(chunk)
+      },
+      drain: () => this.setFull(false),
+      ended: () => {},
+      closed: (hadError) => {
+        if (this.held && !this.ended && (hadError || performance.now() - this.takenAt < staleWindowMs)) {
+          // a pooled connection the upstream had closed as it was taken, or reset unanswered: its request goes
+          // again on a new one, unless the agent has gone meanwhile (its close may be among the events of this
+          // same turn); not when the agent had ended its side (the upstream's close may answer that)
+          this.outbox = this.held
+          this.held = undefined
+          this.socket = undefined
+          setImmediate(() => {
+            if (!this.gone) this.connect()
+          })
+          return
+        }
+        this.gone = true
+        this.events.closed(hadError)
+      },
     }
-    socket.on('data', data)
-    socket.on('drain', drain)
-    socket.on('error', ignore)
-    socket.on('close', closed)
-    this.detach = () => {
-      socket.off('data', data)
-      socket.off('drain', drain)
-      socket.off('error', ignore)
-      socket.off('close', closed)
-    }
+    up.hold(holder)
+    // once given to the pool, the connection is the pool's: a later destroy of this leg does not touch it
+    this.detach = () => up.letGo(holder)
     socket.resume()
     const outbox = this.outbox
     this.outbox = []
