@@ -65,9 +65,9 @@ export function completeDocument(doc: Json): Json {
       for (const status of Object.keys(op.responses ?? {}))
         if (Number(status) >= 400) delete op.responses[status]
       const shape = d.errorShape ?? 'v1'
-      // 401 and a scope's 403 when API_TOKENS is set (/health is open); without it, the browser origin guard's
-      // 403 on every route (src/http/browser-origin.ts)
-      const statuses = [...(path === '/health' ? [] : [401]), 403, ...d.errors.filter((s) => s !== 403)]
+      // 401 and a scope's 403 when API_TOKENS is set (/health is open, but a wrong token sent to it is a 401);
+      // without it, the browser origin guard's 403 on every route (src/http/browser-origin.ts)
+      const statuses = [401, 403, ...d.errors.filter((s) => s !== 403)]
       // A route that reads a body may answer 408 `request_timeout` when the body stalls (src/http/body-clock.ts),
       // 413 `body_too_large` when it is larger than BODY_LIMIT_BYTES (every route's body limit, http/app.ts), and
       // 415 `unsupported_media_type` when it is not sent as application/json (Fastify's parsers, http/errors.ts).

@@ -48,7 +48,11 @@ export const tagDocs = [
     description: 'What agents asked permission for, answered by any client; the first answer wins.',
   },
   { name: 'agents', description: 'The agents this gateway runs, their state, capabilities and models.' },
-  { name: 'health', description: 'Liveness and readiness; open without a token.' },
+  {
+    name: 'health',
+    description:
+      'Liveness and readiness; open without a token (with API_TOKENS set, the full report takes an untenanted one).',
+  },
   {
     name: 'seed 000: codex api plan',
     description: '`/hello` and `/chat` as the original plan specified them.',
@@ -98,6 +102,10 @@ const threadById = {
   errorShape: 'fastapi',
   fastapiBody: true,
 } satisfies Omit<OperationDoc, 'summary'>
+/** GET /health's fields beyond the seeds' three. */
+const fullReportOnly =
+  'Only in the full report: without API_TOKENS, or to an untenanted token (not to a request without one, nor to a ' +
+  "tenant's token)."
 export const operationDocs: Record<string, OperationDoc> = {
   'GET /health': {
     tag: 'health',
@@ -105,6 +113,10 @@ export const operationDocs: Record<string, OperationDoc> = {
     response: 'Health',
     responseSchema: {
       type: 'object',
+      description:
+        "Open without a token. With API_TOKENS set, a request without one, or with a tenant's token, gets `status`, " +
+        '`service` and `codex_alive` only; an untenanted token gets the full report (a wrong token: 401). Without ' +
+        'API_TOKENS, everyone gets the full report.',
       properties: {
         status: {
           enum: ['healthy', 'unhealthy'],
@@ -124,6 +136,7 @@ export const operationDocs: Record<string, OperationDoc> = {
         },
         agents: {
           type: 'array',
+          description: fullReportOnly,
           items: {
             type: 'object',
             description:
@@ -141,6 +154,7 @@ export const operationDocs: Record<string, OperationDoc> = {
         },
         store: {
           type: 'object',
+          description: fullReportOnly,
           properties: {
             kind: { type: 'string' },
             ready: { type: 'boolean' },
@@ -154,9 +168,18 @@ export const operationDocs: Record<string, OperationDoc> = {
             },
           },
         },
-        runs: { type: 'object', additionalProperties: { type: 'integer' } },
+        runs: {
+          type: 'object',
+          description: `Runs running and queued on this node, every tenant's. ${fullReportOnly}`,
+          additionalProperties: { type: 'integer' },
+        },
+        containers: {
+          type: ['object', 'null'],
+          description: `The container engine, as \`GET /v1/agents\` reports it (null: no CONTAINER_IMAGE). ${fullReportOnly}`,
+          additionalProperties: true,
+        },
       },
-      required: ['status', 'service', 'codex_alive', 'agents', 'store', 'runs'],
+      required: ['status', 'service', 'codex_alive'],
     },
     responseExample: {
       status: 'healthy',
@@ -165,6 +188,7 @@ export const operationDocs: Record<string, OperationDoc> = {
       agents: [{ id: 'codex', state: 'ready', installed: true, authenticated: true, version: '0.171.0' }],
       store: { kind: 'sqlite', ready: true, dataDirWritable: true, storageFull: false },
       runs: { running: 0, queued: 0 },
+      containers: null,
     },
     errors: [],
     unready:

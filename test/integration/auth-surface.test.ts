@@ -43,10 +43,16 @@ gatewayModules()
  */
 describe('a stranger without a token', () => {
   const token = 'auth-surface-token-5d1c9e'
+  const approverToken = 'auth-surface-approver-8b20f4'
+  const tenantToken = 'auth-surface-tenant-61ac3d'
+  const metricsToken = 'auth-surface-metrics-0e9a57'
   const auth = { authorization: `Bearer ${token}` }
   let gw: TestGateway
   beforeAll(async () => {
-    gw = await startGateway(null, { API_TOKENS: token })
+    gw = await startGateway(null, {
+      API_TOKENS: `${token},approver:${approverToken}:approve,team:${tenantToken}:admin:team-a`,
+      METRICS_TOKEN: metricsToken,
+    })
   })
   afterAll(async () => {
     await gw?.close()
@@ -72,6 +78,68 @@ describe('a stranger without a token', () => {
           'x-content-type-options': 'nosniff',
         })
     }
+  })
+
+  it("learns from /health (GET and HEAD) only the seeds' fields; a token sees the report, a wrong one is a 401", async () => {
+    // /health never waits for a probe: this one has answered, so codex_alive is the same in every answer
+    await gw.ctx.registry.get('codex').probe()
+    const seedsFields = { status: 'healthy', service: 'codex-streaming-api', codex_alive: true }
+    const bearer = (t: string) => ({ authorization: `Bearer ${t}` })
+    // none, or another scheme (a proxy in front with Basic credentials passes them on): what a load balancer and
+    // the seeds' clients read, in their order, as FastAPI sent it; not the agents' versions and sign-in state, the
+    // store, the runs in flight, the container engine
+    const stranger: Record<string, string>[] = [
+      {},
+      { authorization: 'Basic dXNlcjpwYXNz' },
+      { authorization: 'Bearer ' },
+    ]
+    // a tenant's token: the report is the server's (its own agents, every tenant's runs counted), refused to it as
+    // /metrics is; it sees its own at /v1/agents and /v1/runs
+    for (const headers of [...stranger, bearer(tenantToken)]) {
+      const res = await send(gw.url, 'GET', '/health', headers)
+      expect(res.status, JSON.stringify(headers)).toBe(200)
+      expect(res.body).toBe(JSON.stringify(seedsFields))
+      expect(res.headers['content-type']).toBe('application/json')
+      expect(res.headers.vary).toBe('authorization')
+      const head = await send(gw.url, 'HEAD', '/health', headers)
+      expect([head.status, head.body, head.headers['content-length']]).toEqual([
+        200,
+        '',
+        String(Buffer.byteLength(res.body)),
+      ])
+    }
+    // an untenanted token, whatever its scopes (this one has no `read`): the full report, the seeds' fields first
+    for (const t of [token, approverToken]) {
+      const res = await send(gw.url, 'GET', '/health', bearer(t))
+      expect(res.status, t).toBe(200)
+      const body = JSON.parse(res.body) as Record<string, unknown>
+      expect(Object.keys(body)).toEqual([
+        ...Object.keys(seedsFields),
+        'agents',
+        'store',
+        'runs',
+        'containers',
+      ])
+      expect(body).toMatchObject({ ...seedsFields, runs: { running: 0, queued: 0 } })
+      const head = await send(gw.url, 'HEAD', '/health', bearer(t))
+      expect([head.status, head.headers['content-length']]).toEqual([
+        200,
+        String(Buffer.byteLength(res.body)),
+      ])
+    }
+    // a token sent is checked: a wrong or revoked one is a 401 (and METRICS_TOKEN opens /metrics only), never
+    // answered as if no token had come
+    for (const wrong of ['not-a-token', `${token}x`, metricsToken]) {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await send(gw.url, method, '/health', bearer(wrong))
+        expect(res.status, `${method} ${wrong}`).toBe(401)
+        if (method === 'GET')
+          expect(JSON.parse(res.body)).toEqual({
+            error: { code: 'unauthorized', message: expect.stringMatching(/^invalid bearer token/) },
+          })
+      }
+    }
+    expect((await send(gw.url, 'GET', '/metrics', bearer(metricsToken))).status).toBe(200)
   })
 
   it('gets a 400 envelope, with or without a token, for a path the router cannot read', async () => {

@@ -600,6 +600,9 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       ['service', 'codex-streaming-api'],
       ['codex_alive', true],
     ])
+    // without API_TOKENS (loopback) everyone gets the full report, and it depends on no token
+    expect(Object.keys(body).slice(3)).toEqual(['agents', 'store', 'runs', 'containers'])
+    expect(res.headers.get('vary')).toBeNull()
   })
 
   it("a body the original's pydantic models refused is FastAPI's 422, error for error in field order", async () => {

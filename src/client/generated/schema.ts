@@ -929,8 +929,10 @@ export interface components {
             /** @constant */
             type: "file_change";
         };
+        /** @description Open without a token. With API_TOKENS set, a request without one, or with a tenant's token, gets `status`, `service` and `codex_alive` only; an untenanted token gets the full report (a wrong token: 401). Without API_TOKENS, everyone gets the full report. */
         Health: {
-            agents: {
+            /** @description Only in the full report: without API_TOKENS, or to an untenanted token (not to a request without one, nor to a tenant's token). */
+            agents?: {
                 authenticated: boolean | null;
                 id: string;
                 installed: boolean | null;
@@ -940,7 +942,12 @@ export interface components {
             }[];
             /** @description seed 003's original said whether its codex app-server process ran; here whether codex's probe found it installed (false while the probe is still `checking`; whether it is signed in: `agents[]`). */
             codex_alive: boolean;
-            runs: {
+            /** @description The container engine, as `GET /v1/agents` reports it (null: no CONTAINER_IMAGE). Only in the full report: without API_TOKENS, or to an untenanted token (not to a request without one, nor to a tenant's token). */
+            containers?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Runs running and queued on this node, every tenant's. Only in the full report: without API_TOKENS, or to an untenanted token (not to a request without one, nor to a tenant's token). */
+            runs?: {
                 [key: string]: number;
             };
             /**
@@ -953,7 +960,8 @@ export interface components {
              * @enum {unknown}
              */
             status: "healthy" | "unhealthy";
-            store: {
+            /** @description Only in the full report: without API_TOKENS, or to an untenanted token (not to a request without one, nor to a tenant's token). */
+            store?: {
                 dataDirWritable?: boolean;
                 kind?: string;
                 ready?: boolean;
@@ -2448,12 +2456,14 @@ export interface operations {
                      *       "runs": {
                      *         "running": 0,
                      *         "queued": 0
-                     *       }
+                     *       },
+                     *       "containers": null
                      *     }
                      */
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            401: components["responses"]["V1Error401"];
             403: components["responses"]["V1Error403"];
             503: components["responses"]["Unhealthy"];
         };
