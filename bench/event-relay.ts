@@ -36,6 +36,12 @@
  *                  bench's probe (bench/gateway-process.ts); the relay then alternates direct, via server and
  *                  via baseline in each rep (each rep in another of their 6 orders: give --reps a multiple of 6)
  *                  and prints the "via baseline" rows and ratios beside this build's
+ *   --blocks       with --baseline: the relay's reps in this many blocks, each with both gateways started afresh, the
+ *                  one started first alternating (block 1: this checkout's, block 2: the baseline's, ...), each
+ *                  block with its own --warmup rounds; prints each block's ratios beside the pooled medians. Two
+ *                  gateway processes of the same build differ by several % (the one started first, each process's
+ *                  own heap and page luck): one pair of processes cannot show a few % between builds. Default 1.
+ *                  An A/A (the same build on both sides): --baseline <this checkout>.
  *   --built        the relay's gateways (this checkout's and the baseline's) run their built dist/, what `npm start`
  *                  runs (`npm run build` in each first), instead of src/ through tsx: tsx's esbuild adds a `__name`
  *                  call to every function made at run time (docs/benchmarks.md, "Issue 14, session 15")
@@ -95,6 +101,8 @@ interface Options {
   workloads: string[]
   /** Another checkout (built, with node_modules) whose gateway runs beside this one, interleaved. */
   baseline: string | null
+  /** The relay's reps in this many blocks, each with both gateways started afresh, the first one alternating. */
+  blocks: number
   /** Per-event step times and their attribution (gateway process only). */
   trace: boolean
   traceOut: string | null
@@ -118,15 +126,23 @@ function parseOptions(): Options {
       built: { type: 'boolean', default: false },
       workloads: { type: 'string' },
       baseline: { type: 'string' },
+      blocks: { type: 'string' },
       trace: { type: 'boolean', default: false },
       'trace-out': { type: 'string' },
     },
     strict: true,
   })
   const count = intOption
+  const blocks = count(values.blocks, 1, 'blocks')
+  const reps = count(values.reps, 3, 'reps')
+  if (blocks > 1 && !values.baseline) throw new BenchError('--blocks needs --baseline')
+  if (blocks > 1 && (values.trace || values['trace-out']))
+    throw new BenchError('--blocks does not take --trace')
+  if (blocks < 1 || reps % blocks !== 0)
+    throw new BenchError(`--reps (${reps}) must be a multiple of --blocks`)
   return {
     events: count(values.events, 20_000, 'events'),
-    reps: count(values.reps, 3, 'reps'),
+    reps,
     warmup: count(values.warmup, 1, 'warmup'),
     runs: count(values.runs, 100, 'runs'),
     runEvents: count(values['run-events'], 500, 'run-events'),
@@ -137,6 +153,7 @@ function parseOptions(): Options {
     built: values.built === true,
     workloads: values.workloads?.split(',').map((w) => w.trim()) ?? ['burst', 'paced'],
     baseline: values.baseline ? path.resolve(values.baseline) : null,
+    blocks,
     trace: values.trace === true || values['trace-out'] !== undefined,
     traceOut: values['trace-out'] ?? null,
   }
@@ -236,6 +253,8 @@ interface RelaySample {
   gatewayGcMajors?: number
   /** --trace: each event's (direct: each chunk's) times. */
   trace?: TracedRun
+  /** --blocks: the block (both gateways started afresh) the sample was taken in, from 0. */
+  block?: number
 }
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
@@ -498,7 +517,14 @@ interface Workload {
   lines: number
 }
 
-async function relay(g: Gateway, o: Options, stop: () => void) {
+/** The relay's gateways for one block (`--blocks`): started by `open`, ended by `close`. */
+interface RelayGateways {
+  /** Starts them; `baselineFirst`: the baseline's gateway before this checkout's. */
+  open(baselineFirst: boolean): Promise<Gateway>
+  close(g: Gateway): Promise<void>
+}
+
+async function relay(gateways: RelayGateways, o: Options, stop: () => void) {
   const workloads: Workload[] = [
     { name: 'burst', args: ['--events', String(o.events)], lines: o.events },
     // 10 lines every 10 ms: ~1000 lines/s, well under what either path can take.
@@ -507,36 +533,56 @@ async function relay(g: Gateway, o: Options, stop: () => void) {
     // gateway's CPU per run compares builds at (about) the same event count; not in the default set.
     { name: 'steady', args: ['--events', '20000', '--batch', '270', '--interval', '2'], lines: 20000 },
   ].filter((w) => o.workloads.includes(w.name))
-  const results = new Map<string, Record<Mode, RelaySample[]>>()
-  for (const w of workloads) {
-    const samples: Record<Mode, RelaySample[]> = { direct: [], 'via server': [], 'via baseline': [] }
-    const modes: Mode[] = g.baseline ? ['direct', 'via server', 'via baseline'] : ['direct', 'via server']
-    // Warm-up rounds (JIT, SQLite pages, sockets; a fresh gateway's first ~30 MB of events also grow V8's young
-    // generation, each new page a page fault: bench/sqlite-page-cache.ts), then the repetitions, each in another order: with three
-    // modes all six in turn (rotating one order would keep its cycle, so `via baseline` would always come right
-    // after `via server`: that favoured the baseline by about 0.04 of the burst ratio), with two both.
-    for (let i = 0; i < o.warmup; i++) {
-      await runDirect(g, w.args, w.lines)
-      await runViaServer(g, w.args)
-      if (g.baseline) await runViaServer(g, w.args, true, g.baseline)
-    }
-    const orders = permutations(modes)
-    for (let rep = 0; rep < o.reps; rep++) {
-      const order = orders[rep % orders.length]!
-      for (const mode of order) {
-        if (mode === 'direct') samples.direct.push(await runDirect(g, w.args, w.lines))
-        else {
-          const r = await runViaServer(g, w.args, true, mode === 'via baseline' ? g.baseline : g)
-          const error = checkServerRun(r, w.lines)
-          if (error) throw new BenchError(`${mode}: ${error}`)
-          samples[mode].push(r.sample)
-        }
-        stop()
-      }
-    }
-    results.set(w.name, samples)
+  const results = new Map<string, Record<Mode, RelaySample[]>>(
+    workloads.map((w) => [w.name, { direct: [], 'via server': [], 'via baseline': [] }]),
+  )
+  const repsPerBlock = o.reps / o.blocks
+  let g: Gateway | undefined
+  for (let block = 0; block < o.blocks; block++) {
+    // the gateway started first alternates: its process pays the start's page faults and heap growth differently
+    g = await gateways.open(block % 2 === 1)
+    for (const w of workloads)
+      await relayBlock(g, w, o, block, block * repsPerBlock, repsPerBlock, results.get(w.name)!, stop)
+    if (block < o.blocks - 1) await gateways.close(g)
   }
-  return { workloads, results }
+  return { workloads, results, last: g! }
+}
+
+/** One block of one workload: its warm-up rounds, then its reps (`rep0`.. for the orders), into `samples`. */
+async function relayBlock(
+  g: Gateway,
+  w: Workload,
+  o: Options,
+  block: number,
+  rep0: number,
+  reps: number,
+  samples: Record<Mode, RelaySample[]>,
+  stop: () => void,
+): Promise<void> {
+  const modes: Mode[] = g.baseline ? ['direct', 'via server', 'via baseline'] : ['direct', 'via server']
+  // Warm-up rounds (JIT, SQLite pages, sockets; a fresh gateway's first ~30 MB of events also grow V8's young
+  // generation, each new page a page fault: bench/sqlite-page-cache.ts), then the repetitions, each in another order: with three
+  // modes all six in turn (rotating one order would keep its cycle, so `via baseline` would always come right
+  // after `via server`: that favoured the baseline by about 0.04 of the burst ratio), with two both.
+  for (let i = 0; i < o.warmup; i++) {
+    await runDirect(g, w.args, w.lines)
+    await runViaServer(g, w.args)
+    if (g.baseline) await runViaServer(g, w.args, true, g.baseline)
+  }
+  const orders = permutations(modes)
+  for (let rep = rep0; rep < rep0 + reps; rep++) {
+    const order = orders[rep % orders.length]!
+    for (const mode of order) {
+      if (mode === 'direct') samples.direct.push({ ...(await runDirect(g, w.args, w.lines)), block })
+      else {
+        const r = await runViaServer(g, w.args, true, mode === 'via baseline' ? g.baseline : g)
+        const error = checkServerRun(r, w.lines)
+        if (error) throw new BenchError(`${mode}: ${error}`)
+        samples[mode].push({ ...r.sample, block })
+      }
+      stop()
+    }
+  }
 }
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
@@ -620,6 +666,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
             `${f1(median(cpus.slice(0, cpus.length >> 1)))}, of the second ${f1(median(cpus.slice(cpus.length >> 1)))}`,
         )
     }
+    if (o.blocks > 1) summary.push(...blockLines(w.name, samples, o.blocks))
   }
   console.log(
     `\n## 1. Relay: ${o.events} lines burst and 2000 lines paced, medians of ${o.reps} interleaved reps\n`,
@@ -636,6 +683,33 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
   console.log(
     `clock check: wall-clock (t) vs monotonic (m) median latency differ by ${f2(skew)} ms (median over runs)`,
   )
+}
+
+/**
+ * --blocks: each block's lines/s ratios (its own medians) and the gateway started first in it, then the spread of the
+ * blocks' "via server / via baseline": with the same build on both sides (an A/A) that spread is what a pair of
+ * gateway processes differs by, the least a difference between two builds must exceed to mean anything.
+ */
+function blockLines(name: string, samples: Record<Mode, RelaySample[]>, blocks: number): string[] {
+  const lines: string[] = []
+  const between: number[] = []
+  for (let b = 0; b < blocks; b++) {
+    const rate = (mode: Mode) =>
+      median(samples[mode].filter((s) => s.block === b).map((s) => perSec(s.lines, s.totalMs)))
+    const server = rate('via server') / rate('direct')
+    const base = rate('via baseline') / rate('direct')
+    between.push(server / base)
+    lines.push(
+      `  block ${b + 1} (${b % 2 === 1 ? 'baseline' : 'this checkout'}'s gateway started first): ${name} via server / ` +
+        `direct ${server.toFixed(3)}, via baseline / direct ${base.toFixed(3)}, server / baseline ${(server / base).toFixed(3)}`,
+    )
+  }
+  const geo = Math.exp(between.reduce((a, r) => a + Math.log(r), 0) / between.length)
+  lines.push(
+    `  ${name}: server / baseline over the ${blocks} blocks: geometric mean ${geo.toFixed(3)}, ` +
+      `range ${Math.min(...between).toFixed(3)}-${Math.max(...between).toFixed(3)}`,
+  )
+  return lines
 }
 
 // ---------------------------------------------------------------- 2. concurrency
@@ -908,8 +982,6 @@ async function main(): Promise<void> {
   const stop = scope.checkStop
   const children = new Set<ChildProcess>()
   let server: RunningServer | undefined
-  let remote: GatewayProcess | undefined
-  let baseline: GatewayProcess | undefined
   let ok = true
   try {
     const settings = () =>
@@ -928,50 +1000,63 @@ async function main(): Promise<void> {
       if (!node) throw new BenchError('node is not on PATH')
       g = { url: server.url, server, remote: null, env, node, workspace, children }
     }
-    let relayGateway = g
-    if (o.only.has('relay') && !inlineRelay) {
-      // its own data directory: two gateways never share a database
+    // the relay's gateways, each in a process of its own with its own data directory (two never share a database)
+    const startRemote = async (baseline: string | null) => {
       const { env, dir, workspace } = settings()
-      remote = await GatewayProcess.start(env, dir, o.gatewayNodeArgs, o.trace, o.built)
+      const remote = await GatewayProcess.start(
+        baseline ? { ...env, AGW_BENCH_GATEWAY_ROOT: baseline } : env,
+        dir,
+        o.gatewayNodeArgs,
+        o.trace,
+        o.built,
+      )
       children.add(remote.child)
-      if (!remote.node) throw new BenchError('node is not on PATH')
-      relayGateway = {
-        url: remote.url,
-        server: null,
-        remote,
-        env,
-        node: remote.node,
-        workspace,
-        children,
-        trace: o.trace,
-      }
-      if (o.baseline) {
-        const b = settings()
-        baseline = await GatewayProcess.start(
-          { ...b.env, AGW_BENCH_GATEWAY_ROOT: o.baseline },
-          b.dir,
-          o.gatewayNodeArgs,
-          o.trace,
-          o.built,
-        )
-        children.add(baseline.child)
-        relayGateway.baseline = { url: baseline.url, remote: baseline }
-      }
+      return { remote, env, workspace }
     }
+    const remoteGateways: RelayGateways = {
+      async open(baselineFirst) {
+        const other = o.baseline && baselineFirst ? await startRemote(o.baseline) : undefined
+        const { remote, env, workspace } = await startRemote(null)
+        const baseline = o.baseline ? (other ?? (await startRemote(o.baseline))) : undefined
+        if (!remote.node) throw new BenchError('node is not on PATH')
+        return {
+          url: remote.url,
+          server: null,
+          remote,
+          env,
+          node: remote.node,
+          workspace,
+          children,
+          trace: o.trace,
+          ...(baseline ? { baseline: { url: baseline.remote.url, remote: baseline.remote } } : {}),
+        }
+      },
+      async close(gw) {
+        await gw.remote?.close()
+        await gw.baseline?.remote.close()
+      },
+    }
+    const inlineGateways: RelayGateways = { open: async () => g!, close: async () => {} }
 
     console.log('agent-gateway benchmark: event relay, concurrency and SSE memory (/v1/runs)\n')
     console.log(machineLines().join('\n'))
     console.log(loadLine('at the start'))
-    console.log(`agent:   ${(g ?? relayGateway)?.node} ${path.relative(process.cwd(), agentScript)}`)
+    console.log(
+      `agent:   ${g?.node ?? "node (the one on the gateway's PATH)"} ${path.relative(process.cwd(), agentScript)}`,
+    )
     if (o.only.has('relay'))
       console.log(
         `gateway: ${inlineRelay ? 'in this process (the client shares its event loop)' : `its own process (${path.relative(process.cwd(), gatewayScript)}${o.built ? ', dist/' : ''}) for the relay`}` +
-          (o.baseline ? `; baseline: ${o.baseline} (${gitHead(o.baseline)}), the same way` : ''),
+          (o.baseline ? `; baseline: ${o.baseline} (${gitHead(o.baseline)}), the same way` : '') +
+          (o.blocks > 1
+            ? `; ${o.blocks} blocks, both gateways started afresh in each, the first alternating`
+            : ''),
       )
 
     if (o.only.has('relay')) {
-      const r = await relay(relayGateway!, o, stop)
+      const r = await relay(inlineRelay ? inlineGateways : remoteGateways, o, stop)
       reportRelay(o, r)
+      if (!inlineRelay) await remoteGateways.close(r.last)
       if (o.trace)
         for (const w of r.workloads) {
           const samples = r.results.get(w.name)!
@@ -985,12 +1070,10 @@ async function main(): Promise<void> {
           if (o.traceOut)
             writeFileSync(
               o.traceOut.replace(/(\.json)?$/, `-${w.name}.json`),
-              JSON.stringify({ ...runs, pids: tracedPids(relayGateway!) }),
+              JSON.stringify({ ...runs, pids: tracedPids(r.last) }),
             )
         }
     }
-    await remote?.close()
-    await baseline?.close()
     stop()
     if (o.only.has('concurrency')) ok = (await concurrency(g!, o)) && ok
     stop()
@@ -1012,7 +1095,10 @@ function tracedPids(g: Gateway) {
 
 function gitHead(dir: string): string {
   try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim()
   } catch {
     return 'not a git checkout'
   }
