@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -362,6 +362,37 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     expect(
       await page.evaluate('document.documentElement.scrollHeight - innerHeight - scrollY'),
       'how far the view of a run quicker than its first read is from its end',
+    ).toBeLessThanOrEqual(48)
+
+    // A view grown under a reader at its end without a scroll (a block growing, facts coming late): it still
+    // follows the output that comes next (before: its end off the screen read as the reader gone up, and the run's
+    // later output stayed below)
+    shared.mock.on(
+      'phone grown view',
+      { kind: 'exec_command', cmd: 'while [ ! -e go ]; do sleep 0.05; done; seq 1 50' },
+      { kind: 'text', text: 'went on after the view grew' },
+    )
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone grown view')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    const grownId = page.url().split('/').at(-1)!
+    await poll(() => page.getByTestId('command').textContent()).toContain('while')
+    await page.evaluate(
+      `document.querySelector('.tail-end').before(Object.assign(document.createElement('div'), { style: 'height: 3000px' }))`,
+    )
+    // two frames on: the view has seen its end off the screen
+    await page.evaluate(
+      'new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(ok))))',
+    )
+    const grown = await json<{ request: { cwd: string } }>(fetch(`${shared.gw.url}/v1/runs/${grownId}`))
+    writeFileSync(path.join(grown.request.cwd, 'go'), '')
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('went on after the view grew')
+    expect(
+      await page.evaluate('document.documentElement.scrollHeight - innerHeight - scrollY'),
+      'how far a view that grew without a scroll is from its end once its run ended',
     ).toBeLessThanOrEqual(48)
 
     // A run that would go on for a minute, cancelled with a tap.

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks'
+import { useLayoutEffect, useRef } from 'preact/hooks'
 
 /**
  * After a route change (not the first load), the new view's main heading takes the focus, as a page load would
@@ -8,7 +8,9 @@ import { useEffect, useRef } from 'preact/hooks'
  */
 export function useFocusOnNavigation(path: string, main: () => HTMLElement | null): void {
   const first = useRef(true)
-  useEffect(() => {
+  // at the route's own commit, before the new view can have shown (and followed) anything: an effect, run after a
+  // paint, could scroll to the top a view that had already followed its run to the end
+  useLayoutEffect(() => {
     if (first.current) {
       first.current = false
       return

@@ -21,14 +21,29 @@ export function useFollowTail(changed: unknown, news: boolean) {
   useEffect(() => {
     const observer = new IntersectionObserver(
       ([entry]) => {
-        atEnd.current = entry!.isIntersecting
         setFollowing(entry!.isIntersecting)
-        if (entry!.isIntersecting) setBehind(false)
+        if (!entry!.isIntersecting) return
+        atEnd.current = true
+        setBehind(false)
       },
       { rootMargin: `0px 0px ${slack}px 0px` },
     )
     observer.observe(end.current!)
-    return () => observer.disconnect()
+    // Only the reader leaves the end: a scroll up from it. The view growing under a reader at its end (a block that
+    // grew, the facts that came after the events) moved the end away without a scroll: it still follows (before,
+    // the observer's word "off the screen" then stopped it, and the run's later output was never shown).
+    let lastY = window.scrollY
+    const onScroll = () => {
+      const y = window.scrollY
+      if (distanceToEnd() <= slack) atEnd.current = true
+      else if (y < lastY) atEnd.current = false
+      lastY = y
+    }
+    window.addEventListener('scroll', onScroll, { passive: true })
+    return () => {
+      observer.disconnect()
+      window.removeEventListener('scroll', onScroll)
+    }
   }, [])
   useLayoutEffect(() => {
     if (!news) return
@@ -53,3 +68,5 @@ export function useFollowTail(changed: unknown, news: boolean) {
 }
 
 const scrollToEnd = () => window.scrollTo(window.scrollX, document.documentElement.scrollHeight)
+
+const distanceToEnd = () => document.documentElement.scrollHeight - window.innerHeight - window.scrollY
