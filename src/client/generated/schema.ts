@@ -374,7 +374,7 @@ export interface paths {
         put?: never;
         /**
          * Start a one-shot run
-         * @description Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict.
+         * @description Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict, and so is a retry while the first request is still being answered (with Retry-After).
          */
         post: operations["postV1Runs"];
         delete?: never;
@@ -1683,7 +1683,7 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description Conflict with the current state */
+        /** @description Conflict with the current state; on POST /v1/runs an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         FastApiError409: {
             headers: {
                 [name: string]: unknown;
@@ -1791,7 +1791,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Conflict with the current state */
+        /** @description Conflict with the current state; on POST /v1/runs an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         V1Error409: {
             headers: {
                 [name: string]: unknown;
@@ -2910,7 +2910,7 @@ export interface operations {
                 wait?: "0" | "1" | "true" | "false";
             };
             header?: {
-                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for 24 hours) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict. */
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
                 "idempotency-key"?: string;
             };
             path?: never;
