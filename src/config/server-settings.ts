@@ -55,7 +55,7 @@ export const serverSettings = z.object({
   ),
   WEBHOOK_SECRET: setting(
     '(none)',
-    'Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session).',
+    "Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session). A tenant's own webhooks are signed with a key derived from it for that tenant (GET /v1/webhook-secret; docs/SECURITY.md).",
     optionalString,
   ),
   WEBHOOK_ALLOWED_HOSTS: setting(

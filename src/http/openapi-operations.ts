@@ -48,6 +48,10 @@ export const tagDocs = [
     description: 'What agents asked permission for, answered by any client; the first answer wins.',
   },
   { name: 'agents', description: 'The agents this gateway runs, their state, capabilities and models.' },
+  {
+    name: 'webhooks',
+    description: "Verifying webhook deliveries: a tenant's deliveries are signed with a key of its own.",
+  },
   { name: 'health', description: 'Liveness and readiness; open without a token.' },
   {
     name: 'seed 000: codex api plan',
@@ -283,6 +287,12 @@ export const operationDocs: Record<string, OperationDoc> = {
     ...v1Events,
     tag: 'sessions',
     responseExample: { ...eventExample, runId: undefined, sessionId: sessionExample.id },
+  },
+  'GET /v1/webhook-secret': {
+    tag: 'webhooks',
+    response: 'WebhookSecret',
+    responseExample: { tenant: 'team-a', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7Kx1hbLmEJo=' },
+    errors: [400],
   },
   'GET /v1/approvals': {
     tag: 'approvals',

@@ -560,6 +560,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The secret that verifies a tenant's webhook deliveries
+         * @description The deliveries of a tenant's runs' and sessions' own `webhook` are signed with a key of that tenant's, derived from WEBHOOK_SECRET: a tenant's token (scope `run`) gets its own tenant's secret here; an untenanted token with `admin` names a tenant with `?tenant=`. Deliveries to WEBHOOK_URLS and of untenanted runs and sessions verify with WEBHOOK_SECRET itself, which this never answers. The secret changes when the operator changes WEBHOOK_SECRET (docs/SECURITY.md).
+         */
+        get: operations["getV1WebhookSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1565,6 +1585,12 @@ export interface components {
             inputTokens: number;
             outputTokens: number;
             reasoningOutputTokens: number;
+        };
+        WebhookSecret: {
+            /** @description A Standard Webhooks secret, `whsec_<base64 key>`: give it to any Standard Webhooks library (or check `webhook-signature` yourself: v1, base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>"). */
+            secret: string;
+            /** @description The tenant whose webhook deliveries this secret verifies. */
+            tenant: string;
         };
         /** @description The `web_search` item. */
         WebSearchItem: {
@@ -3715,6 +3741,37 @@ export interface operations {
             415: components["responses"]["V1Error415"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
+        };
+    };
+    getV1WebhookSecret: {
+        parameters: {
+            query?: {
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "tenant": "team-a",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7Kx1hbLmEJo="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
 }
