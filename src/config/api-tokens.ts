@@ -13,7 +13,8 @@ export interface ApiToken {
   tenant: string | null
 }
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+/** What a token's name and a tenant look like. */
+export const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 /**
  * API_TOKENS entries: a bare `<token>` (every scope, no tenant) or `<name>:<token>:<scopes>[:<tenant>]`, scopes

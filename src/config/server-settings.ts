@@ -55,7 +55,7 @@ export const serverSettings = z.object({
   ),
   WEBHOOK_SECRET: setting(
     '(none)',
-    'Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session).',
+    "Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session). A tenant's own webhooks are signed with a key derived from it for that tenant (GET /v1/webhook-secret; docs/SECURITY.md).",
     optionalString,
   ),
   WEBHOOK_ALLOWED_HOSTS: setting(
@@ -131,6 +131,11 @@ export const serverSettings = z.object({
     int(4, 1),
   ),
   MAX_QUEUED_RUNS: setting('100', 'Queued runs beyond which POST /v1/runs answers 429.', int(100, 0)),
+  IDEMPOTENCY_KEY_TTL: setting(
+    '86400',
+    'Seconds an `Idempotency-Key` of `POST /v1/runs` answers with the run it made (per tenant), from its first request; an expired key is deleted and may make a new run. From 60 (one minute) to 2592000 (30 days).',
+    int(86_400, 60, 2_592_000),
+  ),
   RUN_RETENTION_DAYS: setting('30', 'Finished runs older than this are deleted (0 keeps all).', int(30, 0)),
   DATABASE_URL: setting(
     '(SQLite in DATA_DIR)',

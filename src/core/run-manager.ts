@@ -111,7 +111,9 @@ export class RunManager {
     agent: string,
     fields: RunRequestFields,
   ): Promise<{ run: Run; replayed: boolean }> {
-    return submitOnce(this.store, key, digest, (id) => this.submit(agent, fields, { id }))
+    return submitOnce(this.store, key, digest, this.config.IDEMPOTENCY_KEY_TTL * 1000, (id) =>
+      this.submit(agent, fields, { id }),
+    )
   }
 
   async submit(agent: string, fields: RunRequestFields, opts: SubmitOptions = {}): Promise<Run> {

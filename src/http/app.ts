@@ -42,6 +42,7 @@ import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
 import { v1RunRoutes } from './v1/runs.js'
 import { v1SessionRoutes } from './v1/sessions.js'
+import { v1WebhookRoutes } from './v1/webhooks.js'
 
 const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
@@ -53,6 +54,7 @@ const surfaces: ((ctx: GatewayContext) => FastifyPluginAsync | FastifyPluginAsyn
   v1RunRoutes,
   v1SessionRoutes,
   v1ApprovalRoutes,
+  v1WebhookRoutes,
   codexApiPlanRoutes,
   codexServeRoutes,
   codexStreamingRoutes,

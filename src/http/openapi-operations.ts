@@ -49,6 +49,10 @@ export const tagDocs = [
   },
   { name: 'agents', description: 'The agents this gateway runs, their state, capabilities and models.' },
   {
+    name: 'webhooks',
+    description: "Verifying webhook deliveries: a tenant's deliveries are signed with a key of its own.",
+  },
+  {
     name: 'health',
     description:
       'Liveness and readiness; open without a token (with API_TOKENS set, the full report takes an untenanted one).',
@@ -307,6 +311,12 @@ export const operationDocs: Record<string, OperationDoc> = {
     ...v1Events,
     tag: 'sessions',
     responseExample: { ...eventExample, runId: undefined, sessionId: sessionExample.id },
+  },
+  'GET /v1/webhook-secret': {
+    tag: 'webhooks',
+    response: 'WebhookSecret',
+    responseExample: { tenant: 'team-a', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7Kx1hbLmEJo=' },
+    errors: [400],
   },
   'GET /v1/approvals': {
     tag: 'approvals',

@@ -34,6 +34,11 @@ export interface WebhookDelivery {
   event: WebhookEvent
   /** The exact JSON body, signed as sent. */
   body: string
+  /**
+   * The tenant whose key signs it (a tenant's run's or session's own `webhook`: core/ops/webhook-keys.ts); absent,
+   * the server's key (WEBHOOK_URLS, untenanted resources, and deliveries stored before tenants had keys).
+   */
+  tenant?: string
   state: 'pending' | 'delivered' | 'failed'
   attempts: number
   nextAttemptAt: string

@@ -225,6 +225,11 @@ export interface RunKeyHold {
   digest: string
 }
 
+/** A hold as the store has it: with `at`, when it was taken (or last taken over: Store.retakeRunKey). */
+export interface HeldRunKey extends RunKeyHold {
+  at: string
+}
+
 export interface Store {
   readonly kind: string
   createRun(run: Run): Promise<void>
@@ -239,9 +244,15 @@ export interface Store {
     hold: RunKeyHold,
     at: string,
     keptSince: string,
-  ): Promise<RunKeyHold | undefined>
+  ): Promise<HeldRunKey | undefined>
   /** Lets go of `key`'s hold for `runId` (its run was not admitted), so the key may be used again. */
   releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void>
+  /**
+   * Takes over `key`'s hold `held` (its run never stored: its request failed without letting go) as of `at`,
+   * unless it changed since it was read (released, expired, or taken over by another request); returns whether
+   * it was. The hold keeps its run id, so of the lost request and the one taking over, one run at most is stored.
+   */
+  retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean>
   /**
    * Stores `run` (queued) owned by `owner` (null: not yet owned by any node, waiting for a worker), unless
    * `maxUnfinished` runs are already queued or running; returns whether it was admitted. Throws NotAMember when

@@ -241,4 +241,77 @@ describe('webhooks', () => {
     })
     expect(res.status).toBe(400)
   })
+
+  it("signs a tenant's own webhook with that tenant's key: it verifies at no other tenant's receiver", async () => {
+    const receivers = {
+      alpha: await startWebhookReceiver(),
+      beta: await startWebhookReceiver(),
+      untenanted: await startWebhookReceiver(),
+      operator: await startWebhookReceiver(),
+    }
+    try {
+      const gw = await gateway({
+        API_TOKENS:
+          'ops:ops-token:admin,alpha:alpha-token:read+run:team-a,beta:beta-token:read+run:team-b,dash:dash-token:read',
+        CLI_LIST: 'sh',
+        WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+        WEBHOOK_URLS: receivers.operator.url,
+      })
+      const alpha = apiClient(gw.url, 'alpha-token')
+      const beta = apiClient(gw.url, 'beta-token')
+      const ops = apiClient(gw.url, 'ops-token')
+      type Secret = { tenant: string; secret: string }
+      // each tenant learns its own secret, and only its own; an operator names the tenant; WEBHOOK_SECRET is never served
+      const alphaSecret = await alpha.json<Secret>(alpha.get('/v1/webhook-secret'), 200)
+      const betaSecret = await beta.json<Secret>(beta.get('/v1/webhook-secret'), 200)
+      expect(alphaSecret.tenant).toBe('team-a')
+      expect(alphaSecret.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/)
+      expect(new Set([alphaSecret.secret, betaSecret.secret, secret]).size).toBe(3)
+      expect(await ops.json<Secret>(ops.get('/v1/webhook-secret?tenant=team-a'), 200)).toEqual(alphaSecret)
+      expect((await alpha.get('/v1/webhook-secret?tenant=team-b')).status).toBe(403)
+      expect((await ops.get('/v1/webhook-secret')).status).toBe(400)
+      expect((await apiClient(gw.url, 'dash-token').get('/v1/webhook-secret?tenant=team-a')).status).toBe(403)
+
+      const run = (client: ReturnType<typeof apiClient>, url: string) =>
+        client.json<Run>(
+          client.post('/v1/runs?wait=true', {
+            agent: 'cli',
+            command: { cli: 'sh', args: ['-c', 'true'] },
+            webhook: { url },
+          }),
+          200,
+        )
+      const alphaRun = await run(alpha, receivers.alpha.url)
+      await run(beta, receivers.beta.url)
+      const opsRun = await run(ops, receivers.untenanted.url)
+      const [alphaGot] = await receivers.alpha.waitFor((r) => r.length > 0)
+      const [betaGot] = await receivers.beta.waitFor((r) => r.length > 0)
+      const [untenantedGot] = await receivers.untenanted.waitFor((r) => r.length > 0)
+      const operatorGot = await receivers.operator.waitFor((r) => r.length === 3)
+
+      const headersOf = (r: ReceivedWebhook) => r.headers as Record<string, string>
+      const alphaVerifier = new Webhook(alphaSecret.secret)
+      const betaVerifier = new Webhook(betaSecret.secret)
+      expect(alphaVerifier.verify(alphaGot!.body, headersOf(alphaGot!))).toMatchObject({
+        type: 'run.completed',
+        data: { runId: alphaRun.id },
+      })
+      expect(betaVerifier.verify(betaGot!.body, headersOf(betaGot!))).toMatchObject({ type: 'run.completed' })
+      // alpha's delivery replayed at beta's receiver does not verify there, nor with the server's secret
+      // (before, one WEBHOOK_SECRET signed every tenant's deliveries: it did)
+      expect(() => betaVerifier.verify(alphaGot!.body, headersOf(alphaGot!))).toThrow()
+      expect(() => verifier.verify(alphaGot!.body, headersOf(alphaGot!))).toThrow()
+      expect(() => alphaVerifier.verify(betaGot!.body, headersOf(betaGot!))).toThrow()
+      // untenanted runs' webhooks and the operator's WEBHOOK_URLS (every tenant's events) keep WEBHOOK_SECRET
+      expect(verified(untenantedGot!).data).toMatchObject({ runId: opsRun.id })
+      expect(operatorGot.map((r) => verified(r).type)).toEqual([
+        'run.completed',
+        'run.completed',
+        'run.completed',
+      ])
+      expect(() => alphaVerifier.verify(operatorGot[0]!.body, headersOf(operatorGot[0]!))).toThrow()
+    } finally {
+      for (const r of Object.values(receivers)) await r.close()
+    }
+  })
 })

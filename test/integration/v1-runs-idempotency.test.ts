@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runKeyInFlightMs } from '../../src/core/run-keys.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
@@ -13,17 +14,29 @@ interface ErrorBody {
 
 const body = (script: string) => ({ agent: 'cli', command: { cli: 'sh', args: ['-c', script] } })
 
+const tokens = 'ops:ops-token:admin,alpha:alpha-token:read+run:team-a,beta:beta-token:read+run:team-b'
+const as = (token: string, headers: Record<string, string> = {}) => ({
+  authorization: `Bearer ${token}`,
+  ...headers,
+})
+/** The untenanted operator's headers, with an Idempotency-Key. */
+const keyed = (key: string) => as('ops-token', { 'idempotency-key': key })
+
 /**
  * POST /v1/runs with an Idempotency-Key, over real sockets, on SQLite and on PostgreSQL (there with two nodes on one
  * database: a retry that reaches the other node gets the same run). The same key and body answer the first run
  * again (200, `idempotent-replayed: true`) and make none; another body is a 409 naming the first run; a first
  * request refused (400) does not keep the key; a malformed key is a 400. Before, every retry made another run.
+ * Two tenants' same key are two keys. A request still being answered is a 409 with Retry-After; one that failed
+ * while the store did not answer (so it kept its key) is taken over by a retry once runKeyInFlightMs has passed
+ * (before: 409 until the key expired, 24 h). A key expires after IDEMPOTENCY_KEY_TTL (before: a 24 h constant) and
+ * is deleted then.
  */
 describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotency-Key (%s)', (store) => {
   let first: TestGateway
   let second: TestGateway
   beforeAll(async () => {
-    const env: Record<string, string> = { CLI_LIST: 'sh' }
+    const env: Record<string, string> = { CLI_LIST: 'sh', API_TOKENS: tokens, IDEMPOTENCY_KEY_TTL: '3600' }
     if (store === 'postgres') env.DATABASE_URL = await server.createStoreDatabase()
     first = await startGateway(null, env)
     second =
@@ -35,33 +48,31 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
   })
 
   const runCount = async () => {
-    const res = await fetch(`${first.url}/v1/runs?limit=100`)
+    const res = await fetch(`${first.url}/v1/runs?limit=100`, { headers: as('ops-token') })
     return ((await res.json()) as { runs: Run[] }).runs.length
   }
 
   it('answers the first run again for the same key and body, on any node; 409 for another body', async () => {
     const before = await runCount()
-    const made = await postJson(`${first.url}/v1/runs`, body('echo once'), { 'idempotency-key': 'k-1' })
+    const made = await postJson(`${first.url}/v1/runs`, body('echo once'), keyed('k-1'))
     expect(made.status).toBe(202)
     expect(made.headers.get('idempotent-replayed')).toBeNull()
     const run = (await made.json()) as Run
 
     // the retry, on the other node where there are two: the same run, none made (before: a second run, 202)
-    const again = await postJson(`${second.url}/v1/runs`, body('echo once'), { 'idempotency-key': 'k-1' })
+    const again = await postJson(`${second.url}/v1/runs`, body('echo once'), keyed('k-1'))
     expect(again.status).toBe(200)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
     expect(again.headers.get('location')).toBe(`/v1/runs/${run.id}`)
     expect(((await again.json()) as Run).id).toBe(run.id)
     // waited for as asked
-    const waited = await postJson(`${second.url}/v1/runs?wait=true`, body('echo once'), {
-      'idempotency-key': 'k-1',
-    })
+    const waited = await postJson(`${second.url}/v1/runs?wait=true`, body('echo once'), keyed('k-1'))
     expect(waited.status).toBe(200)
     expect((await waited.json()) as Run).toMatchObject({ id: run.id, status: 'succeeded' })
     expect(await runCount()).toBe(before + 1)
 
     // the same key with another body: refused, naming the first run
-    const other = await postJson(`${first.url}/v1/runs`, body('echo other'), { 'idempotency-key': 'k-1' })
+    const other = await postJson(`${first.url}/v1/runs`, body('echo other'), keyed('k-1'))
     expect(other.status).toBe(409)
     const err = (await other.json()) as ErrorBody
     expect(err.error).toMatchObject({
@@ -70,7 +81,7 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     })
     expect(err.error.message).toMatch(/Idempotency-Key 'k-1' was used for another request .* use a new key/)
     // another key is another run
-    const fresh = await postJson(`${first.url}/v1/runs`, body('echo once'), { 'idempotency-key': 'k-2' })
+    const fresh = await postJson(`${first.url}/v1/runs`, body('echo once'), keyed('k-2'))
     expect(fresh.status).toBe(202)
     expect(((await fresh.json()) as Run).id).not.toBe(run.id)
     expect(await runCount()).toBe(before + 2)
@@ -80,14 +91,126 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     const refused = await postJson(
       `${first.url}/v1/runs`,
       { agent: 'cli', command: { cli: 'not-listed', args: [] } },
-      { 'idempotency-key': 'k-3' },
+      keyed('k-3'),
     )
     expect(refused.status).toBe(400)
-    const made = await postJson(`${second.url}/v1/runs`, body('true'), { 'idempotency-key': 'k-3' })
+    const made = await postJson(`${second.url}/v1/runs`, body('true'), keyed('k-3'))
     expect(made.status).toBe(202)
 
-    const long = await postJson(`${first.url}/v1/runs`, body('true'), { 'idempotency-key': 'x'.repeat(256) })
+    const long = await postJson(`${first.url}/v1/runs`, body('true'), keyed('x'.repeat(256)))
     expect(long.status).toBe(400)
     expect(((await long.json()) as ErrorBody).error.message).toMatch(/Idempotency-Key must be 1 to 255/)
+  })
+
+  it("keeps each tenant's keys apart: the same key is another tenant's own run, never the other's", async () => {
+    const alpha = await postJson(
+      `${first.url}/v1/runs`,
+      body('echo a'),
+      as('alpha-token', { 'idempotency-key': 'k-t' }),
+    )
+    expect(alpha.status).toBe(202)
+    const alphaRun = (await alpha.json()) as Run
+    expect(alphaRun.tenant).toBe('team-a')
+    // beta's same key and body: a run of beta's own, not alpha's replayed
+    const beta = await postJson(
+      `${second.url}/v1/runs`,
+      body('echo a'),
+      as('beta-token', { 'idempotency-key': 'k-t' }),
+    )
+    expect(beta.status).toBe(202)
+    const betaRun = (await beta.json()) as Run
+    expect(betaRun).toMatchObject({ tenant: 'team-b' })
+    expect(betaRun.id).not.toBe(alphaRun.id)
+    // beta's key with another body names beta's run, not alpha's; the untenanted operator's same key is free
+    const reused = await postJson(
+      `${first.url}/v1/runs`,
+      body('echo b'),
+      as('beta-token', { 'idempotency-key': 'k-t' }),
+    )
+    expect(reused.status).toBe(409)
+    expect(((await reused.json()) as ErrorBody).error.details).toMatchObject({ runId: betaRun.id })
+    expect((await postJson(`${first.url}/v1/runs`, body('echo b'), keyed('k-t'))).status).toBe(202)
+    // each tenant's retry answers its own run
+    const again = await postJson(
+      `${second.url}/v1/runs`,
+      body('echo a'),
+      as('alpha-token', { 'idempotency-key': 'k-t' }),
+    )
+    expect(again.status).toBe(200)
+    expect(((await again.json()) as Run).id).toBe(alphaRun.id)
+    const betaSees = await fetch(`${first.url}/v1/runs/${alphaRun.id}`, { headers: as('beta-token') })
+    expect(betaSees.status).toBe(404)
+  })
+
+  it('answers 409 with Retry-After while a request holds the key; takes over a key its failed request kept', async () => {
+    const store = first.ctx.store
+    // the store does not answer while the first request stores its run: it fails, and cannot let go of its key
+    const { admitRun, getRun } = store
+    const down = () =>
+      Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+    store.admitRun = down
+    store.getRun = down
+    let failed: Response
+    try {
+      failed = await postJson(`${first.url}/v1/runs`, body('echo kept'), keyed('k-lost'))
+    } finally {
+      store.admitRun = admitRun
+      store.getRun = getRun
+    }
+    expect(failed.status).toBeGreaterThanOrEqual(500)
+    // the store back: as far as anyone can tell the first request is still storing its run
+    const busy = await postJson(`${second.url}/v1/runs`, body('echo kept'), keyed('k-lost'))
+    expect(busy.status).toBe(409)
+    expect(busy.headers.get('retry-after')).toBe('1')
+    expect(((await busy.json()) as ErrorBody).error).toMatchObject({
+      code: 'conflict',
+      details: { reason: 'idempotency_key_in_use' },
+    })
+    // runKeyInFlightMs later (the hold made older, as time would): the retry takes the key over and makes the run,
+    // under the id the key was held for (before: 409 until the key expired)
+    const held = await store.holdRunKey(
+      null,
+      'k-lost',
+      { runId: 'run_unused', digest: '' },
+      new Date().toISOString(),
+      new Date(0).toISOString(),
+    )
+    expect(held).toBeDefined()
+    const older = new Date(Date.parse(held!.at) - runKeyInFlightMs).toISOString()
+    expect(await store.retakeRunKey(null, 'k-lost', held!, older)).toBe(true)
+    const made = await postJson(`${second.url}/v1/runs?wait=true`, body('echo kept'), keyed('k-lost'))
+    expect(made.status).toBe(200)
+    expect((await made.json()) as Run).toMatchObject({ id: held!.runId, status: 'succeeded' })
+    const replayed = await postJson(`${first.url}/v1/runs`, body('echo kept'), keyed('k-lost'))
+    expect(replayed.status).toBe(200)
+    expect(((await replayed.json()) as Run).id).toBe(held!.runId)
+  })
+
+  it('lets a key expire after IDEMPOTENCY_KEY_TTL, and deletes expired keys', async () => {
+    const store = first.ctx.store
+    const made = await postJson(`${first.url}/v1/runs`, body('echo ttl'), keyed('k-ttl'))
+    expect(made.status).toBe(202)
+    const run = (await made.json()) as Run
+    const probe = { runId: 'run_unused', digest: '' }
+    const now = () => new Date().toISOString()
+    const held = await store.holdRunKey(null, 'k-ttl', probe, now(), new Date(0).toISOString())
+    // the key made two hours old: past IDEMPOTENCY_KEY_TTL (an hour here), within the 24 hours it was kept before
+    const twoHoursAgo = new Date(Date.parse(held!.at) - 2 * 3600_000).toISOString()
+    expect(await store.retakeRunKey(null, 'k-ttl', held!, twoHoursAgo)).toBe(true)
+    // another body with the key: a new run, not the 409 of a key still kept
+    const fresh = await postJson(`${second.url}/v1/runs`, body('echo ttl again'), keyed('k-ttl'))
+    expect(fresh.status).toBe(202)
+    expect(((await fresh.json()) as Run).id).not.toBe(run.id)
+    // an expired key of another tenant is deleted by any later request's hold, not kept for ever
+    await postJson(
+      `${first.url}/v1/runs`,
+      body('echo old'),
+      as('alpha-token', { 'idempotency-key': 'k-old' }),
+    )
+    const alphaHeld = await store.holdRunKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())
+    expect(await store.retakeRunKey('team-a', 'k-old', alphaHeld!, twoHoursAgo)).toBe(true)
+    expect((await postJson(`${first.url}/v1/runs`, body('true'), keyed('k-other'))).status).toBe(202)
+    // the expired hold is gone: holding it again (with no expiry) finds nothing and holds it
+    expect(await store.holdRunKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())).toBeUndefined()
   })
 })

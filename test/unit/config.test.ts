@@ -213,6 +213,23 @@ describe('SSE_KEEPALIVE_SECONDS', () => {
   )
 })
 
+describe('IDEMPOTENCY_KEY_TTL', () => {
+  it('defaults to 24 hours, in seconds', () => {
+    expect(load().IDEMPOTENCY_KEY_TTL).toBe(86_400)
+    expect(load({ IDEMPOTENCY_KEY_TTL: '3600' }).IDEMPOTENCY_KEY_TTL).toBe(3600)
+  })
+
+  it.each(['0', '59', '1.5', '24h', '2592001'])(
+    '%j is refused at start, naming the variable and the range',
+    (value) => {
+      const err = configErrorOf({ IDEMPOTENCY_KEY_TTL: value })
+      expect(err.message).toContain(
+        `IDEMPOTENCY_KEY_TTL: expected an integer from 60 to 2592000, got "${value}"`,
+      )
+    },
+  )
+})
+
 describe('MAX_IMAGE_BYTES', () => {
   it('defaults to 5 MiB and takes any size up to what an agent line carries', () => {
     expect(load().MAX_IMAGE_BYTES).toBe(5 * 1024 * 1024)

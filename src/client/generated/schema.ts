@@ -374,7 +374,7 @@ export interface paths {
         put?: never;
         /**
          * Start a one-shot run
-         * @description Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict.
+         * @description Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict, and so is a retry while the first request is still being answered (with Retry-After).
          */
         post: operations["postV1Runs"];
         delete?: never;
@@ -554,6 +554,26 @@ export interface paths {
          * @description Answers 202 with the turn; with ?wait=true answers 200 once it ended. Accept: text/event-stream or application/x-ndjson streams the session events until this turn ends.
          */
         post: operations["postV1SessionsIdTurns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The secret that verifies a tenant's webhook deliveries
+         * @description The deliveries of a tenant's runs' and sessions' own `webhook` are signed with a key of that tenant's, derived from WEBHOOK_SECRET: a tenant's token (scope `run`) gets its own tenant's secret here; an untenanted token with `admin` names a tenant with `?tenant=`. Deliveries to WEBHOOK_URLS and of untenanted runs and sessions verify with WEBHOOK_SECRET itself, which this never answers. The secret changes when the operator changes WEBHOOK_SECRET (docs/SECURITY.md).
+         */
+        get: operations["getV1WebhookSecret"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1574,6 +1594,12 @@ export interface components {
             outputTokens: number;
             reasoningOutputTokens: number;
         };
+        WebhookSecret: {
+            /** @description A Standard Webhooks secret, `whsec_<base64 key>`: give it to any Standard Webhooks library (or check `webhook-signature` yourself: v1, base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>"). */
+            secret: string;
+            /** @description The tenant whose webhook deliveries this secret verifies. */
+            tenant: string;
+        };
         /** @description The `web_search` item. */
         WebSearchItem: {
             id: string;
@@ -1691,7 +1717,7 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description Conflict with the current state */
+        /** @description Conflict with the current state; on POST /v1/runs an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         FastApiError409: {
             headers: {
                 [name: string]: unknown;
@@ -1799,7 +1825,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Conflict with the current state */
+        /** @description Conflict with the current state; on POST /v1/runs an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         V1Error409: {
             headers: {
                 [name: string]: unknown;
@@ -2920,7 +2946,7 @@ export interface operations {
                 wait?: "0" | "1" | "true" | "false";
             };
             header?: {
-                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for 24 hours) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict. */
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -3725,6 +3751,37 @@ export interface operations {
             415: components["responses"]["V1Error415"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
+        };
+    };
+    getV1WebhookSecret: {
+        parameters: {
+            query?: {
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "tenant": "team-a",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7Kx1hbLmEJo="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
 }

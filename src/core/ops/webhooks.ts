@@ -6,6 +6,7 @@ import type { WebhookDelivery, WebhookEvent, WebhookSpec } from '../../protocol/
 import type { Store } from '../../store/store.js'
 import { newId } from '../ids.js'
 import type { GatewayMetrics } from './metrics.js'
+import { webhookKeyOf, webhookSecretOf } from './webhook-keys.js'
 import { postWebhook } from './webhook-send.js'
 import { webhookHeaders } from './webhook-signature.js'
 import { WebhookTargets } from './webhook-target.js'
@@ -62,6 +63,16 @@ export class Webhooks {
     await this.targets.check(spec.url)
   }
 
+  /**
+   * The Standard Webhooks secret (`whsec_...`) that verifies the deliveries of `tenant`'s own webhooks (a run's or
+   * session's `webhook`); 400 without WEBHOOK_SECRET. The untenanted ones verify with WEBHOOK_SECRET itself.
+   */
+  secretOf(tenant: string): string {
+    if (!this.key)
+      throw new AppError('invalid_request', 'webhooks need WEBHOOK_SECRET on the server to sign deliveries')
+    return webhookSecretOf(webhookKeyOf(this.key, tenant))
+  }
+
   /** The EventLog tap: turns webhook events into outbox rows (asynchronously; `flush` waits for them). */
   readonly tap = (ev: StoredEvent): void => {
     const event = webhookEventOf(ev)
@@ -86,18 +97,21 @@ export class Webhooks {
   }
 
   private async enqueue(event: WebhookEvent, ev: StoredEvent): Promise<void> {
-    const urls = new Set(this.config.WEBHOOK_URLS)
-    const own = await this.ownSpec(ev)
-    if (own && (!own.events || own.events.includes(event))) urls.add(own.url)
+    // url -> the tenant whose key signs its deliveries (null: the server's); the operator's WEBHOOK_URLS always the server's
+    const urls = new Map<string, string | null>()
+    const { spec: own, tenant } = await this.ownSpec(ev)
+    if (own && (!own.events || own.events.includes(event))) urls.set(own.url, tenant)
+    for (const url of this.config.WEBHOOK_URLS) urls.set(url, null)
     if (urls.size === 0) return
     const now = new Date().toISOString()
     const body = JSON.stringify({ type: event, timestamp: ev.at, data: ev })
-    for (const url of urls)
+    for (const [url, signer] of urls)
       await this.store.enqueueWebhook({
         id: newId('msg'),
         url,
         event,
         body,
+        ...(signer === null ? {} : { tenant: signer }),
         state: 'pending',
         attempts: 0,
         nextAttemptAt: now,
@@ -108,10 +122,17 @@ export class Webhooks {
     this.kick()
   }
 
-  private async ownSpec(ev: StoredEvent): Promise<WebhookSpec | undefined> {
-    if (ev.runId) return (await this.store.getRun(ev.runId))?.request.webhook
-    if (ev.sessionId) return (await this.store.getSession(ev.sessionId))?.webhook ?? undefined
-    return undefined
+  /** The run's or session's own webhook, and its tenant (null: untenanted). */
+  private async ownSpec(ev: StoredEvent): Promise<{ spec?: WebhookSpec; tenant: string | null }> {
+    if (ev.runId) {
+      const run = await this.store.getRun(ev.runId)
+      return { ...(run?.request.webhook ? { spec: run.request.webhook } : {}), tenant: run?.tenant ?? null }
+    }
+    if (ev.sessionId) {
+      const session = await this.store.getSession(ev.sessionId)
+      return { ...(session?.webhook ? { spec: session.webhook } : {}), tenant: session?.tenant ?? null }
+    }
+    return { tenant: null }
   }
 
   /** Runs the dispatcher now (or right after the pass in progress). */
@@ -160,11 +181,16 @@ export class Webhooks {
     try {
       // Literal IPs never reach `lookup`, so the target is checked here too; names are checked again there.
       await this.targets.check(d.url)
-      const status = await postWebhook(d.url, d.body, webhookHeaders(this.key!, d.id, d.body), {
-        lookup: this.targets.lookup,
-        timeoutMs: this.config.WEBHOOK_TIMEOUT_MS,
-        signal: this.stopping.signal,
-      })
+      const status = await postWebhook(
+        d.url,
+        d.body,
+        webhookHeaders(webhookKeyOf(this.key!, d.tenant ?? null), d.id, d.body),
+        {
+          lookup: this.targets.lookup,
+          timeoutMs: this.config.WEBHOOK_TIMEOUT_MS,
+          signal: this.stopping.signal,
+        },
+      )
       if (status >= 200 && status < 300) {
         await this.store.updateWebhook(d.id, {
           state: 'delivered',

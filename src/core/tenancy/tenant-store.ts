@@ -14,6 +14,7 @@ const tenantMembers = [
   'admitRun',
   'holdRunKey',
   'releaseRunKey',
+  'retakeRunKey',
   'getRun',
   'listRuns',
   'createSession',
@@ -99,6 +100,7 @@ export function tenantStore(store: Store, tenant: string | null): Store {
     // a tenant's keys are its own: another tenant's same key is another key
     holdRunKey: (_, key, hold, at, keptSince) => store.holdRunKey(tenant, key, hold, at, keptSince),
     releaseRunKey: (_, key, runId) => store.releaseRunKey(tenant, key, runId),
+    retakeRunKey: (_, key, held, at) => store.retakeRunKey(tenant, key, held, at),
     getRun: async (id) => mine(await store.getRun(id)),
     listRuns: (filter) => store.listRuns({ ...filter, tenant }),
     createSession: (session, owner, events) => store.createSession(stamp(session), owner, events),

@@ -31,7 +31,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           tags,
           summary: 'Start a one-shot run',
           description:
-            'Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict.',
+            'Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run. With an Idempotency-Key, a retry with the same key and body answers the run the first request made (200 and Idempotent-Replayed: true instead of 202; streamed or waited for as asked) and makes none; the same key with another body is a 409 conflict, and so is a retry while the first request is still being answered (with Retry-After).',
           querystring: strictQuery({ wait: booleanQuery }),
           headers: idempotencyKeyHeaders,
           body: createRunBody,

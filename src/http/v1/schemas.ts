@@ -60,7 +60,7 @@ export const idempotencyKeyHeaders = z.object({
     .regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1 to 255 printable ASCII characters')
     .optional()
     .describe(
-      'Makes the request safe to retry: the same key with the same body (per tenant, for 24 hours) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict.',
+      "Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key.",
     ),
 })
 

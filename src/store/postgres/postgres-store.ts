@@ -32,6 +32,7 @@ import {
   type EventFence,
   type EventToAppend,
   ExternalIdTaken,
+  type HeldRunKey,
   type NodeRecord,
   NotAMember,
   type RunFilter,
@@ -461,7 +462,7 @@ export class PostgresStore implements Store {
     hold: RunKeyHold,
     at: string,
     keptSince: string,
-  ): Promise<RunKeyHold | undefined> {
+  ): Promise<HeldRunKey | undefined> {
     return this.transaction(async (db) => {
       await db.query('DELETE FROM run_keys WHERE at < $1', [keptSince])
       // a hold another request's open transaction inserted is waited for: its COMMIT or ROLLBACK decides. One
@@ -474,10 +475,10 @@ export class PostgresStore implements Store {
         )
         if (rowCount === 1) return undefined
         const { rows } = await db.query(
-          'SELECT run_id AS "runId", digest FROM run_keys WHERE tenant = $1 AND key = $2',
+          'SELECT run_id AS "runId", digest, at FROM run_keys WHERE tenant = $1 AND key = $2',
           [tenant ?? '', key],
         )
-        if (rows[0]) return rows[0] as RunKeyHold
+        if (rows[0]) return rows[0] as HeldRunKey
       }
     })
   }
@@ -489,6 +490,16 @@ export class PostgresStore implements Store {
         key,
         runId,
       ])
+    })
+  }
+
+  async retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean> {
+    return this.transaction(async (db) => {
+      const { rowCount } = await db.query(
+        'UPDATE run_keys SET at = $1 WHERE tenant = $2 AND key = $3 AND run_id = $4 AND at = $5',
+        [at, tenant ?? '', key, held.runId, held.at],
+      )
+      return rowCount === 1
     })
   }
 

@@ -16,6 +16,7 @@ import {
   type EventFence,
   type EventToAppend,
   ExternalIdTaken,
+  type HeldRunKey,
   type NodeRecord,
   NotAMember,
   type RunFilter,
@@ -382,15 +383,15 @@ export class SqliteStore implements Store {
     hold: RunKeyHold,
     at: string,
     keptSince: string,
-  ): Promise<RunKeyHold | undefined> {
+  ): Promise<HeldRunKey | undefined> {
     return this.written(() =>
       this.db
         .transaction(() => {
           this.db.prepare('DELETE FROM run_keys WHERE at < ?').run(keptSince)
           const held = this.db
-            .prepare('SELECT run_id AS runId, digest FROM run_keys WHERE tenant = ? AND key = ?')
-            .get(tenant ?? '', key) as RunKeyHold | undefined
-          if (held) return { runId: held.runId, digest: held.digest }
+            .prepare('SELECT run_id AS runId, digest, at FROM run_keys WHERE tenant = ? AND key = ?')
+            .get(tenant ?? '', key) as HeldRunKey | undefined
+          if (held) return { runId: held.runId, digest: held.digest, at: held.at }
           this.db
             .prepare('INSERT INTO run_keys (tenant, key, run_id, digest, at) VALUES (?, ?, ?, ?, ?)')
             .run(tenant ?? '', key, hold.runId, hold.digest, at)
@@ -405,6 +406,15 @@ export class SqliteStore implements Store {
       this.db
         .prepare('DELETE FROM run_keys WHERE tenant = ? AND key = ? AND run_id = ?')
         .run(tenant ?? '', key, runId),
+    )
+  }
+
+  async retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean> {
+    return this.written(
+      () =>
+        this.db
+          .prepare('UPDATE run_keys SET at = ? WHERE tenant = ? AND key = ? AND run_id = ? AND at = ?')
+          .run(at, tenant ?? '', key, held.runId, held.at).changes === 1,
     )
   }
 
