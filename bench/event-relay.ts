@@ -24,6 +24,9 @@
  *                  per event while its heap grows: --warmup 3 measures a gateway that has run a while)
  *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
  *   --subscribers  SSE connections for the memory measurement, default 200
+ *   --stalled      the memory measurement's subscribers read their first event and then nothing (a slow reader:
+ *                  the kernel's socket buffers fill, then the gateway's own unsent bytes per stream), while the
+ *                  run writes ~2 MB/s for 10 s; mind the kernel's memory: ~4 MB of socket buffers per connection
  *   --only         run only these phases
  *   --gateway      where the relay phase's gateway runs: `process` (default: bench/gateway-process.ts, a process
  *                  of its own, as deployed; "cpu ms" via server is the client's plus the gateway process's, and
@@ -91,6 +94,8 @@ interface Options {
   runs: number
   runEvents: number
   subscribers: number
+  /** The subscribers stop reading after their first event (a slow reader), and the run writes fast. */
+  stalled: boolean
   only: Set<Phase>
   gateway: 'inline' | 'process'
   /** Extra node flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
@@ -120,6 +125,7 @@ function parseOptions(): Options {
       runs: { type: 'string' },
       'run-events': { type: 'string' },
       subscribers: { type: 'string' },
+      stalled: { type: 'boolean', default: false },
       only: { type: 'string' },
       gateway: { type: 'string' },
       'gateway-node-args': { type: 'string' },
@@ -147,6 +153,7 @@ function parseOptions(): Options {
     runs: count(values.runs, 100, 'runs'),
     runEvents: count(values['run-events'], 500, 'run-events'),
     subscribers: count(values.subscribers, 200, 'subscribers'),
+    stalled: values.stalled === true,
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
     gateway: gatewayWhere(values.gateway ?? 'process'),
     gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
@@ -853,8 +860,8 @@ function nextMessage(
 }
 
 /** Starts bench/sse-subscribers.mjs with `k` connections to `url`; resolves once each got an event. */
-async function openSubscribers(g: Gateway, url: string, k: number) {
-  const child = spawn(process.execPath, [subscriberScript, url, String(k)], {
+async function openSubscribers(g: Gateway, url: string, k: number, stall = false) {
+  const child = spawn(process.execPath, [subscriberScript, url, String(k), ...(stall ? ['stall'] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   g.children.add(child)
@@ -876,6 +883,21 @@ async function openSubscribers(g: Gateway, url: string, k: number) {
   }
 }
 
+/**
+ * The stalled subscribers' run: a line every 100 ms while they connect (the first 15 s), then 4 KB lines, 10 every
+ * 20 ms (~2 MB/s) for `stalledWriteMs`, then quiet again (a long run: the subscribers stay open, their streams full).
+ */
+const stalledWriteMs = 10_000
+const stalledArgs = [
+  '--slow',
+  '--events',
+  '100000',
+  '--fast-after',
+  '15000',
+  '--fast-for',
+  String(stalledWriteMs),
+]
+
 async function memory(g: Gateway, o: Options): Promise<boolean> {
   const { gc, how } = findGc()
   const url = g.url
@@ -887,8 +909,9 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
       command: {
         cli: 'node',
         // thousands of subscribers: a line a second (not ten), so the fan-out does not starve the connects
-        args:
-          o.subscribers > 1000
+        args: o.stalled
+          ? [agentScript, ...stalledArgs]
+          : o.subscribers > 1000
             ? [agentScript, '--slow', '--interval', '1000', '--events', '1000']
             : [agentScript, '--slow', '--events', '200'],
       },
@@ -914,9 +937,15 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
 
   // From the last stored event on (?after=): each connection gets one stored event, then the live ones, so
   // thousands of connections do not each replay the run's whole history while they connect.
-  const subs = await openSubscribers(g, `${eventsUrl}?after=${(await lastSeq()).lastSeq - 1}`, o.subscribers)
-  // A second of live events (about 10 lines) fanned out to every subscriber.
-  await sleep(1000)
+  const subs = await openSubscribers(
+    g,
+    `${eventsUrl}?after=${(await lastSeq()).lastSeq - 1}`,
+    o.subscribers,
+    o.stalled,
+  )
+  // A second of live events (about 10 lines) fanned out to every subscriber; stalled, the run's fast part (10 s of
+  // ~2 MB/s) and a few seconds more, so every stream holds what the kernel and the gateway let it hold.
+  await sleep(o.stalled ? stalledWriteMs + 15_000 : 1000)
   const after = await measure(g, gc)
   const during = await lastSeq()
   const closed = await subs.close()
@@ -989,7 +1018,11 @@ async function main(): Promise<void> {
         CLI_LIST: 'node',
         MAX_CONCURRENT_RUNS: String(Math.max(100, o.runs)),
         MAX_QUEUED_RUNS: String(Math.max(100, o.runs)),
-        TIMEOUT_SECONDS: '300',
+        // the memory phase's run must outlast thousands of connects on a loaded machine
+        TIMEOUT_SECONDS: '3600',
+        // the server refuses connections past MAX_CONNECTIONS (default 1,000) with 429: room for every subscriber
+        // and every concurrent run's stream, plus the bench's own requests
+        MAX_CONNECTIONS: String(Math.max(1000, o.subscribers + o.runs + 100)),
       })
     const inlineRelay = o.gateway === 'inline'
     let g: Gateway | undefined

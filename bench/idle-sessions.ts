@@ -72,7 +72,20 @@ function measure(gatewayPid: number) {
     gatewayKb: kb(gatewayPid),
     agentKb: children.reduce((sum, p) => sum + kb(p.pid), 0),
     processes: children.length,
+    /** What runs below the gateway, by program: which of them an idle session may have left. */
+    names: processNames(children.map((p) => p.cmd)),
   }
+}
+
+/** `codex app-server` x1, `node -e` x1 (the spawn host), ...: each command's program and first argument, counted. */
+function processNames(cmds: string[]): string {
+  const counts = new Map<string, number>()
+  for (const cmd of cmds) {
+    const [program = '?', first = ''] = cmd.split(/\s+/)
+    const name = `${path.basename(program)}${first && !first.startsWith('/') ? ` ${first}` : ''}`
+    counts.set(name, (counts.get(name) ?? 0) + 1)
+  }
+  return [...counts].map(([name, n]) => `${name} x${n}`).join(', ') || 'none'
 }
 
 /** Measures until two readings 1 s apart agree on the number of processes. */
@@ -156,10 +169,12 @@ mock.setDefault({ kind: 'text', text: 'ok' })
 console.log(`idle sessions: ${sessions} x ${agent}${values.turn ? ' (one turn each)' : ''}`)
 printMachine()
 const rows: string[][] = []
+const results: Awaited<ReturnType<typeof one>>[] = []
 let failed = false
 try {
   for (const setting of perProcess) {
     const r = await one(setting, mock)
+    results.push(r)
     failed ||= r.failures > 0 || r.opened !== sessions
     const mb = (k: number) => (k / 1024).toFixed(1)
     const phase = (name: string, m: ReturnType<typeof measure>) =>
@@ -180,6 +195,12 @@ try {
   await mock.close()
   rmSync(tmp, { recursive: true, force: true })
 }
+const names: string[] = []
+for (const r of results) {
+  names.push(
+    `${r.setting}: idle: ${r.idle.names}; open: ${r.open.names}${r.unloaded ? `; unloaded: ${r.unloaded.names}` : ''}`,
+  )
+}
 console.log(
   markdownTable(
     [
@@ -196,5 +217,8 @@ console.log(
     ],
     [false, false, true, true, true, true, true],
   ),
+)
+console.log(
+  `\nprocesses below the gateway (per-process setting: phase: program x count):\n${names.join('\n')}`,
 )
 process.exit(failed ? 1 : 0)

@@ -3,14 +3,17 @@
  * Holds K SSE connections to one URL open, for bench/event-relay.ts's memory measurement. It runs in its
  * own process so the client side of the connections does not count in the gateway's memory.
  *
- * Usage: node bench/sse-subscribers.mjs <url> <K>
+ * Usage: node bench/sse-subscribers.mjs <url> <K> [stall]
+ * With `stall`, each connection stops reading once it got its first event (a slow reader: its socket's buffers
+ * fill, then the server's).
  * Prints one JSON line to stdout when every connection has received at least one event
  * ({"ready":K,"frames":n}), or {"error":...} on the first failure. Closing its stdin (or a line "close")
  * destroys every connection; it then prints {"closed":K,"frames":n} and exits 0.
  */
 import http from 'node:http'
 
-const [url, rawK] = process.argv.slice(2)
+const [url, rawK, mode] = process.argv.slice(2)
+const stall = mode === 'stall'
 const k = Number(rawK)
 if (!url || !Number.isInteger(k) || k < 1) {
   process.stderr.write('usage: node bench/sse-subscribers.mjs <url> <K>\n')
@@ -63,6 +66,7 @@ const open = (i) => {
       frames += n
       if (!seen && n > 0) {
         seen = true
+        if (stall) res.pause()
         if (++ready === k) say({ ready, frames })
       }
     })

@@ -7,7 +7,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import { migrations } from '../../src/store/sqlite/migrations/index.js'
 import { pageBytes, SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
-import { inlineWalBytes } from '../../src/store/sqlite/wal-checkpointer.js'
+import { inlineWalBytes, type WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
 import { describeStoreContract, runSucceeded } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
@@ -97,6 +97,18 @@ describe('SqliteStore', () => {
     other.close()
     await store.updateRun('run_1', { status: 'running' })
     expect(statSync(`${file}-wal`).size).toBe(grown)
+  })
+
+  it("a new file's migrations leave no WAL behind: an idle store's checkpoints stay on its thread, with no worker", async () => {
+    const file = path.join(tempDir('store-'), 'gw.db')
+    const store = open(file)
+    // what an idle server writes: a heartbeat-sized update
+    await store.createRun(newRun('run_1'))
+    expect(statSync(`${file}-wal`).size).toBeLessThanOrEqual(inlineWalBytes)
+    const checkpoints = (store as unknown as { checkpoints: WalCheckpointer }).checkpoints
+    await checkpoints.check()
+    expect((checkpoints as unknown as { worker?: unknown }).worker).toBeUndefined()
+    expect(await store.getRun('run_1')).toMatchObject({ id: 'run_1' })
   })
 
   it('migrating from schema 2 gives what an older server left unfinished to node_legacy', async () => {

@@ -42,8 +42,11 @@ function walDatabase(rows: number): { file: string; db: Database.Database } {
   return { file, db }
 }
 
-/** The WAL header's checkpoint sequence: it moves each time a commit starts the WAL over (and syncs the header). */
-const walSequence = (file: string) => readFileSync(`${file}-wal`).readUInt32BE(12)
+/**
+ * The WAL header's salt-1: it moves each time a commit starts the WAL over (and syncs the header). Not the checkpoint
+ * sequence (bytes 12-15): that is each connection's own count, so a restart by another connection may repeat it.
+ */
+const walSequence = (file: string) => readFileSync(`${file}-wal`).readUInt32BE(16)
 
 /** The worker's side of the gate, evaluated here on a connection of the test's. */
 const restartSide = new Function('require', `${walRestartSource}\nreturn { restartAfter, writesSoFar }`)(

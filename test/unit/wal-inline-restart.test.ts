@@ -15,8 +15,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** The WAL header's checkpoint sequence: it moves each time a commit starts the WAL over (and syncs the header). */
-const walSequence = (file: string) => readFileSync(`${file}-wal`).readUInt32BE(12)
+/** The WAL header's salt-1: it moves each time a commit starts the WAL over (and syncs the header). */
+const walSequence = (file: string) => readFileSync(`${file}-wal`).readUInt32BE(16)
 
 const status: AgentEvent = { type: 'session.status', status: 'idle' }
 

@@ -13,14 +13,15 @@ export interface CheckpointResult {
 export const copiedAll = (result: CheckpointResult | undefined): boolean =>
   result !== undefined && result.busy === 0 && result.log > 0 && result.checkpointed === result.log
 
-/** The WAL header's checkpoint sequence (bytes 12-15): it moves each time a commit starts the WAL over. -1: none. */
+/** The WAL header's salt-1 (bytes 16-19): SQLite moves it each time a commit starts the WAL over. -1: none. */
 export function walSequence(walFile: string): number {
   let fd: number | undefined
   try {
     fd = openSync(walFile, 'r')
-    const header = Buffer.alloc(16)
-    if (readSync(fd, header, 0, 16, 0) < 16) return -1
-    return header.readUInt32BE(12)
+    const header = Buffer.alloc(20)
+    if (readSync(fd, header, 0, 20, 0) < 20) return -1
+    // salt-1: every restart moves it (the checkpoint sequence at 12 is each connection's own count)
+    return header.readUInt32BE(16)
   } catch {
     return -1
   } finally {

@@ -105,9 +105,10 @@ function walSequence(walFile) {
   let fd
   try {
     fd = walFs.openSync(walFile, 'r')
-    const header = Buffer.alloc(16)
-    if (walFs.readSync(fd, header, 0, 16, 0) < 16) return -1
-    return header.readUInt32BE(12)
+    const header = Buffer.alloc(20)
+    if (walFs.readSync(fd, header, 0, 20, 0) < 20) return -1
+    // salt-1: every restart moves it (the checkpoint sequence at 12 is each connection's own count)
+    return header.readUInt32BE(16)
   } catch {
     return -1
   } finally {
