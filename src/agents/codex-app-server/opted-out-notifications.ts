@@ -21,4 +21,7 @@ export const optedOutNotifications: readonly string[] = [
   // client's view), and after a thread started under codex's own `on-request` its first turn holds the sandbox
   // (held-sandbox.ts), which this told clients as the internal granular policy, stored raw in the turn
   'thread/settings/updated',
+  // a model response's end, sent to threads started with `experimentalRawEvents` (escalated-calls.ts: the gateway
+  // reads their `rawResponseItem/completed` only): it was stored as an `agent.raw` event after each model request
+  'rawResponse/completed',
 ]
