@@ -294,6 +294,15 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
       expect.soft(await keyboardProblems(page), `${view}: keyboard`).toEqual([])
     }
 
+    // a run started from the New run form with a tap, followed in its view
+    const streamRun = async (prompt: string) => {
+      await page.goto(`${shared.gw.url}/#/new`)
+      await page.getByLabel('Prompt').fill(prompt)
+      await page.getByLabel('Sandbox').selectOption('workspace-write')
+      await page.getByRole('button', { name: 'Stream' }).tap()
+      await page.waitForURL(/#\/runs\/run_/)
+    }
+
     // A streamed run, followed to its end: long enough to scroll, and the header does not stay over it.
     shared.mock.on(
       'phone run',
@@ -350,11 +359,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
       if (route.request().method() === 'GET') await readHeld
       await route.continue()
     })
-    await page.goto(`${shared.gw.url}/#/new`)
-    await page.getByLabel('Prompt').fill('a phone quick run')
-    await page.getByLabel('Sandbox').selectOption('workspace-write')
-    await page.getByRole('button', { name: 'Stream' }).tap()
-    await page.waitForURL(/#\/runs\/run_/)
+    await streamRun('a phone quick run')
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('counted quickly')
     releaseRead()
     await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
@@ -372,11 +377,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
       { kind: 'exec_command', cmd: 'while [ ! -e go ]; do sleep 0.05; done; seq 1 50' },
       { kind: 'text', text: 'went on after the view grew' },
     )
-    await page.goto(`${shared.gw.url}/#/new`)
-    await page.getByLabel('Prompt').fill('a phone grown view')
-    await page.getByLabel('Sandbox').selectOption('workspace-write')
-    await page.getByRole('button', { name: 'Stream' }).tap()
-    await page.waitForURL(/#\/runs\/run_/)
+    await streamRun('a phone grown view')
     const grownId = page.url().split('/').at(-1)!
     await poll(() => page.getByTestId('command').textContent()).toContain('while')
     await page.evaluate(
@@ -397,11 +398,7 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
 
     // A run that would go on for a minute, cancelled with a tap.
     shared.mock.on('phone wait', { kind: 'exec_command', cmd: 'sleep 60' })
-    await page.goto(`${shared.gw.url}/#/new`)
-    await page.getByLabel('Prompt').fill('a phone wait')
-    await page.getByLabel('Sandbox').selectOption('workspace-write')
-    await page.getByRole('button', { name: 'Stream' }).tap()
-    await page.waitForURL(/#\/runs\/run_/)
+    await streamRun('a phone wait')
     await poll(() => page.getByTestId('command').textContent()).toContain('sleep 60')
     await page.getByRole('button', { name: 'Cancel' }).tap()
     await poll(() => page.getByTestId('run-status').textContent()).toBe('cancelled')

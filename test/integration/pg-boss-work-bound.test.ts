@@ -174,6 +174,11 @@ describe("a worker's queue statements and the lost-job check on a PostgreSQL tha
     // expired and was handed out again)
     expect(await jobsCompleted(id)).toEqual(['completed'])
     await ranOnce(id)
+    // the series of failed polls over (the next case's failure is a series of its own, told again: without this
+    // wait its poll could be the one that completed this job, still in this series, and say nothing)
+    expect(
+      await within(workerLines.next(/answers this worker's polls again/, from), 20_000, 'the recovery'),
+    ).toMatch(/after \d+ failed/)
   }, 60_000)
 
   it('a job the worker could not claim: its give-back cut and said so; given back once the server answers, the run run once', async () => {

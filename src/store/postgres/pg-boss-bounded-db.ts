@@ -35,8 +35,12 @@ async function bounded(
 ): Promise<pg.QueryResult> {
   if (ms <= 0) return pool.query(text, values)
   const deadline = Date.now() + ms
-  // bounded by the pool's connectionTimeoutMillis (the same ms: PgBossRunQueue.start)
-  const client = await pool.connect()
+  // bounded by the pool's connectionTimeoutMillis (the same ms: PgBossRunQueue.start): a new connection to a hung
+  // server is the same no-answer as a statement's, and says so (before: the driver's "Connection terminated due to
+  // connection timeout", naming neither the statement nor the bound)
+  const client = await pool.connect().catch((err: unknown) => {
+    throw connectTimedOut(err) ? new StoreNoAnswer(what, ms, { cause: err }) : err
+  })
   // the server's FATAL can come after the answer, before the release: heard here, as pg-pool's own query() does
   client.on('error', ignore)
   let failed: Error | undefined
@@ -58,3 +62,9 @@ async function bounded(
 }
 
 const ignore = () => {}
+
+/** pg's and pg-pool's errors for a connection not made within connectionTimeoutMillis. */
+const connectTimedOut = (err: unknown) =>
+  err instanceof Error &&
+  (err.message === 'Connection terminated due to connection timeout' ||
+    err.message === 'timeout exceeded when trying to connect')
