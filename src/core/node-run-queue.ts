@@ -50,10 +50,7 @@ export class NodeRunQueue {
 
   constructor(private readonly ctx: NodeRunQueueContext) {}
 
-  /**
-   * Queues an admitted (or claimed) run; it starts once the caller's synchronous part is over (a microtask), before
-   * the caller's next await comes back: its spawn is under way while the request reads the run back and follows it.
-   */
+  /** Queues an admitted (or claimed) run; it starts on the next tick at the earliest. */
   add(run: Run, driver: AgentDriver, validate: OutputValidator | undefined, claimed: boolean): HeldRun {
     let markDone!: () => void
     const done = new Promise<void>((resolve) => {
@@ -84,8 +81,8 @@ export class NodeRunQueue {
     this.finished.set(run.id, done)
     held.controller.signal.addEventListener('abort', () => this.dequeue(held), { once: true })
     this.queue.push(held)
-    // The spawn itself is the spawn host's (spawn-child.ts): preparing it here costs less than the wait it saves.
-    queueMicrotask(() => this.pump())
+    // Spawning blocks the event loop for a few ms: answer the request first.
+    setImmediate(() => this.pump())
     return held
   }
 
