@@ -70,11 +70,7 @@ export class UpstreamPool {
   close(): void {
     clearTimeout(this.sweepTimer)
     this.sweepTimer = undefined
-    for (const list of this.idle.values())
-      for (const entry of list.splice(0)) {
-        entry.up.letGo(entry)
-        entry.up.socket.destroy()
-      }
+    for (const list of this.idle.values()) for (const entry of list.splice(0)) entry.expire()
   }
 
   private armSweep(inMs: number): void {
