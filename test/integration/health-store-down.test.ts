@@ -791,6 +791,8 @@ describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; n
   let url: string
   let mount: string
   let mock: MockLlm
+  /** The gateway's last 400 log lines (warn and above). */
+  const logLines: string[] = []
   beforeAll(async () => {
     url = await server.createStoreDatabase()
     mount = mkdtempSync(path.join(os.tmpdir(), 'agw-pg-full-'))
@@ -815,13 +817,18 @@ describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; n
     // empty: its first row needs a page the full disk refuses (a single statement's write, enqueueWebhook)
     await query(url, 'ALTER TABLE webhook_outbox SET TABLESPACE small')
     mock = await startMockLlm()
-    gw = await startGateway(mock, {
-      DATABASE_URL: url,
-      CLI_LIST: 'sh',
-      WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
-      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-      ...stubbornSettings(),
-    })
+    gw = await startGateway(
+      mock,
+      {
+        DATABASE_URL: url,
+        CLI_LIST: 'sh',
+        WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+        WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ...stubbornSettings(),
+      },
+      { logSink: { write: (line) => logLines.splice(0, logLines.push(line) - 400) } },
+    )
   })
   afterAll(async () => {
     await gw?.close()
@@ -1072,10 +1079,14 @@ describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; n
     await fill()
 
     // the run's output and the turn's answer, then their ends, refused: each end is tried again
+    const pending = new Map([
+      [id, 'the run'],
+      [turn.id, 'the turn'],
+      [hanging.turn.id, 'the interrupted turn'],
+    ])
     const endsFailed = new Promise<void>((resolve) => {
       const notices = gw.ctx.storeNotices
       const told = notices.endFailed.bind(notices)
-      const pending = new Set([id, turn.id, hanging.turn.id])
       notices.endFailed = (what, ids, ...rest) => {
         told(what, ids, ...rest)
         pending.delete(ids.runId ?? '')
@@ -1108,7 +1119,13 @@ describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; n
     const interrupted = postJson(`${gw.url}/v1/sessions/${hanging.session.id}/interrupt`, {})
     await writeFile(release, 'go\n')
     await writeFile(turnRelease, 'go\n')
-    expect(await within(endsFailed, boundMs + 15_000, 'the refusals of the ends')).toBeUndefined()
+    const endsRefused = await within(endsFailed, boundMs + 15_000, 'the refusals of the ends')
+    // a failure names which end was not refused, with the gateway's log lines of it (a CI log keeps only these)
+    const linesOf = (ids: string[]) => logLines.filter((line) => ids.some((i) => line.includes(i))).slice(-12)
+    expect(
+      endsRefused &&
+        `${endsRefused}; not refused: ${[...pending.values()].join(', ')}\n${linesOf([...pending.keys()]).join('')}`,
+    ).toBeUndefined()
     // the turn ended by force: its end refused and tried again (before: tried once, the turn `running` for good)
     expect((await readSession(gw.url, hanging.session.id)).turns).toMatchObject([
       { id: hanging.turn.id, status: 'running' },
