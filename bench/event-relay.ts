@@ -41,7 +41,9 @@
  *                  and prints the "via baseline" rows and ratios beside this build's
  *   --blocks       with --baseline: the relay's reps in this many blocks, each with both gateways started afresh, the
  *                  one started first alternating (block 1: this checkout's, block 2: the baseline's, ...), each
- *                  block with its own --warmup rounds; prints each block's ratios beside the pooled medians. Two
+ *                  block with its own --warmup rounds; prints each block's ratios beside the pooled medians, with
+ *                  each gateway's CPU and GC ms per run and each mode's first-line and total ms in the block (what
+ *                  made a block low: its gateway process, or its direct reads). Two
  *                  gateway processes of the same build differ by several % (the one started first, each process's
  *                  own heap and page luck): one pair of processes cannot show a few % between builds. Default 1.
  *                  An A/A (the same build on both sides): --baseline <this checkout>.
@@ -706,9 +708,18 @@ function blockLines(name: string, samples: Record<Mode, RelaySample[]>, blocks: 
     const server = rate('via server') / rate('direct')
     const base = rate('via baseline') / rate('direct')
     between.push(server / base)
+    // each gateway process's own CPU and GC, and each mode's first line and total, in the block: what made it low
+    const each = (mode: Mode, pick: (s: RelaySample) => number) =>
+      f1(median(samples[mode].filter((s) => s.block === b).map(pick)))
+    const gw = (mode: Mode) =>
+      `${each(mode, (s) => s.gatewayCpuMs ?? Number.NaN)} / ${each(mode, (s) => s.gatewayGcMs ?? Number.NaN)}`
     lines.push(
       `  block ${b + 1} (${b % 2 === 1 ? 'baseline' : 'this checkout'}'s gateway started first): ${name} via server / ` +
-        `direct ${server.toFixed(3)}, via baseline / direct ${base.toFixed(3)}, server / baseline ${(server / base).toFixed(3)}`,
+        `direct ${server.toFixed(3)}, via baseline / direct ${base.toFixed(3)}, server / baseline ${(server / base).toFixed(3)}; ` +
+        `gateway CPU / GC ms per run ${gw('via server')} (baseline ${gw('via baseline')}); first line ms direct ` +
+        `${each('direct', (s) => s.firstLineMs)}, via server ${each('via server', (s) => s.firstLineMs)}, via baseline ` +
+        `${each('via baseline', (s) => s.firstLineMs)}; total ms direct ${each('direct', (s) => s.totalMs)}, via server ` +
+        `${each('via server', (s) => s.totalMs)}`,
     )
   }
   const geo = Math.exp(between.reduce((a, r) => a + Math.log(r), 0) / between.length)
