@@ -23,10 +23,15 @@
  *   --warmup       warm-up rounds per workload, default 1 (a fresh gateway's first ~30 MB of events cost more
  *                  per event while its heap grows: --warmup 3 measures a gateway that has run a while)
  *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
- *   --subscribers  SSE connections for the memory measurement, default 200
+ *   --subscribers  SSE connections for the memory measurement, default 200; reading subscribers are checked to
+ *                  get every event (ids without a gap from the first they asked for); thousands need `ulimit -n`
+ *                  above their number in the shell that starts the bench (the bench says so and stops otherwise)
  *   --stalled      the memory measurement's subscribers read their first event and then nothing (a slow reader:
  *                  the kernel's socket buffers fill, then the gateway's own unsent bytes per stream), while the
  *                  run writes ~2 MB/s for 10 s; mind the kernel's memory: ~4 MB of socket buffers per connection
+ *   --heap-snapshots  a directory: the memory phase writes the gateway process's heap snapshots there, before
+ *                  and with the subscribers (after gc), to diff (bench/heap-diff.ts; the snapshots also hold the
+ *                  bench's own client objects, which are the same on both)
  *   --only         run only these phases
  *   --gateway      where the relay phase's gateway runs: `process` (default: bench/gateway-process.ts, a process
  *                  of its own, as deployed; "cpu ms" via server is the client's plus the gateway process's, and
@@ -62,12 +67,13 @@
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { StringDecoder } from 'node:string_decoder'
 import { setTimeout as sleep } from 'node:timers/promises'
+import v8 from 'node:v8'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { baseChildEnv } from '../src/process/child-env.js'
 import { gatewayEnv } from '../test/support/gateway.js'
@@ -98,6 +104,8 @@ interface Options {
   subscribers: number
   /** The subscribers stop reading after their first event (a slow reader), and the run writes fast. */
   stalled: boolean
+  /** The memory phase's heap snapshots go to this directory (before and with the subscribers). */
+  heapSnapshots: string | null
   only: Set<Phase>
   gateway: 'inline' | 'process'
   /** Extra node flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
@@ -128,6 +136,7 @@ function parseOptions(): Options {
       'run-events': { type: 'string' },
       subscribers: { type: 'string' },
       stalled: { type: 'boolean', default: false },
+      'heap-snapshots': { type: 'string' },
       only: { type: 'string' },
       gateway: { type: 'string' },
       'gateway-node-args': { type: 'string' },
@@ -156,6 +165,7 @@ function parseOptions(): Options {
     runEvents: count(values['run-events'], 500, 'run-events'),
     subscribers: count(values.subscribers, 200, 'subscribers'),
     stalled: values.stalled === true,
+    heapSnapshots: values['heap-snapshots'] ? path.resolve(values['heap-snapshots']) : null,
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
     gateway: gatewayWhere(values.gateway ?? 'process'),
     gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
@@ -883,6 +893,11 @@ async function openSubscribers(g: Gateway, url: string, k: number, stall = false
   return {
     ready,
     connectMs: monoMs() - t0,
+    /** Waits until every connection saw event `seq`: how many saw each event from their first through it. */
+    check(seq: number) {
+      child.stdin!.write(`check ${seq}\n`)
+      return nextMessage(lines, (m) => m.checked !== undefined)
+    },
     /** Closes every connection (the process exits); resolves with its last report. */
     async close() {
       child.stdin!.end()
@@ -909,7 +924,28 @@ const stalledArgs = [
   String(stalledWriteMs),
 ]
 
+/** The soft limit on open files of this process (Linux: /proc/self/limits), or null if unknown. */
+function openFilesLimit(): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const soft = line ? Number(line.split(/\s{2,}/)[1]) : Number.NaN
+    return Number.isFinite(soft) ? soft : null
+  } catch {
+    return null
+  }
+}
+
 async function memory(g: Gateway, o: Options): Promise<boolean> {
+  // The gateway here holds a socket per subscriber (the subscribers' process as many): Node cannot raise its own
+  // limit, the shell that starts the bench can (`ulimit -n 20000`, up to the hard limit `ulimit -Hn`).
+  const files = openFilesLimit()
+  if (files !== null && o.subscribers + 200 > files)
+    throw new BenchError(
+      `${o.subscribers} subscribers need more open files than this process may hold (${files}): ` +
+        `run \`ulimit -n ${o.subscribers + 1000}\` (at most \`ulimit -Hn\`) in the shell first`,
+    )
   const { gc, how } = findGc()
   const url = g.url
   const created = await fetch(`${url}/v1/runs`, {
@@ -923,7 +959,7 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
         args: o.stalled
           ? [agentScript, ...stalledArgs]
           : o.subscribers > 1000
-            ? [agentScript, '--slow', '--interval', '1000', '--events', '1000']
+            ? [agentScript, '--slow', '--interval', '1000', '--events', '100000']
             : [agentScript, '--slow', '--events', '200'],
       },
     }),
@@ -945,6 +981,12 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
   await warm.close()
   await sleep(300)
   const before = await measure(g, gc)
+  const snapshot = (name: string) => {
+    if (!o.heapSnapshots) return
+    const file = v8.writeHeapSnapshot(path.join(o.heapSnapshots, `${name}.heapsnapshot`))
+    console.log(`heap snapshot: ${file}`)
+  }
+  snapshot('before')
 
   // From the last stored event on (?after=): each connection gets one stored event, then the live ones, so
   // thousands of connections do not each replay the run's whole history while they connect.
@@ -958,7 +1000,10 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
   // ~2 MB/s) and a few seconds more, so every stream holds what the kernel and the gateway let it hold.
   await sleep(o.stalled ? stalledWriteMs + 15_000 : 1000)
   const after = await measure(g, gc)
+  snapshot(`with-${o.subscribers}${o.stalled ? '-stalled' : ''}`)
   const during = await lastSeq()
+  // Reading subscribers: did every one get every event from the one it started at through `during`?
+  const checked = o.stalled ? null : await subs.check(during.lastSeq)
   const closed = await subs.close()
   await sleep(300)
   const released = await measure(g, gc)
@@ -1007,10 +1052,19 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
     `\ngc: ${how}; ${k} subscribers connected and got their first event in ${f1(subs.connectMs)} ms; ` +
       `${subs.ready.frames} frames at ready, ${closed.frames} when closed (run at seq ${during.lastSeq} by then)`,
   )
+  if (checked)
+    console.log(
+      `every event: ${checked.complete}/${k} subscribers got each event from their first through seq ` +
+        `${checked.checked} (behind: ${checked.behind}, with a gap or repeat: ${checked.gaps}, ` +
+        `wrong first event: ${checked.wrongStart})`,
+    )
   console.log(`cancel: HTTP ${cancel.status}, status ${cancelled.status}, ${cancelled.lastSeq} events stored`)
   return (
     // (the bench's own idle keep-alive connections counted in `before` may have closed meanwhile)
-    cancel.status === 200 && cancelled.status === 'cancelled' && after.connections >= k
+    cancel.status === 200 &&
+    cancelled.status === 'cancelled' &&
+    after.connections >= k &&
+    (checked === null || checked.complete === k)
   )
 }
 

@@ -9,6 +9,9 @@
  * Prints one JSON line to stdout when every connection has received at least one event
  * ({"ready":K,"frames":n}), or {"error":...} on the first failure. Closing its stdin (or a line "close")
  * destroys every connection; it then prints {"closed":K,"frames":n} and exits 0.
+ * A line "check <seq>" (reading subscribers): waits until every connection has seen the event `seq` (at most 60 s),
+ * then prints {"checked":seq,"complete":n,"behind":n,"gaps":n,"wrongStart":n}: `complete` counts the connections
+ * whose `id:`s ran from the URL's `after` + 1 through `seq` with none missing or repeated.
  */
 import http from 'node:http'
 
@@ -26,6 +29,11 @@ let frames = 0
 let ready = 0
 let failed = false
 let closing = false
+// `?after=N` in the URL: every connection's first event must be N + 1.
+const after = new URL(url).searchParams.get('after')
+const firstExpected = after === null ? null : Number(after) + 1
+/** Per connection: the first and last `id:` seen, how many ids broke the sequence. */
+const seen = []
 
 const say = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 const fail = (error) => {
@@ -59,13 +67,28 @@ const open = (i) => {
       return
     }
     res.setEncoding('utf8')
-    let seen = false
+    let got = false
+    const ids = { first: -1, last: -1, gaps: 0 }
+    seen[i] = ids
+    let rest = ''
     res.on('data', (text) => {
       // Frames end with a blank line; keep-alive comments end with one too, but none come this soon.
       const n = text.split('\n\n').length - 1
       frames += n
-      if (!seen && n > 0) {
-        seen = true
+      if (!stall) {
+        // `id: <seq>` lines, split across chunks at any byte
+        const lines = (rest + text).split('\n')
+        rest = lines.pop()
+        for (const line of lines) {
+          if (!line.startsWith('id:')) continue
+          const id = Number(line.slice(3).trim())
+          if (ids.first < 0) ids.first = id
+          else if (id !== ids.last + 1) ids.gaps++
+          ids.last = id
+        }
+      }
+      if (!got && n > 0) {
+        got = true
         if (stall) res.pause()
         if (++ready === k) say({ ready, frames })
       }
@@ -86,8 +109,23 @@ const close = () => {
   say({ closed: requests.length, frames })
   process.exit(0)
 }
+const check = async (seq) => {
+  const deadline = Date.now() + 60_000
+  const behind = () => seen.filter((ids) => ids.last < seq).length
+  while (behind() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  const startWrong = (ids) => firstExpected !== null && ids.first !== firstExpected
+  say({
+    checked: seq,
+    complete: seen.filter((ids) => ids.last >= seq && ids.gaps === 0 && !startWrong(ids)).length,
+    behind: behind(),
+    gaps: seen.filter((ids) => ids.gaps > 0).length,
+    wrongStart: seen.filter(startWrong).length,
+  })
+}
 process.stdin.setEncoding('utf8')
 process.stdin.on('data', (text) => {
+  const asked = /check (\d+)/.exec(text)
+  if (asked) void check(Number(asked[1]))
   if (text.includes('close')) close()
 })
 process.stdin.on('end', close)

@@ -20,8 +20,24 @@ const maxBuffered = 1000
  * gateway's memory.
  */
 const maxBufferedBytes = 1024 * 1024
-/** Events a subscriber that fell behind reads from the store at a time while it catches up (at most ~6 MB of output). */
+/** Events a subscriber that fell behind reads from the store at a time while it catches up (at most; see pageAfter). */
 const catchUpPage = 100
+/**
+ * The output a subscriber's next page read from the store may carry, about: what a stalled client's subscription
+ * holds while its stream waits at one of the page's events. 500 events of coalesced output (up to 64 KB each) held
+ * up to 32 MB for one client that stopped reading, and as much again in the JSON text they were read from.
+ */
+const pageBytes = 1024 * 1024
+/** The fewest events a subscriber's page reads (its first page reads this many: their size is not known yet). */
+const minPage = 16
+
+/** How many events a subscriber's next page reads: up to `max`, as many as `pageBytes` holds at the last page's size. */
+function pageAfter(last: readonly StoredEvent[], max: number): number {
+  if (last.length === 0) return minPage
+  let bytes = 0
+  for (const ev of last) bytes += bufferedSize(ev)
+  return Math.max(minPage, Math.min(max, Math.floor(pageBytes / (bytes / last.length))))
+}
 
 /** About what an event buffered for a subscriber holds: its output or delta text; a nominal size for the rest. */
 function bufferedSize(ev: StoredEvent): number {
@@ -502,14 +518,18 @@ export class EventLog {
       // What is stored after the terminal event (history written late) is the stream's too: a reader that
       // replays gets everything stored by then, and the stream ends after it.
       let ended = false
-      while (!signal?.aborted) {
-        const page = await this.store.eventsAfter(runId, last, pageSize)
-        for (const ev of page) {
+      // Pages of about `pageBytes` (the first of `minPage` events), each event leaving its page as it is handed on
+      // (as in the catch-up below): a client that stops reading during its replay holds one page's rest.
+      for (let limit = minPage; !signal?.aborted; ) {
+        const page = await this.store.eventsAfter(runId, last, limit)
+        const full = page.length === limit
+        limit = pageAfter(page, pageSize)
+        for (let ev = page.shift(); ev !== undefined; ev = page.shift()) {
           yield ev
           last = ev.seq
           if (isTerminal(ev)) ended = true
         }
-        if (page.length < pageSize) break
+        if (!full) break
       }
       if (ended) return
       if (await isFinished()) {
@@ -538,12 +558,16 @@ export class EventLog {
         // reorder): read what is missing from the store, a page at a time (a slow reader holds one page).
         const behind = overflowed || live.seq > last + 1
         overflowed = false
-        for (let page = behind ? [] : [live], more = behind; ; ) {
+        for (let page = behind ? [] : [live], more = behind, limit = minPage; ; ) {
           if (more) {
-            page = await this.store.eventsAfter(runId, last, catchUpPage)
-            more = page.length === catchUpPage
+            page = await this.store.eventsAfter(runId, last, limit)
+            more = page.length === limit
+            limit = pageAfter(page, catchUpPage)
           }
-          for (const ev of page) {
+          // Each event leaves the page as it is handed on: a stalled client's stream waits at one of them, and
+          // the ones before it (read back for this subscriber alone, with their JSON text) need not stay in memory
+          // for it; their frames wait in its socket's buffer.
+          for (let ev = page.shift(); ev !== undefined; ev = page.shift()) {
             // A reader that resumed past the end of a live run still ends with it.
             if (ev.seq <= last && isTerminal(ev)) return
             if (ev.seq <= last) continue

@@ -40,6 +40,8 @@ export function jsonBytesOnce(value: object): Buffer {
     room[headroom + n + 1] = lf
     out = room.subarray(headroom, headroom + n)
     bytes.set(value, out)
+    // nor one read back with its value (parseJsonOnce): the bytes serve every writer from now on
+    texts.delete(value)
   }
   return out
 }
