@@ -8,6 +8,7 @@ import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '..
 import { JobNotSent, JobSendUnanswered } from '../store/run-queue.js'
 import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
 import { settledWithin } from '../util/settled-within.js'
+import { isStoreBusy } from '../util/store-busy.js'
 import { isStoreUnavailable } from '../util/store-unavailable.js'
 import type { ActiveRuns } from './active-runs.js'
 import { type EndRetry, recordEnd } from './end-retry.js'
@@ -155,7 +156,13 @@ export class RunManager {
         throw err
       })
     else this.enqueue(run, driver, validate, false)
-    return (await this.store.getRun(run.id)) ?? run
+    // the run as stored now (a worker may have taken it already); the run as admitted when that read meets a store
+    // that stopped answering meanwhile: it is stored and sent, and a 503 would have the client send it again
+    const stored = await this.store.getRun(run.id).catch((err: unknown) => {
+      if (isStoreUnavailable(err) || isStoreBusy(err)) return undefined
+      throw err
+    })
+    return stored ?? run
   }
 
   private enqueue(

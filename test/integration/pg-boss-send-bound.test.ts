@@ -1,6 +1,7 @@
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
+import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { freezeOnStatement } from '../support/postgres-freeze.js'
 import { signalPostgres } from '../support/postgres-signals.js'
@@ -121,6 +122,78 @@ describe("an API node's send of a run's job to pg-boss", () => {
       (await operator.query(`SELECT 1 FROM pgboss.job WHERE data->>'runId' = $1`, [id])).rowCount
     while ((await jobFor()) !== 1) await new Promise((r) => setTimeout(r, 50))
     expect(await gw.ctx.store.getRun(id!)).toMatchObject({ status: 'queued' })
+  })
+
+  it("a server that hangs once the run's job is sent (the answer's read of the run): 202 with the run as admitted, its job stored", async () => {
+    // a worker that takes the job at once and meets a server that hangs as it claims the run (as
+    // pg-boss-work-bound's give-back case does) hangs it under the API node's answer: the run is stored and sent,
+    // only the read of the run as stored now is left. Before: 503 store_unavailable, and a client sent it again
+    const db = bossDbOf(gw)
+    const executeSql = db.executeSql.bind(db)
+    let atRead: Promise<string> | undefined
+    db.executeSql = async (text, values) => {
+      const result = await executeSql(text, values)
+      if (!atRead && /INSERT INTO pgboss\.job/.test(text))
+        atRead = freezeOnStatement(
+          gw.ctx.store as PostgresStore,
+          freeze,
+          (sql, inTransaction) => !inTransaction && /FROM runs WHERE id = \$1$/.test(sql),
+        )
+      return result
+    }
+    const before = await runIds()
+    let res: Response
+    try {
+      const answered = await within(submit(), 20_000, 'the answer while the server hangs')
+      expect(answered).toBeInstanceOf(Response)
+      res = answered as Response
+      expect(await atRead).toMatch(/FROM runs WHERE id/)
+    } finally {
+      db.executeSql = executeSql
+      thaw()
+    }
+    const body = await res.text()
+    expect(res.status, body).toBe(202)
+    const run = JSON.parse(body) as Run
+    expect(run).toMatchObject({ status: 'queued', agent: 'cli' })
+    expect((await runIds()).filter((r) => !before.includes(r))).toEqual([run.id])
+    const jobs = await operator.query(`SELECT 1 FROM pgboss.job WHERE data->>'runId' = $1`, [run.id])
+    expect(jobs.rowCount).toBe(1)
+  })
+
+  it("a send waiting its turn for one of pg-boss's connections past the bound while the others are answered: sent, not 503", async () => {
+    // a burst of runs on a busy API node (100 at once to one node of a loaded cluster: e2e/cluster.test.ts) queued
+    // their sends behind pg-boss's 4 connections past the bound, each of the others answered: before, 503
+    // store_unavailable (JobSendUnanswered, or the pool's "timeout exceeded when trying to connect") as if the
+    // server hung
+    const pool = bossDbOf(gw).pool
+    const queue = (gw.ctx.runs as unknown as { cluster: { queue: { send(runId: string): Promise<void> } } })
+      .cluster.queue
+    const held = await Promise.all([1, 2, 3, 4].map(() => pool.connect()))
+    // the bound's timers and clock: it passes without a wait (the connections' sockets stay real)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    try {
+      const first = pool.connect()
+      const sent = queue.send('run_waited_its_turn').then(
+        () => 'sent',
+        (err: Error) => err.message,
+      )
+      await vi.advanceTimersByTimeAsync(1200)
+      // one connection handed back answered: the first in the queue takes it
+      held.shift()!.release()
+      const next = await first
+      // the bound (2 s) passes for the send, a connection answered meanwhile; then it gets one
+      await vi.advanceTimersByTimeAsync(1200)
+      next.release()
+      expect(await sent).toBe('sent')
+    } finally {
+      vi.useRealTimers()
+      for (const client of held) client.release()
+    }
+    const jobs = await operator.query(`SELECT 1 FROM pgboss.job WHERE data->>'runId' = $1`, [
+      'run_waited_its_turn',
+    ])
+    expect(jobs.rowCount).toBe(1)
   })
 
   it("a client's retry with the same Idempotency-Key after the send's 503: the same run, not a second", async () => {

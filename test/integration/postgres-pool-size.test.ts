@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../../src/config/config-error.js'
 import { type Config, loadConfig } from '../../src/config/load.js'
 import { openBackend } from '../../src/core/backend.js'
@@ -113,6 +113,42 @@ describe('PostgreSQL pool size and EventLog lanes (PG_POOL_SIZE, PG_EVENT_LOG_LA
         await store.close()
         remove()
       }
+    }
+  })
+
+  it('a wait for a free connection outlasting STORE_QUERY_TIMEOUT_SECONDS while the server answers the others is waited out; one while none is answered still fails', async () => {
+    // 100 runs submitted at once to one node of a loaded cluster waited in the pool's queue past the bound while
+    // each admission in turn was answered: 503 store_unavailable, as if the server hung (e2e/cluster.test.ts)
+    const url = await server.createDatabase()
+    const store = await PostgresStore.open(url, { poolSize: 2, queryTimeoutMs: 1000 })
+    const held = [await store.pool.connect(), await store.pool.connect()]
+    // the pool's timers and clock: the bound passes without a wait (the connections' sockets stay real)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    try {
+      const first = store.pool.connect()
+      const waiting = store.pool.connect()
+      await vi.advanceTimersByTimeAsync(600)
+      // one connection handed back answered: the first in the queue takes it
+      held[0]!.release()
+      const next = await first
+      // the bound passes for the second in the queue, a connection answered meanwhile (before: refused here with
+      // "timeout exceeded when trying to connect", a 503 store_unavailable)
+      await vi.advanceTimersByTimeAsync(600)
+      next.release()
+      const got = await waiting
+      expect((await got.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+      // both connections in use, and none handed back for the bound: the wait fails as for a server that hangs
+      const late = store.pool.connect().then(
+        () => 'connected',
+        (err: Error) => err.message,
+      )
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(await late).toBe('timeout exceeded when trying to connect')
+      got.release()
+    } finally {
+      vi.useRealTimers()
+      held[1]!.release()
+      await store.close()
     }
   })
 

@@ -1,10 +1,10 @@
-import type pg from 'pg'
 import PgBoss from 'pg-boss'
 import { markIfStoreBusy, pgLockNotAvailable } from '../../util/store-busy.js'
 import { markIfStoreUnavailable } from '../../util/store-unavailable.js'
 import { JobNotSent, JobSendUnanswered, type QueueWorkNotices, type RunQueue } from '../run-queue.js'
+import { AnsweringPool } from './answering-pool.js'
 import { boundedBossDb } from './pg-boss-bounded-db.js'
-import type { PgConnections } from './pg-connections.js'
+import { endPool, type PgConnections } from './pg-connections.js'
 
 const queueName = 'agent-gateway-runs'
 const pollMs = 100
@@ -37,7 +37,7 @@ export class PgBossRunQueue implements RunQueue {
 
   private constructor(
     private readonly boss: PgBoss,
-    private readonly pool: pg.Pool,
+    private readonly pool: AnsweringPool,
     private readonly queryTimeoutMs: number,
   ) {}
 
@@ -51,18 +51,27 @@ export class PgBossRunQueue implements RunQueue {
     connections?: PgConnections,
     bounds: QueueBounds = { queryTimeoutMs: 0, lockWaitMs: 0 },
   ): Promise<PgBossRunQueue> {
-    const boss = new PgBoss({
+    // pg-boss's statements on a pool of ours (what pg-boss's own would be), whose wait for a free connection goes
+    // on while the server answers the others (answering-pool.ts): a burst of sends on a busy node is no hung server
+    const pool = new AnsweringPool({
       connectionString: url,
       max: 4,
+      application_name: 'pgboss',
       ...(bounds.lockWaitMs > 0 ? { lock_timeout: bounds.lockWaitMs } : {}),
       ...(bounds.queryTimeoutMs > 0 ? { connectionTimeoutMillis: bounds.queryTimeoutMs } : {}),
-    } as PgBoss.ConstructorOptions)
+    })
+    pool.on('error', () => {})
+    connections?.addPool(pool)
+    const db = { pool, executeSql: (text: string, values?: unknown[]) => pool.query(text, values) }
+    const boss = new PgBoss({ db } as PgBoss.ConstructorOptions)
     // Errors of pg-boss's own maintenance are retried by it; they must not crash the node.
     boss.on('error', () => {})
-    await boss.start()
-    const { pool } = boss.getDb() as unknown as { pool?: pg.Pool }
-    if (!pool) throw new Error('pg-boss opened no pool')
-    connections?.addPool(pool)
+    try {
+      await boss.start()
+    } catch (err) {
+      await endPool(pool).catch(() => {})
+      throw err
+    }
     if (!(await boss.getQueue(queueName)))
       await boss
         .createQueue(queueName, { name: queueName, retryLimit: 5, expireInSeconds: 60 })
@@ -74,8 +83,10 @@ export class PgBossRunQueue implements RunQueue {
   }
 
   /**
-   * One INSERT pg-boss commits on its own. A request waits for it STORE_QUERY_TIMEOUT_SECONDS at most
-   * (JobSendUnanswered, 503 store_unavailable); the statement is not cut then (it may already be stored), it goes on.
+   * One INSERT pg-boss commits on its own. A request waits for it STORE_QUERY_TIMEOUT_SECONDS at most while the
+   * server answers none of the pool's statements (JobSendUnanswered, 503 store_unavailable): a send waiting its turn
+   * for a connection while the others are answered (a burst on a busy node) waits on. The statement is not cut then
+   * (it may already be stored), it goes on.
    */
   send(runId: string): Promise<void> {
     const sent = this.boss.send(queueName, { runId }).then(
@@ -90,11 +101,16 @@ export class PgBossRunQueue implements RunQueue {
     if (ms <= 0) return sent
     sent.catch(() => {})
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const err = new JobSendUnanswered(runId, ms, sent)
-        markIfStoreUnavailable(err)
-        reject(err)
-      }, ms)
+      let timer: NodeJS.Timeout | undefined
+      const wait = (answered: number) => {
+        timer = setTimeout(() => {
+          if (this.pool.answeredCount !== answered) return wait(this.pool.answeredCount)
+          const err = new JobSendUnanswered(runId, ms, sent)
+          markIfStoreUnavailable(err)
+          reject(err)
+        }, ms)
+      }
+      wait(this.pool.answeredCount)
       sent.then(resolve, reject).finally(() => clearTimeout(timer))
     })
   }
@@ -239,6 +255,8 @@ export class PgBossRunQueue implements RunQueue {
     clearTimeout(this.polling)
     await this.working
     await this.boss.stop({ graceful: false, wait: true })
+    // ours, not pg-boss's: it ends no pool it was given
+    await endPool(this.pool)
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
@@ -53,6 +53,7 @@ import {
   type TakenSession,
   type TurnStep,
 } from '../store.js'
+import { AnsweringPool } from './answering-pool.js'
 import { migrations } from './migrations/index.js'
 import { endPool } from './pg-connections.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
@@ -82,8 +83,8 @@ export interface PgStoreOptions {
   commitLanes?: number
   timeouts?: PgTimeouts
   /**
-   * STORE_QUERY_TIMEOUT_SECONDS (ms; 0: never): the client-side bound of a read outside a transaction (its
-   * connection's wait included), of a new connection or a wait for one, of a transaction's BEGIN and of each of its
+   * STORE_QUERY_TIMEOUT_SECONDS (ms; 0: never): the client-side bound of a read outside a transaction, of a new
+   * connection or a wait for a free one while none of the others is answered, of a transaction's BEGIN and of each of its
    * statements before COMMIT (one cut: COMMIT is never sent, the connection is destroyed, so the server rolls it
    * back). COMMIT and single statements outside a transaction have none: the driver cannot know whether what it
    * sent was stored, so they wait for the server.
@@ -186,11 +187,13 @@ export class PostgresStore implements Store {
     this.lockWaitMs = connectionLockWait(queryTimeoutMs, timeouts.lockMs)
     this.longLockWaitMs = timeouts.lockMs
     checkPool(poolSize, this.commitLanes)
-    this.pool = new pg.Pool({
+    // a wait for a free connection fails only when none was handed back answered for as long (answering-pool.ts)
+    this.pool = new AnsweringPool({
       connectionString: url,
       max: poolSize,
-      // a new connection a hung server never answers, or a wait for a free one, fails after this (0: never): before
-      // nothing of a write was sent, so it is held and tried again as a refused connection is (isOutageBeforeWrite)
+      // a new connection a hung server never answers, or a wait for a free one while none is answered, fails after
+      // this (0: never): before nothing of a write was sent, so it is held and tried again as a refused connection
+      // is (isOutageBeforeWrite)
       connectionTimeoutMillis: queryTimeoutMs,
       // Sent with each connection's startup (0: not sent, the server's own default holds).
       idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
@@ -249,8 +252,9 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The pool's reads outside a transaction, each bounded by STORE_QUERY_TIMEOUT_SECONDS from its call (its wait
-   * for a connection included): a server that hangs (SIGSTOP, frozen, partitioned) fails it with StoreNoAnswer, a
+   * The pool's reads outside a transaction, each bounded by STORE_QUERY_TIMEOUT_SECONDS: its connection (a new one,
+   * or a wait for a free one while the server answers none of the others), then its statement: a server that hangs
+   * (SIGSTOP, frozen, partitioned) fails it with StoreNoAnswer, a
    * request answers 503 store_unavailable (before, it got no answer until the server woke). Its connection is
    * destroyed, not handed out again with the query pending (the pool ends a connection released with an error, and
    * the driver destroys the socket of one with a query pending). A read changes nothing: failing it is safe.
@@ -259,12 +263,16 @@ export class PostgresStore implements Store {
     query: (async (text: string, values?: unknown[]) => {
       const ms = this.queryTimeoutMs
       if (ms <= 0) return this.pooled.query(text, values)
-      const deadline = Date.now() + ms
-      // bounded by the pool's connectionTimeoutMillis (the same ms)
+      // bounded by the pool's connectionTimeoutMillis (the same ms): a new connection, a wait for a free one while
+      // the server answers none of the others (answering-pool.ts)
       const client = await this.pool.connect().catch((err: unknown) => {
         this.unavailable(err)
         throw err
       })
+      // the statement's own bound from here: a wait for a free connection the server answered others during was
+      // this node's queue, not the server's silence (before: a read that waited its whole bound in the queue was
+      // sent with none left, and failed as if the server hung)
+      const deadline = Date.now() + ms
       // the server's FATAL (a shutdown) can come in the same read as the answer, after the query ended and before
       // the release: heard here, as pg-pool's own query() does, or it is an uncaught 'error'
       client.on('error', ignoreLost)
