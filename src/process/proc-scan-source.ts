@@ -202,10 +202,11 @@ function windowTest(windows) {
   return last === undefined ? undefined : inWindows(windows, last)
 }
 
-// How many ids a window may span for windowPids to look at them one by one (/proc/<id>: an access() each, ~3 µs)
-// rather than list /proc (a readdir of every process: ~110-180 µs with 170 processes, more with more; the
-// steps of a cold run's end, docs/benchmarks.md "Issue 14, session 47").
-const windowProbeAtMost = 32
+// How many ids a window may span for windowPids to look at them one by one (/proc/<id>: an access() each, ~3 µs,
+// and a read of /proc/<id>/status for each that answers: a thread's id answers too) rather than list /proc (a
+// readdir of every process: ~110-180 µs with 170 processes, more with more). Measured on a busy machine, 8 ids
+// cost less than the listing, 24 (most of them live) more (docs/benchmarks.md, "Issue 14, session 47").
+const windowProbeAtMost = 16
 
 // Whether /proc/<id> is a process (a thread group's leader), as the listing of /proc shows them: a thread's id
 // answers too (hidden from the listing), and is no process of its own.
