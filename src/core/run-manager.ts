@@ -7,6 +7,7 @@ import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import { JobNotSent, JobSendUnanswered } from '../store/run-queue.js'
 import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
+import { isDiskFull } from '../util/disk-full.js'
 import { settledWithin } from '../util/settled-within.js'
 import { isStoreBusy } from '../util/store-busy.js'
 import { isStoreUnavailable } from '../util/store-unavailable.js'
@@ -126,11 +127,19 @@ export class RunManager {
       ...queuedRun(opts.id ?? newId('run'), driver.id, request, new Date().toISOString()),
       ...(opts.origin ? { origin: opts.origin } : {}),
     }
-    // Admission is one store operation: the count and the insert cannot interleave with another request's.
+    // Admission is one store operation: the count and the insert cannot interleave with another request's; the
+    // run's `run.queued` is stored in it (one transaction, not two: docs/benchmarks.md, "Issue 14, session 47").
     // An API node leaves the run unowned: a worker claims it from the queue.
     const dispatch = this.cluster?.role === 'api' && this.cluster.queue
+    const owner = dispatch ? null : this.node
     const capacity = await runCapacity(this.config, this.cluster)
-    if (!(await this.store.admitRun(run, dispatch ? null : this.node, capacity))) {
+    const queued = { ownerId: run.id, event: this.log.redact({ type: 'run.queued' }), at: run.createdAt }
+    const admitted = await this.store
+      .admitRun(run, owner, capacity, [queued])
+      .catch((err: unknown) =>
+        isDiskFull(err) ? this.admitWithoutHistory(run, owner, capacity, err) : Promise.reject(err),
+      )
+    if (!admitted) {
       const { running, queued } = this.held.stats
       throw new AppError(
         'over_capacity',
@@ -138,18 +147,8 @@ export class RunManager {
         { retryAfterSeconds: 5 },
       )
     }
-    // the run starts only once this is stored; as its owner's: this node may have stalled since the admission and
-    // been taken for dead, the run taken over and recorded interrupted (then it is answered as that node left it)
-    const queued = await this.log
-      .appendNow(run.id, { type: 'run.queued' }, dispatch ? undefined : this.node)
-      .catch((err: unknown) => {
-        if (err instanceof RunTakenOver) return undefined
-        // admitted, but its history could not begin (a full disk): ended failed, not left queued for good
-        // holding a slot of MAX_QUEUED_RUNS (an API node's unowned run: left to the next start's recovery)
-        if (!dispatch) void this.endNeverQueued(run.id, err)
-        throw err
-      })
-    if (!queued) return this.mustGet(run.id)
+    // stored already: the log only hands it on, in its order (nothing of a new run is queued before it)
+    await this.log.commitWith(run.id, async () => ({ events: admitted }))
     if (dispatch)
       await dispatch.send(run.id).catch((err: unknown) => {
         this.whenJobNotSent(run.id, err)
@@ -163,6 +162,22 @@ export class RunManager {
       throw err
     })
     return stored ?? run
+  }
+
+  /**
+   * A full disk refused the run with its `run.queued`: admitted alone, as when the two were two writes, so that
+   * what a client sees stays the same: 503 storage_full, and the run, when its row still fits, listed and ended
+   * failed saying why (endNeverQueued; an API node's unowned run: left to the next start's recovery). Throws `cause`.
+   */
+  private async admitWithoutHistory(
+    run: Run,
+    owner: string | null,
+    capacity: number,
+    cause: unknown,
+  ): Promise<never> {
+    const admitted = await this.store.admitRun(run, owner, capacity).catch(() => false)
+    if (admitted && owner !== null) void this.endNeverQueued(run.id, cause)
+    throw cause
   }
 
   private enqueue(

@@ -25,7 +25,9 @@ import { markerPathPrefix, markerVariable, ownerVariable } from './process-marke
  *   skipped after a look at its stat, its environment not read (marker-sweeps.ts: the markers' programs started
  *   then).
  * - `windowPids(windows, except)`: the live pids (this process and `except` excepted) in those windows, or
- *   undefined when they bound nothing (marked-processes.ts: a pass with none to look at sends nothing).
+ *   undefined when they bound nothing (marked-processes.ts: a pass with none to look at sends nothing). Windows
+ *   that span a few ids only (`probeAtMost`, default windowProbeAtMost: a cold run's end, with nothing forked
+ *   since but its program's own threads) are looked at id by id, without a listing of /proc.
  * - `signalMarkedAmong(variable, markers, pids)`: signalMarked's signalling, for those pids only.
  * - `signalIfMarked(table, pid, variable, markers, found, since)`: that for one process (the spawn host's sliced
  *   pass).
@@ -174,7 +176,8 @@ function pidCounters() {
   }
 }
 
-function windowTest(windows) {
+// the last pid given (/proc/loadavg), when every window bounds where its pids lie (pid-window.ts); else undefined
+function windowBound(windows) {
   if (!windows || windows.length === 0) return undefined
   const now = pidCounters()
   if (!now) return undefined
@@ -185,16 +188,52 @@ function windowTest(windows) {
     const travel = 3 * w.tasks + 4 * forks
     if (!(forks >= 0 && travel < Math.min(w.pidMax, now.pidMax) - 301)) return undefined
   }
-  const last = now.lastPid
+  return now.lastPid
+}
+
+// whether a pid lies in a window: from its leader's pid to \`last\`, round through pid_max when \`last\` is below it
+function inWindows(windows, last) {
   return (pid) =>
     windows.some((w) => (last >= w.pid ? pid >= w.pid && pid <= last : pid >= w.pid || pid <= last))
 }
 
-function windowPids(windows, except) {
-  const pids = procTable().pids()
-  const inWindow = windowTest(windows)
-  if (!inWindow) return undefined
-  return pids.filter((pid) => pid !== process.pid && !except.includes(pid) && inWindow(pid))
+function windowTest(windows) {
+  const last = windowBound(windows)
+  return last === undefined ? undefined : inWindows(windows, last)
+}
+
+// How many ids a window may span for windowPids to look at them one by one (/proc/<id>: an access() each, ~3 µs,
+// and a read of /proc/<id>/status for each that answers: a thread's id answers too) rather than list /proc (a
+// readdir of every process: ~110-180 µs with 170 processes, more with more). Measured on a busy machine, 8 ids
+// cost less than the listing, 24 (most of them live) more (docs/benchmarks.md, "Issue 14, session 47").
+const windowProbeAtMost = 16
+
+// Whether /proc/<id> is a process (a thread group's leader), as the listing of /proc shows them: a thread's id
+// answers too (hidden from the listing), and is no process of its own.
+function isProcess(id) {
+  if (!fs.existsSync('/proc/' + id)) return false
+  try {
+    return Number(/^Tgid:[ \t]*([0-9]+)$/m.exec(fs.readFileSync('/proc/' + id + '/status', 'latin1'))?.[1]) === id
+  } catch {
+    return false // exited meanwhile
+  }
+}
+
+function windowPids(windows, except, probeAtMost = windowProbeAtMost) {
+  const last = windowBound(windows)
+  if (last === undefined) return undefined
+  const wanted = (pid) => pid !== process.pid && !except.includes(pid)
+  // every window runs from its leader's pid to the last pid given: together, from the lowest leader's on
+  const from = Math.min(...windows.map((w) => w.pid))
+  if (windows.every((w) => w.pid <= last) && last - from < probeAtMost) {
+    const pids = []
+    for (let id = from; id <= last; id++) if (wanted(id) && isProcess(id)) pids.push(id)
+    return pids
+  }
+  // else listed, after the counters were read: a pid the listing shows that was given since lies past the last one
+  // and is left out, as one given after the listing would be (a later pass looks again)
+  const inWindow = inWindows(windows, last)
+  return procTable().pids().filter((pid) => wanted(pid) && inWindow(pid))
 }
 
 function signalMarked(variable, markers, except, since = 0, windows) {

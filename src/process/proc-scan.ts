@@ -17,7 +17,11 @@ export interface ProcScan {
   ): string | undefined
   pidCounters(): PidCounters | null
   windowTest(windows: readonly PidWindow[] | undefined): ((pid: number) => boolean) | undefined
-  windowPids(windows: readonly PidWindow[], except: readonly number[]): number[] | undefined
+  windowPids(
+    windows: readonly PidWindow[],
+    except: readonly number[],
+    probeAtMost?: number,
+  ): number[] | undefined
   signalMarked(
     variable: string,
     markers: ReadonlyMap<string, NodeJS.Signals | 0>,

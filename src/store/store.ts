@@ -255,10 +255,17 @@ export interface Store {
   retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean>
   /**
    * Stores `run` (queued) owned by `owner` (null: not yet owned by any node, waiting for a worker), unless
-   * `maxUnfinished` runs are already queued or running; returns whether it was admitted. Throws NotAMember when
-   * `owner` is not a member (see claimRun).
+   * `maxUnfinished` runs are already queued or running; false when it was not admitted. Throws NotAMember when
+   * `owner` is not a member (see claimRun). `events` (its first, `run.queued`) are appended in the same
+   * transaction, each as appendEvents would: all or none, so a write the store refuses (a full disk) leaves no
+   * run behind. Returns the events stored (none asked: an empty array).
    */
-  admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean>
+  admitRun(
+    run: Run,
+    owner: string | null,
+    maxUnfinished: number,
+    events?: readonly EventToAppend[],
+  ): Promise<StoredEvent[] | false>
   /**
    * Makes `node` the owner of queued run `id` unless another node claimed it first; the run, or undefined.
    * Only a member claims: a node whose record is gone or marked lost (markNodesLost) gets NotAMember, checked in

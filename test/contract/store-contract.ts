@@ -253,6 +253,34 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       ])
     })
 
+    it('admitRun stores its events with the run in one transaction, all or nothing; none when it is refused', async () => {
+      const { store } = await fresh()
+      const queued = { type: 'run.queued' } as const
+      // an event refused (here: of an unknown owner) rolls the run back with it
+      await expect(
+        store.admitRun(newRun('run_a'), 'node_a', 10, [
+          { ownerId: 'run_a', event: queued, at: 't1' },
+          { ownerId: 'run_x', event: queued, at: 't1' },
+        ]),
+      ).rejects.toThrow(/unknown run/)
+      expect(await store.getRun('run_a')).toBeUndefined()
+      // admitted again: its first event is seq 1 (no seq noted in the rolled-back transaction kept), its owner set
+      expect(
+        await store.admitRun(newRun('run_a'), 'node_a', 10, [{ ownerId: 'run_a', event: queued, at: 't2' }]),
+      ).toEqual([{ ...queued, seq: 1, at: 't2', runId: 'run_a' }])
+      expect(await store.getRun('run_a')).toMatchObject({ status: 'queued', lastSeq: 1 })
+      expect(await store.ownerOf('run_a')).toBe('node_a')
+      expect(await store.eventsAfter('run_a', 0, 10)).toEqual([
+        { ...queued, seq: 1, at: 't2', runId: 'run_a' },
+      ])
+      // over the bound: neither the run nor its events
+      expect(
+        await store.admitRun(newRun('run_b'), null, 1, [{ ownerId: 'run_b', event: queued, at: 't3' }]),
+      ).toBe(false)
+      expect(await store.getRun('run_b')).toBeUndefined()
+      expect(await store.eventsAfter('run_b', 0, 10)).toEqual([])
+    })
+
     it('appendEvents stores a batch in order in one transaction, all or nothing', async () => {
       const { store, connect } = await fresh()
       await store.createRun(newRun('run_a'))
@@ -329,12 +357,12 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
 
     it('admits runs up to the bound of unfinished runs, and again once one finished', async () => {
       const { store } = await fresh()
-      expect(await store.admitRun(newRun('run_1'), 'node_a', 2)).toBe(true)
-      expect(await store.admitRun(newRun('run_2'), null, 2)).toBe(true)
+      expect(await store.admitRun(newRun('run_1'), 'node_a', 2)).toEqual([])
+      expect(await store.admitRun(newRun('run_2'), null, 2)).toEqual([])
       expect(await store.admitRun(newRun('run_3'), 'node_a', 2)).toBe(false)
       expect(await store.getRun('run_3')).toBeUndefined()
       await store.updateRun('run_1', { status: 'succeeded', finishedAt: '2026-01-01T00:00:01.000Z' })
-      expect(await store.admitRun(newRun('run_3'), 'node_a', 2)).toBe(true)
+      expect(await store.admitRun(newRun('run_3'), 'node_a', 2)).toEqual([])
       expect(await store.ownerOf('run_3')).toBe('node_a')
       expect(await store.ownerOf('run_2')).toBeNull()
       expect(await store.ownerOf('run_missing')).toBeUndefined()
@@ -536,7 +564,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.createRun(newRun('run_t1', { tenant: 'team-a' }))
       await store.createRun(newRun('run_t2', { tenant: 'team-b' }))
       await store.createRun(newRun('run_t3'))
-      expect(await store.admitRun(newRun('run_t4', { tenant: 'team-a' }), 'node_a', 100)).toBe(true)
+      expect(await store.admitRun(newRun('run_t4', { tenant: 'team-a' }), 'node_a', 100)).toEqual([])
       expect(ids(await store.listRuns({ limit: 10, tenant: 'team-a' }))).toEqual(['run_t4', 'run_t1'])
       expect(ids(await store.listRuns({ limit: 10, tenant: 'team-b' }))).toEqual(['run_t2'])
       expect(ids(await store.listRuns({ limit: 10, tenant: null }))).toEqual(['run_t3'])
@@ -1201,7 +1229,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await store.claimRun('run_3', 'node_a'))?.id).toBe('run_3')
       await store.claimSession('ses_1', 'node_a')
       expect(await store.ownerOf('ses_1')).toBe('node_a')
-      expect(await store.admitRun(newRun('run_4'), 'node_a', 100)).toBe(true)
+      expect(await store.admitRun(newRun('run_4'), 'node_a', 100)).toEqual([])
       await store.createSession(newSession('ses_2'), 'node_a')
       expect(await store.ownerOf('ses_2')).toBe('node_a')
       // node_c, marked but not removed, stays out; registering it again makes it a member again

@@ -214,6 +214,11 @@ function refusingIn(target: Store, prop: string | symbol, refuse: (events: reado
       refuse(batch.map((b) => b.event))
       return target.appendEvents(batch)
     }
+  if (prop === 'admitRun')
+    return async (...args: Parameters<Store['admitRun']>) => {
+      refuse((args[3] ?? []).map((b) => b.event))
+      return target.admitRun(...args)
+    }
   if (prop === 'updateRunWithEvents')
     return async (...args: Parameters<Store['updateRunWithEvents']>) => {
       refuse(args[3].map((b) => b.event))

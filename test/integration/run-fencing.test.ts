@@ -193,7 +193,7 @@ describe("a stale node's run events (PostgreSQL)", () => {
     expect(await store.ownerOf('run_1')).toBe('node_c')
   })
 
-  it('a run admitted by a node taken for dead before its run.queued: answered as the taker left it, never started', async () => {
+  it('a run admitted by a node taken for dead right after: answered as the taker left it, never started', async () => {
     const store = await pg.openStore()
     await store.registerNode(nodeRecord('node_a'))
     await store.registerNode(nodeRecord('node_b'))
@@ -217,8 +217,14 @@ describe("a stale node's run events (PostgreSQL)", () => {
       cwd: workspace,
     })
     expect(run).toMatchObject({ status: 'interrupted', reason: 'worker_lost' })
+    // its run.queued stored with the admission (one transaction); its claim, before it would start, refused
+    await a.runs.idle()
     expect(a.runs.stats).toEqual({ running: 0, queued: 0 })
-    expect((await store.eventsAfter(run.id, 0, 10)).map((e) => e.type)).toEqual(['run.completed'])
+    expect((await store.eventsAfter(run.id, 0, 10)).map((e) => e.type)).toEqual([
+      'run.queued',
+      'run.completed',
+    ])
+    expect(await store.getRun(run.id)).toMatchObject({ status: 'interrupted', reason: 'worker_lost' })
   })
 
   it("a cancel of a run whose holder's liveness lock is free judges the holder at once and takes the run over", async () => {

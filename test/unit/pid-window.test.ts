@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import fs, { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { endMarked, signalMarkedHere } from '../../src/process/marked-processes.js'
@@ -157,6 +158,48 @@ describe('endMarked with the window of its program', () => {
       expect(procScan().windowTest([proc.pidWindow!])!(helper)).toBe(true)
     } finally {
       if (helper > 0) process.kill(helper, 'SIGKILL')
+    }
+  })
+})
+
+describe('windowPids (the live processes of a pass’s windows)', () => {
+  /** The ids of `pid`'s threads but its own (each answers at /proc/<id>, hidden from the listing of /proc). */
+  const threadsOf = (pid: number) =>
+    readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((id) => id !== pid)
+
+  it('looks at a window of a few ids id by id, without listing /proc: its processes, not their threads', async () => {
+    const older = await daemon({})
+    const snapshot = pidSnapshot()
+    // a Node process: threads of its own, given ids after its pid
+    const leader = spawn(process.execPath, ['-e', 'console.log("up"); setInterval(() => {}, 1000)'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    started.push(leader)
+    await new Promise((resolve) => leader.stdout!.once('data', resolve))
+    const newer = await daemon({})
+    const threads = threadsOf(leader.pid!)
+    expect(threads.length).toBeGreaterThan(0)
+    const window = pidWindow(snapshot, leader.pid)!
+    const listing = vi.spyOn(fs, 'readdirSync')
+    try {
+      // any span looked at id by id (on a busy machine more than the default's few ids are given meanwhile)
+      const probed = procScan().windowPids([window], [newer.pid!], 1_000_000)!
+      expect(listing).not.toHaveBeenCalled()
+      // a span past the bound: listed, the same processes
+      const listed = procScan().windowPids([window], [newer.pid!], 0)!
+      expect(listing).toHaveBeenCalledWith('/proc')
+      for (const pids of [probed, listed]) {
+        expect(pids).toContain(leader.pid)
+        expect(pids).not.toContain(older.pid)
+        expect(pids).not.toContain(newer.pid) // excepted
+        expect(pids).not.toContain(process.pid)
+        expect(pids.filter((id) => threads.includes(id))).toEqual([])
+      }
+    } finally {
+      listing.mockRestore()
     }
   })
 })

@@ -96,7 +96,7 @@ export function tenantStore(store: Store, tenant: string | null): Store {
   const sessionIsMine = async (id: string) => mine(await store.getSession(id)) !== undefined
   const overrides: Pick<Store, TenantMember> = {
     createRun: (run) => store.createRun(stamp(run)),
-    admitRun: (run, owner, max) => store.admitRun(stamp(run), owner, max),
+    admitRun: (run, owner, max, events) => store.admitRun(stamp(run), owner, max, events),
     // a tenant's keys are its own: another tenant's same key is another key
     holdRunKey: (_, key, hold, at, keptSince) => store.holdRunKey(tenant, key, hold, at, keptSince),
     releaseRunKey: (_, key, runId) => store.releaseRunKey(tenant, key, runId),

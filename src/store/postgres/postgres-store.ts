@@ -511,12 +511,18 @@ export class PostgresStore implements Store {
     })
   }
 
-  async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
+  async admitRun(
+    run: Run,
+    owner: string | null,
+    maxUnfinished: number,
+    events: readonly EventToAppend[] = [],
+  ): Promise<StoredEvent[] | false> {
     return this.transaction(async (db) => {
+      let admitted: boolean
       try {
         // One admission at a time across the cluster (the admission lock), the member check, the count and the
         // insert in one statement: the lock is held from there to COMMIT, one round trip (migration 9)
-        return await this.runs.insertWhere(
+        admitted = await this.runs.insertWhere(
           db,
           run,
           { node_id: owner },
@@ -527,6 +533,7 @@ export class PostgresStore implements Store {
         if ((err as { code?: unknown }).code === notAMember && owner !== null) throw new NotAMember(owner)
         throw err
       }
+      return admitted && insertEvents(db, events)
     })
   }
 

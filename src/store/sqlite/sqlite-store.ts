@@ -303,6 +303,16 @@ export class SqliteStore implements Store {
           }
         },
       ),
+      admitRun: this.db.transaction(
+        (run: Run, owner: string | null, maxUnfinished: number, batch: readonly EventToAppend[]) => {
+          if (owner !== null) this.mustBeMember(owner)
+          const { n } = this.stmts.countUnfinished.get() as { n: number }
+          if (n >= maxUnfinished) return false
+          this.runs.insert(run)
+          this.stmts.setRunNode.run(owner, run.id)
+          return batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence))
+        },
+      ),
       createSession: this.db.transaction((s: Session, owner: string, batch: readonly EventToAppend[]) => {
         this.mustBeMember(owner)
         this.sessions.insert(s)
@@ -431,20 +441,20 @@ export class SqliteStore implements Store {
     )
   }
 
-  async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
-    // IMMEDIATE: the count and the insert hold the write lock together, also against other processes.
-    return this.written(() =>
-      this.db
-        .transaction(() => {
-          if (owner !== null) this.mustBeMember(owner)
-          const { n } = this.stmts.countUnfinished.get() as { n: number }
-          if (n >= maxUnfinished) return false
-          this.runs.insert(run)
-          this.stmts.setRunNode.run(owner, run.id)
-          return true
-        })
-        .immediate(),
-    )
+  async admitRun(
+    run: Run,
+    owner: string | null,
+    maxUnfinished: number,
+    events: readonly EventToAppend[] = [],
+  ): Promise<StoredEvent[] | false> {
+    try {
+      // IMMEDIATE: the count and the insert hold the write lock together, also against other processes.
+      return this.tx.admitRun.immediate(run, owner, maxUnfinished, events)
+    } catch (err) {
+      // Rolled back (its full disk refused the run): the seqs noted for its events were never stored.
+      for (const b of events) this.lastSeqs.forget(b.ownerId)
+      throw err
+    }
   }
 
   async claimRun(id: string, node: string): Promise<Run | undefined> {
