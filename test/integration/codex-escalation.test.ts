@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -28,10 +29,14 @@ describe('codex: a command the model asks to run unsandboxed', () => {
   let mock: MockLlm
   let gw: TestGateway
   let outside: string
+  let readableOutside: string
+  const readableMark = 'read-outside-the-workspace-ok'
   beforeAll(async () => {
     mock = await startMockLlm()
     gw = await startGateway(mock)
     outside = tempDir('escalation-outside-')
+    readableOutside = path.join(outside, 'readable.txt')
+    writeFileSync(readableOutside, readableMark)
   })
   afterAll(async () => {
     await gw?.close()
@@ -54,6 +59,12 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     mock.requests
       .map((r) => JSON.stringify(r.body))
       .some((body) => body.includes(target) && body.includes('you cannot ask for escalated permissions'))
+
+  /** The model was told its command writing `target` hit the sandbox's read-only file system. */
+  const deniedToModel = (target: string) =>
+    mock.requests
+      .map((r) => JSON.stringify(r.body))
+      .some((body) => body.includes(target) && body.includes('Read-only file system'))
 
   it.each([
     ['codex', 'on-request'],
@@ -151,6 +162,85 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     })
   })
 
+  // codex sends a thread's raw response items only when thread/start asked for them: a thread resumed in a new
+  // app-server (after a gateway restart, a takeover, an app-server that died) sends none, and its escalation was
+  // asked with a warning; accepted, it ran unsandboxed (before: the file below was written). The gateway finds the
+  // model's call in the thread's rollout file (rollout-calls.ts) and declines it.
+  it('codex untrusted, a thread resumed in a new app-server: the escalation is not run outside the sandbox', async () => {
+    const target = path.join(outside, 'codex-untrusted-resumed-escalated.txt')
+    const session = await untrustedSession(gw, 'codex', 'workspace-write')
+    await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
+    // the app-server dies between turns: the next turn resumes the thread in a new one
+    const driver = gw.ctx.registry.get('codex') as CodexDriver
+    const exited = new Promise<void>((resolve) => {
+      const off = driver.onAppServerExit(() => {
+        off()
+        resolve()
+      })
+    })
+    process.kill(driver.appServerPid!, 'SIGKILL')
+    await exited
+    const { asked, events } = await turnAcceptingAll(
+      gw,
+      mock,
+      session.id,
+      {
+        kind: 'exec_command',
+        cmd: `echo pwned > ${target}`,
+        sandboxPermissions: 'require_escalated',
+        justification: 'May I write the report?',
+      },
+      { kind: 'text', text: 'done' },
+    )
+    expect(existsSync(target)).toBe(false)
+    expect(asked).toEqual([])
+    expect(
+      events.some(
+        (ev) =>
+          ev.type === 'item.completed' &&
+          ev.item.type === 'error' &&
+          ev.item.message.includes('outside the sandbox: declined by agent-gateway'),
+      ),
+    ).toBe(true)
+    // an ordinary command of the resumed thread is still asked, and accepted runs in the workspace
+    const inside = path.join(gw.workspace, 'codex-untrusted-resumed-inside.txt')
+    const ordinary = await turnAcceptingAll(
+      gw,
+      mock,
+      session.id,
+      { kind: 'exec_command', cmd: `echo report > ${inside}` },
+      { kind: 'text', text: 'done' },
+    )
+    expect(ordinary.asked.length).toBe(1)
+    expect(readFileSync(inside, 'utf8')).toBe('report\n')
+  })
+
+  // codex retries a command its sandbox denied without the sandbox, unasked, once the client accepted it under
+  // `untrusted` ("retry without sandbox"): codex-acp's `shell_command` (whose denial is always judged) wrote
+  // outside the workspace (before: the file below was written). The session's profile denies a read
+  // (read-profiles.ts sessionProfiles), and codex runs no retry of such a profile outside its sandbox; reads are
+  // not confined (CODEX_CONFINE_READS off): a file outside the workspace is read as before.
+  it('acp:codex-acp untrusted: an accepted command its sandbox denied is not run again without it', async () => {
+    const target = path.join(outside, 'codex-acp-untrusted-retried.txt')
+    const { asked } = await untrustedTurnAcceptingAll(
+      gw,
+      mock,
+      'acp:codex-acp',
+      'workspace-write',
+      { kind: 'exec_command', cmd: `cat ${readableOutside}`, tool: 'shell_command' },
+      { kind: 'exec_command', cmd: `echo pwned > ${target}`, tool: 'shell_command' },
+      { kind: 'text', text: 'done' },
+    )
+    expect(existsSync(target)).toBe(false)
+    // the write was asked (and accepted), once
+    expect(
+      asked.filter((ev) => ev.type === 'approval.requested' && ev.command?.includes(target)).length,
+    ).toBe(1)
+    // the sandbox denied it, and codex told the model so; the file outside the workspace was read
+    expect(deniedToModel(target)).toBe(true)
+    expect(mock.requests.some((r) => JSON.stringify(r.body).includes(readableMark))).toBe(true)
+  })
+
   it('codex exec: a run (approval never) refuses it', async () => {
     const target = path.join(outside, 'codex-exec.txt')
     scriptEscalation(target)
@@ -210,20 +300,39 @@ async function untrustedTurnAcceptingAll(
   sandbox: 'read-only' | 'workspace-write',
   ...steps: Parameters<MockLlm['script']>
 ) {
+  return turnAcceptingAll(gw, mock, (await untrustedSession(gw, agent, sandbox)).id, ...steps)
+}
+
+async function untrustedSession(gw: TestGateway, agent: string, sandbox: 'read-only' | 'workspace-write') {
   const created = await postJson(`${gw.url}/v1/sessions`, { agent, approvalPolicy: 'untrusted', sandbox })
   expect(created.status).toBe(201)
-  const session = (await created.json()) as Session
+  return (await created.json()) as Session
+}
+
+/** A turn of session `sessionId` that runs the mock's `steps`; an approver accepts everything the turn asks. */
+async function turnAcceptingAll(
+  gw: TestGateway,
+  mock: MockLlm,
+  sessionId: string,
+  ...steps: Parameters<MockLlm['script']>
+) {
   mock.script(...steps)
   const turn = (await (
-    await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the report' })
+    await postJson(`${gw.url}/v1/sessions/${sessionId}/turns`, { input: 'write the report' })
   ).json()) as Turn
   const answers: Promise<Response>[] = []
-  const events = await sessionEventsUntil(gw.url, session.id, (ev) => {
-    if (ev.type === 'approval.requested')
+  const asked: StoredEvent[] = []
+  let started = false
+  const events = await sessionEventsUntil(gw.url, sessionId, (ev) => {
+    // the session's events from its start: this turn's are those after its turn.started
+    if (ev.type === 'turn.started' && ev.turnId === turn.id) started = true
+    if (started && ev.type === 'approval.requested') {
+      asked.push(ev)
       answers.push(postJson(`${gw.url}/v1/approvals/${ev.approvalId}`, { decision: 'accept' }))
+    }
     return (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turn.id
   })
   for (const answer of await Promise.all(answers)) expect(answer.status).toBe(200)
   expect(events.find((ev) => ev.type === 'turn.completed' && ev.turnId === turn.id)).toBeDefined()
-  return { events, asked: events.filter((ev) => ev.type === 'approval.requested') }
+  return { events, asked }
 }

@@ -5,6 +5,8 @@ import {
   codexSandboxArgs,
   deniedReadPath,
   readProfileOverrides,
+  sessionProfile,
+  sessionProfileOverrides,
 } from '../../src/agents/codex/read-profiles.js'
 import { confinedCodexArgs } from '../../src/agents/codex/run-sandbox-args.js'
 import { resolveCodexBinary } from '../../src/agents/codex-binary.js'
@@ -40,6 +42,33 @@ describe('codex read-confining profiles', () => {
       `permissions.agent-gateway-workspace-write.filesystem={":minimal"="read",":workspace_roots"="write",${JSON.stringify(own)}="read",${denied}}`,
     ])
     expect(readProfileOverrides({ ...off, CODEX_PATH: undefined }, binary)).toEqual([])
+  })
+
+  it("codex-acp's profiles: reads confined, else all read with the denied read, none when danger-full-access is allowed", () => {
+    const binary = resolveCodexBinary()!
+    const denied = `${JSON.stringify(deniedReadPath)}="none"`
+    const held = { ...off, ALLOW_DANGER_FULL_ACCESS: false, CODEX_PATH: undefined }
+    // the same sandbox as --sandbox (every file read, the workspace written or not), never run outside it
+    expect(sessionProfileOverrides(held, binary)).toEqual([
+      '-c',
+      'default_permissions="agent-gateway-read-only"',
+      '-c',
+      `permissions.agent-gateway-read-only.filesystem={":root"="read",":workspace_roots"="read",${denied}}`,
+      '-c',
+      `permissions.agent-gateway-workspace-write.filesystem={":root"="read",":workspace_roots"="write",${denied}}`,
+    ])
+    expect(sessionProfile(held, 'read-only')).toBe('agent-gateway-read-only')
+    expect(sessionProfile(held, 'workspace-write')).toBe('agent-gateway-workspace-write')
+    expect(sessionProfile(held, 'danger-full-access')).toBeUndefined()
+    const confined = { ...on, ALLOW_DANGER_FULL_ACCESS: false, CODEX_PATH: undefined }
+    expect(sessionProfileOverrides(confined, binary)).toEqual(readProfileOverrides(confined, binary))
+    // the operator allows danger-full-access: the model may ask for an unsandboxed run, so --sandbox modes
+    const allowed = { ...off, ALLOW_DANGER_FULL_ACCESS: true, CODEX_PATH: undefined }
+    expect(sessionProfileOverrides(allowed, binary)).toEqual([])
+    expect(sessionProfile(allowed, 'read-only')).toBeUndefined()
+    expect(sessionProfile({ ...on, ALLOW_DANGER_FULL_ACCESS: true }, 'read-only')).toBe(
+      'agent-gateway-read-only',
+    )
   })
 
   it('a binary outside the pinned layout is granted alone, not its directory', () => {

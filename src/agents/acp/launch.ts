@@ -13,7 +13,7 @@ import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { includeOnlyOverride } from '../codex/command-markers.js'
 import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
-import { confinedProfile, readProfileOverrides } from '../codex/read-profiles.js'
+import { confinedProfile, sessionProfile, sessionProfileOverrides } from '../codex/read-profiles.js'
 import type { AskForApproval } from '../codex-app-server/generated/v2/AskForApproval.js'
 import { escalationAllowed, heldApproval } from '../codex-app-server/held-sandbox.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
@@ -90,7 +90,7 @@ export interface AcpLaunchSettings {
 
 /**
  * argv and env of one agent process. codex-acp is configured like codex (CODEX_HOME + the provider `-c`
- * overrides, plus model, sandbox_mode (or with CODEX_CONFINE_READS default_permissions) and approval_policy per
+ * overrides, plus model, default_permissions (read-profiles.ts sessionProfiles; else sandbox_mode) and approval_policy per
  * session); claude-agent-acp gets the Anthropic settings of the server's env with Claude Code's nonessential
  * traffic off; `gemini --acp` and `copilot --acp` get the env and flags of the gemini and copilot drivers
  * (gemini-launch.ts; copilot/env.ts, copilot/args.ts); claude-agent-acp's, gemini's and copilot's sandbox is
@@ -149,7 +149,7 @@ export function acpLaunch(
     killGraceMs: config.KILL_GRACE_MS,
     toolSettleMs: config.ACP_TOOL_SETTLE_MS,
     ...(spec.flavor === 'codex-acp' ? { codexMarker: true } : {}),
-    ...(spec.flavor === 'codex-acp' && codexAcpProfile(config, s) ? { startsHelpers: true } : {}),
+    ...(spec.flavor === 'codex-acp' && codexAcpConfinedReads(config, s) ? { startsHelpers: true } : {}),
     ...(spec.flavor === 'gemini' ? { markerPrefix: geminiMarkerPrefix, readsItself: true } : {}),
     ...(proxied ? { proxyAuthentication: 'anthropic' as const } : {}),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
@@ -186,9 +186,9 @@ function containerPlacement(
   return placed(s.placement, program, homes, (s.sandbox ?? config.CODEX_SANDBOX) !== 'read-only')
 }
 
-/** codex-acp's read-confining profile (read-profiles.ts), if its sandbox has one (none in a container). */
-const codexAcpProfile = (config: Config, s: AcpLaunchSettings) =>
-  confinedProfile(config, innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX))
+/** Whether codex-acp's profile confines reads (read-profiles.ts), under which codex starts helpers of its own. */
+const codexAcpConfinedReads = (config: Config, s: AcpLaunchSettings) =>
+  confinedProfile(config, innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX)) !== undefined
 
 /**
  * codex's overrides, with no shell snapshot: the codex of codex-acp (0.16) takes one by running the user's
@@ -206,12 +206,13 @@ function codexAcpArgs(
 ): string[] {
   const model = resolveModel(s.model, config.CODEX_MODEL)
   const sandbox = innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX)
-  // reads confined like codex's (read-profiles.ts): codex-acp runs itself again inside bubblewrap, so its own
-  // binary is the one the profiles grant; codex refuses `sandbox_mode` together with `default_permissions`
-  const profile = codexAcpProfile(config, s)
+  // the session profiles of codex's threads (read-profiles.ts sessionProfiles): no command run outside the
+  // sandbox, reads confined with CODEX_CONFINE_READS; codex-acp runs itself again inside bubblewrap, so its own
+  // binary is the one a confining profile grants; codex refuses `sandbox_mode` together with `default_permissions`
+  const profile = sessionProfile(config, sandbox)
   return [
     ...codexOverride('features.shell_snapshot', false),
-    ...(profile ? readProfileOverrides(config, binary) : []),
+    ...(profile ? sessionProfileOverrides(config, binary) : []),
     ...codexProviderArgs(config, s.access, serverEnv),
     ...(model ? codexOverride('model', model) : []),
     ...(profile ? codexOverride('default_permissions', profile) : codexOverride('sandbox_mode', sandbox)),

@@ -36,6 +36,8 @@ export interface OpenedThread {
   model: string | undefined
   /** The approval policy codex runs the thread's turns with (its own unless a turn names one). */
   approvalPolicy?: AskForApproval
+  /** The thread's rollout file, where codex records the model's calls (codex 0.171 names it in every answer). */
+  rollout?: string
 }
 
 /**
@@ -50,6 +52,8 @@ export class AppServerHost {
   private readonly loaded = new Map<string, number>()
   /** thread id -> the owner value its commands carry (escaped-processes.ts), for the threads loaded. */
   private readonly owners = new Map<string, string>()
+  /** thread id -> its rollout file, as codex last named it (escalated-calls.ts). */
+  private readonly rollouts = new Map<string, string>()
   /** Why recent generations ended (an answer can arrive just before its process is reported gone). */
   private readonly exits = new Map<number, RpcClosedError>()
   /** The cwd of every turn running on this host (sessions' and warm runs'): what escaped commands end with. */
@@ -112,6 +116,12 @@ export class AppServerHost {
   forget(threadId: string): void {
     this.loaded.delete(threadId)
     this.owners.delete(threadId)
+    this.rollouts.delete(threadId)
+  }
+
+  /** The rollout file of a loaded thread, as codex named it when it opened the thread (escalated-calls.ts). */
+  rolloutOf(threadId: string): string | undefined {
+    return this.rollouts.get(threadId)
   }
 
   /** Why the process of `generation` ended, if it did. */
@@ -133,6 +143,7 @@ export class AppServerHost {
     const opened = parseThread('thread/start', result)
     this.loaded.set(opened.threadId, generation)
     this.owners.set(opened.threadId, owner)
+    if (opened.rollout) this.rollouts.set(opened.threadId, opened.rollout)
     return opened
   }
 
@@ -147,6 +158,7 @@ export class AppServerHost {
     const opened = parseThread('thread/fork', result)
     this.loaded.set(opened.threadId, generation)
     this.owners.set(opened.threadId, owner)
+    if (opened.rollout) this.rollouts.set(opened.threadId, opened.rollout)
     return opened
   }
 
@@ -186,6 +198,7 @@ export class AppServerHost {
     const opened = parseThread('thread/resume', result)
     this.loaded.set(threadId, generation)
     this.owners.set(threadId, threadId)
+    if (opened.rollout) this.rollouts.set(threadId, opened.rollout)
     return opened
   }
 
@@ -266,5 +279,10 @@ function parseThread(method: string, result: unknown): OpenedThread {
   const parsed = threadResponse.safeParse(result)
   if (!parsed.success) throw new Error(`codex app-server answered ${method} without a thread id`)
   const { thread, model, approvalPolicy } = parsed.data
-  return { threadId: thread.id, model, ...(approvalPolicy ? { approvalPolicy } : {}) }
+  return {
+    threadId: thread.id,
+    model,
+    ...(approvalPolicy ? { approvalPolicy } : {}),
+    ...(thread.path ? { rollout: thread.path } : {}),
+  }
 }

@@ -270,7 +270,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     const current = run?.turnId
     if (current !== undefined && approval.ask.turnId !== undefined && approval.ask.turnId !== current)
       return approval.answer('cancel')
-    const ask = this.unsandboxedRun(approval.ask, run)
+    const ask = await this.unsandboxedRun(approval.ask, run)
     if (ask === undefined) return approval.answer('decline')
     const controller = new AbortController()
     this.pendingApprovals.set(id, controller)
@@ -288,11 +288,12 @@ export class CodexSession implements AgentSession, ThreadListener {
    * A command approval as the client is asked it, unless escalation is allowed (held-sandbox.ts): undefined (the
    * gateway declines it, and tells the client with an error item) when the model asked to run the command outside
    * the sandbox, which codex asks under `untrusted` with the same request as a sandboxed command; with a warning in
-   * its reason when the gateway could not see the model's call (a thread resumed or forked: escalated-calls.ts).
+   * its reason when the gateway could not see the model's call, neither as a raw item nor in the thread's rollout
+   * (escalated-calls.ts).
    */
-  private unsandboxedRun(ask: ApprovalAsk, run: TurnRun | undefined): ApprovalAsk | undefined {
+  private async unsandboxedRun(ask: ApprovalAsk, run: TurnRun | undefined): Promise<ApprovalAsk | undefined> {
     if (ask.kind !== 'command' || this.settings.escalationAllowed === true) return ask
-    const call = this.calls.of(ask.itemId)
+    const call = await this.calls.find(ask.itemId, this.host.rolloutOf(this.agentSessionId))
     if (call === 'sandboxed') return ask
     if (call === 'unknown')
       return { ...ask, reason: [unseenCallWarning, ask.reason].filter(Boolean).join(' ') }

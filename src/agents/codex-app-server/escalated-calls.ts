@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { callInRollout } from './rollout-calls.js'
 
 /**
  * Which of a thread's command calls the model asked to run outside the sandbox. codex's approval request for such
@@ -6,8 +7,9 @@ import { z } from 'zod'
  * sandboxed one (codex 0.171), and under `untrusted` codex asks it (its granular policy that refuses them would
  * drop `untrusted`'s questions about sandboxed commands: held-sandbox.ts). The model's call itself says it: a
  * thread started with `experimentalRawEvents` sends each response item (`rawResponseItem/completed`) before codex
- * runs the call, and a command approval's `itemId` is the call's `call_id`. Threads codex opened otherwise
- * (`thread/resume`, `thread/fork`: the flag is thread/start's only) send none: their calls stay unknown.
+ * runs the call, and a command approval's `itemId` is the call's `call_id`. A thread resumed in a new app-server
+ * (the flag is thread/start's only) sends none: a call not seen is looked up in the thread's rollout file, where
+ * codex recorded it before it asked (rollout-calls.ts); one found nowhere stays unknown.
  */
 export class EscalatedCalls {
   private readonly escalated = new Set<string>()
@@ -25,6 +27,18 @@ export class EscalatedCalls {
   of(itemId: string | undefined): 'escalated' | 'sandboxed' | 'unknown' {
     if (itemId === undefined) return 'unknown'
     return this.escalated.has(itemId) ? 'escalated' : this.sandboxed.has(itemId) ? 'sandboxed' : 'unknown'
+  }
+
+  /** `of`, and for a call not seen, what the thread's rollout file (`rollout`) recorded of it. */
+  async find(
+    itemId: string | undefined,
+    rollout: string | undefined,
+  ): Promise<'escalated' | 'sandboxed' | 'unknown'> {
+    const seen = this.of(itemId)
+    if (seen !== 'unknown' || itemId === undefined || rollout === undefined) return seen
+    const args = await callInRollout(rollout, itemId)
+    if (args === undefined) return 'unknown'
+    return asksOutsideSandbox(args) ? 'escalated' : 'sandboxed'
   }
 
   /** A turn's calls are not asked about after it: a new turn starts with none. */

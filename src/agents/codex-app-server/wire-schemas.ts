@@ -90,7 +90,8 @@ export const askForApproval = z.union([
  * policy it runs with (one codex does not name is left out, not a failed open).
  */
 export const threadResponse = z.looseObject({
-  thread: z.looseObject({ id: z.string() }),
+  // `path`: the thread's rollout file (escalated-calls.ts reads the model's calls there after a resume)
+  thread: z.looseObject({ id: z.string(), path: z.string().nullish().catch(undefined) }),
   model: z.string().optional(),
   approvalPolicy: askForApproval.optional().catch(undefined),
 })

@@ -22,7 +22,8 @@ import { codexOverride } from './config-override.js'
  * - one path denied (`none`, `deniedReadPath`, which does not exist): codex never runs a command of a profile
  *   with a denied read outside its sandbox, since the sandbox is what enforces the denial; so a command the
  *   client accepted under `untrusted` that the sandbox denies is not retried unsandboxed (codex's "retry without
- *   sandbox" on a denial, unasked: seen with codex-acp's codex, which then wrote outside the workspace).
+ *   sandbox" on a denial, unasked: seen with codex-acp's codex, which then wrote outside the workspace); it does
+ *   not keep a call the model asked to run unsandboxed (`require_escalated`) in the sandbox (codex 0.171).
  * No network (a profile's default). `/tmp` and `$TMPDIR` are not the host's: writes there stay in the sandbox's
  * own tmpfs, as the `exclude_*tmp*` overrides intend. danger-full-access stays unconfined: that is its meaning.
  */
@@ -43,6 +44,50 @@ export function confinedProfile(
   mode: SandboxMode,
 ): string | undefined {
   return config.CODEX_CONFINE_READS && mode !== 'danger-full-access' ? readProfileIds[mode] : undefined
+}
+
+/**
+ * What the profiles of codex-acp's sessions are: `confined` with CODEX_CONFINE_READS (above); else `reads-all`,
+ * unless the operator allows danger-full-access (ALLOW_DANGER_FULL_ACCESS: a command may then run unsandboxed,
+ * held-sandbox.ts): the same sandbox as codex's `--sandbox` mode (`:root` read, `:workspace_roots` read or
+ * written, no network) with the one denied read, so that a command the client accepted under `untrusted` and the
+ * sandbox denied is not retried unasked without the sandbox (codex-acp's codex retries every `shell_command`
+ * denial: it wrote outside the workspace). It does not keep a `require_escalated` call in the sandbox (codex 0.171
+ * app-server, exec_command: accepted, it ran unsandboxed under either profile). The app-server keeps `--sandbox`
+ * modes (its threads' `sandbox`) when reads are not confined: docs/SECURITY.md, "Not defended".
+ */
+export function sessionProfiles(
+  config: Pick<Config, 'CODEX_CONFINE_READS' | 'ALLOW_DANGER_FULL_ACCESS'>,
+): 'confined' | 'reads-all' | undefined {
+  return config.CODEX_CONFINE_READS ? 'confined' : config.ALLOW_DANGER_FULL_ACCESS ? undefined : 'reads-all'
+}
+
+/** The profile a codex-acp session in `mode` selects (sessionProfiles): none for danger-full-access, or without profiles. */
+export function sessionProfile(
+  config: Pick<Config, 'CODEX_CONFINE_READS' | 'ALLOW_DANGER_FULL_ACCESS'>,
+  mode: SandboxMode,
+): string | undefined {
+  return sessionProfiles(config) && mode !== 'danger-full-access' ? readProfileIds[mode] : undefined
+}
+
+/** The `-c` overrides that define codex-acp's profiles (sessionProfiles) for a process running `binary`. */
+export function sessionProfileOverrides(
+  config: Pick<Config, 'CODEX_CONFINE_READS' | 'ALLOW_DANGER_FULL_ACCESS' | 'CODEX_PATH'>,
+  binary: string | null = resolveCodexBinary(config.CODEX_PATH),
+): string[] {
+  const kind = sessionProfiles(config)
+  if (kind === 'confined') return readProfileOverrides(config, binary)
+  if (kind === undefined) return []
+  const args = codexOverride('default_permissions', readProfileIds['read-only'])
+  for (const [mode, id] of Object.entries(readProfileIds))
+    args.push(
+      ...codexOverride(`permissions.${id}.filesystem`, {
+        ':root': 'read',
+        ':workspace_roots': mode === 'workspace-write' ? 'write' : 'read',
+        [deniedReadPath]: 'none',
+      }),
+    )
+  return args
 }
 
 /**
