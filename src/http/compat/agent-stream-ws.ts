@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream'
-import websocket from '@fastify/websocket'
 import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
 import type { GatewayContext } from '../../core/context.js'
 import { scopeOf } from '../tenant-scope.js'
+import { websocketUpgrades } from '../websocket-upgrade.js'
 import { frameLimits } from './agent-stream-frame-clock.js'
 import type { ServerFrame } from './agent-stream-frames.js'
 import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
@@ -58,26 +58,19 @@ class WsFrameSink implements FrameSink {
  */
 export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
   return async (app) => {
-    await app.register(websocket, {
-      options: {
-        maxPayload: ctx.config.BODY_LIMIT_BYTES,
-        // Select the real subprotocol, never the token carrier, so the token is not echoed back.
-        handleProtocols: (offered) => (offered.has(agentStreamProtocol) ? agentStreamProtocol : false),
-      },
-      // Not the plugin's default (close every client at once, a turn in flight interrupted): each connection
-      // ends as the gateway's stop reaches it (stoppedWithGateway), as /agent/stream's do.
-      preClose: async () => {},
+    // ws (and the server it makes) is loaded with the first upgrade (websocket-upgrade.ts). No closing of every
+    // client at the gateway's stop (a turn in flight interrupted): each connection ends as the gateway's stop
+    // reaches it (stoppedWithGateway), as /agent/stream's do.
+    const upgrades = websocketUpgrades(app, {
+      maxPayload: ctx.config.BODY_LIMIT_BYTES,
+      // Select the real subprotocol, never the token carrier, so the token is not echoed back.
+      handleProtocols: (offered) => (offered.has(agentStreamProtocol) ? agentStreamProtocol : false),
     })
     const join = stoppedWithGateway(app)
-    // An upgrade refused (401, 404, ...) must not leave its socket open: it is no longer the HTTP server's.
-    app.addHook('onResponse', async (request, reply) => {
-      if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === 'websocket')
-        request.raw.socket.destroy()
-    })
     // A GET only to upgrade: the stream starts turns, so it needs the `run` scope as POST /agent/stream does; its
     // token may come as the `bearer.<base64url>` subprotocol (a browser's WebSocket cannot set Authorization).
     const config = { errorShape: 'v1', scope: 'run', websocketBearer: true } as const
-    app.get('/agent/ws', { websocket: true, config }, (ws, request) => {
+    upgrades.route('/agent/ws', { config }, (ws, request) => {
       const connection = new AgentStreamConnection(
         ctx,
         new WsFrameSink(ws, request.raw.socket),
