@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { startMockLlm } from '../mock-llm/index.js'
 import { ensureConsoleBuilt } from '../support/browser.js'
 import { gatewayEnv } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
@@ -17,7 +18,7 @@ const tsxLoader = import.meta.resolve('tsx')
  * Lazily loaded: prom-client (and @opentelemetry/api) on the first metric, ajv on the first outputSchema, pg on
  * DATABASE_URL, the ACP SDK (an ES module) with the first ACP agent process, the OpenAPI document and Swagger UI
  * (and what they need) with the first request for /openapi.json or /docs, the console's files with the first
- * request for one.
+ * request for one, an ACP driver's engine (agents/acp/engine.ts: its sessions, pools and runs) with its first run.
  */
 const docsPackages = ['@fastify/swagger', '@fastify/swagger-ui', 'yaml', 'json-schema-resolver']
 /** The console's static files (@fastify/static, and glob which it loads) come with the first request for one. */
@@ -51,6 +52,7 @@ const loaded = () => {
   }
   return [...names].sort()
 }
+const acpEngineLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/acp/engine.ts')) }
 const { startServer } = await import(process.env.SERVER_MODULE)
 const server = await startServer({ logger: false })
 const report = {}
@@ -59,6 +61,7 @@ try {
   report.health = health.status
   await health.text()
   report.idle = loaded()
+  report.acpEngineIdle = acpEngineLoaded()
   const metrics = await fetch(server.url + '/metrics')
   report.metricsStatus = metrics.status
   report.metrics = await metrics.text()
@@ -83,6 +86,15 @@ try {
   report.uiStatus = ui.status
   report.ui = await ui.text()
   report.afterDocs = loaded()
+  // the first run of an ACP agent loads its engine: the run answers as before
+  const run = await fetch(server.url + '/v1/runs?wait=true', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent: 'acp:codex-acp', prompt: 'say it', sandbox: 'workspace-write' }),
+  })
+  report.acpRunStatus = run.status
+  report.acpRun = await run.json()
+  report.acpEngineAfterRun = acpEngineLoaded()
 } finally {
   await server.close(0)
 }
@@ -101,7 +113,7 @@ function runChild(env: Record<string, string | undefined>, cwd: string): Promise
       ACP_SDK_MODULE: pathToFileURL(path.join(root, 'src/agents/acp/sdk.ts')).href,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
+    timeout: 170_000,
   })
   let out = ''
   let err = ''
@@ -121,14 +133,30 @@ function runChild(env: Record<string, string | undefined>, cwd: string): Promise
 }
 
 describe('lazily loaded modules', () => {
-  it('an idle start loads none of them; /metrics, an outputSchema, the ACP SDK, /openapi.json and / load theirs and work', async () => {
+  it('an idle start loads none of them; an ACP run, /metrics, an outputSchema, the ACP SDK, /openapi.json and / load theirs and work', async () => {
     ensureConsoleBuilt()
-    const { env, dir } = gatewayEnv(null)
-    const report = await runChild(env, dir)
+    const mock = await startMockLlm()
+    let report: Record<string, unknown>
+    try {
+      mock.setDefault({ kind: 'text', text: 'answered by a lazily loaded driver' })
+      const { env, dir } = gatewayEnv(mock, { CODEX_CONFINE_READS: 'false' })
+      report = await runChild(env, dir)
+    } finally {
+      await mock.close()
+    }
     expect(report.health).toBe(200)
     const idle = report.idle as string[]
     expect(idle).toContain('fastify') // the check sees packages at all
     for (const pkg of lazy) expect(idle).not.toContain(pkg)
+    expect(report.acpEngineIdle).toBe(false)
+    // the first ACP run (codex-acp, the mock model) loaded the driver's engine and answered
+    expect(report.acpRunStatus).toBe(200)
+    expect(report.acpRun).toMatchObject({
+      agent: 'acp:codex-acp',
+      status: 'succeeded',
+      finalResponse: 'answered by a lazily loaded driver',
+    })
+    expect(report.acpEngineAfterRun).toBe(true)
     // the first scrape loads prom-client; its metrics and Node's default ones are there
     expect(report.metricsStatus).toBe(200)
     expect(report.metrics).toContain('# TYPE agent_gateway_runs_total counter')
@@ -159,5 +187,5 @@ describe('lazily loaded modules', () => {
     expect(report.uiStatus).toBe(200)
     expect(report.ui).toContain('swagger-initializer.js')
     for (const pkg of docsPackages) expect(report.afterDocs).toContain(pkg)
-  })
+  }, 180_000)
 })
