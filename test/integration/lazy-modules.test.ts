@@ -52,7 +52,8 @@ const loaded = () => {
   }
   return [...names].sort()
 }
-const acpEngineLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/acp/engine.ts')) }
+// session-leases.ts: the engine's (an idle start loaded it with the driver before the engine was split off)
+const acpEngineLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/acp/session-leases.ts')) }
 const { startServer } = await import(process.env.SERVER_MODULE)
 const server = await startServer({ logger: false })
 const report = {}
