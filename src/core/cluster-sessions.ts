@@ -50,7 +50,7 @@ export class ClusterSessions extends SessionManager {
 
   /** This node doing what another node asked of it (serve-session-calls.ts): never forwarded again. */
   readonly here = {
-    create: (agentId: string, fields: CreateSession) => super.create(agentId, fields),
+    create: (agentId: string, fields: CreateSession, id?: string) => super.create(agentId, fields, id),
     startTurn: (id: string, input: TurnInput, onBusy: OnBusy, options?: TurnOptions) =>
       super.startTurn(id, input, onBusy, options),
     interrupt: async (id: string) => (await super.interrupt(id)).id,
@@ -111,9 +111,10 @@ export class ClusterSessions extends SessionManager {
     return this.onOwner(id, 'session.resume', { id }, () => super.resume(id), 'always')
   }
 
-  override async create(agentId: string, fields: CreateSession): Promise<Session> {
-    if (this.cluster.membership.role !== 'api') return super.create(agentId, fields)
-    return this.placed('session.create', { agentId, fields }, newId('ses'))
+  override async create(agentId: string, fields: CreateSession, id?: string): Promise<Session> {
+    if (this.cluster.membership.role !== 'api') return super.create(agentId, fields, id)
+    // `id` (an Idempotency-Key's: request-keys.ts) goes along; a worker of an older version makes its own
+    return this.placed('session.create', { agentId, fields, ...(id ? { id } : {}) }, id ?? newId('ses'))
   }
 
   override async call(agentId: string, method: string, params: unknown): Promise<unknown> {

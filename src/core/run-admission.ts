@@ -27,7 +27,7 @@ export interface SubmitOptions {
    * them: seed 001's CLI image runs codex args naming no subcommand as `codex exec <args>` (POST /run's Docker mode).
    */
   policyArgs?: string[]
-  /** The run's id, chosen before (an Idempotency-Key held for it: run-keys.ts). Default: a new one. */
+  /** The run's id, chosen before (an Idempotency-Key held for it: request-keys.ts). Default: a new one. */
   id?: string
 }
 

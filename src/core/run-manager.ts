@@ -17,6 +17,7 @@ import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { type HeldRun, NodeRunQueue } from './node-run-queue.js'
 import type { OutputValidator } from './output-schema.js'
+import { makeOnce } from './request-keys.js'
 import { admitRequest, outputValidator, runCapacity, type SubmitOptions } from './run-admission.js'
 import type { RunCluster } from './run-cluster.js'
 import {
@@ -26,7 +27,6 @@ import {
   type RunExecutionContext,
   runFailed,
 } from './run-execution.js'
-import { submitOnce } from './run-keys.js'
 import { recordRunEnd, terminalPatch } from './run-record.js'
 import { recoverRuns } from './run-recovery.js'
 import { RunRetention } from './run-retention.js'
@@ -106,16 +106,25 @@ export class RunManager {
     return this.retention.start()
   }
 
-  /** submit() once per Idempotency-Key `key` (its request's `digest`): see run-keys.ts. */
-  submitOnce(
+  /** submit() once per Idempotency-Key `key` (its request's `digest`): see request-keys.ts. */
+  async submitOnce(
     key: string,
     digest: string,
     agent: string,
     fields: RunRequestFields,
   ): Promise<{ run: Run; replayed: boolean }> {
-    return submitOnce(this.store, key, digest, this.config.IDEMPOTENCY_KEY_TTL * 1000, (id) =>
-      this.submit(agent, fields, { id }),
+    const { made, replayed } = await makeOnce(
+      this.store,
+      key,
+      digest,
+      this.config.IDEMPOTENCY_KEY_TTL * 1000,
+      {
+        prefix: 'run',
+        load: (id) => this.store.getRun(id),
+        make: (id) => this.submit(agent, fields, { id }),
+      },
     )
+    return { run: made, replayed }
   }
 
   async submit(agent: string, fields: RunRequestFields, opts: SubmitOptions = {}): Promise<Run> {

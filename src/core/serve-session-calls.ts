@@ -20,8 +20,8 @@ export function serveSessionCalls(
   sessionsOf: (tenant: string | null) => ClusterSessions,
 ): void {
   const here = (p: Scoped) => sessionsOf(p.tenant ?? null).here
-  calls.handle<Scoped & { agentId: string; fields: CreateSession }>('session.create', (p) =>
-    here(p).create(p.agentId, p.fields),
+  calls.handle<Scoped & { agentId: string; fields: CreateSession; id?: string }>('session.create', (p) =>
+    here(p).create(p.agentId, p.fields, p.id),
   )
   type TurnCall = Scoped & { id: string; input: TurnInput; onBusy: OnBusy; options?: TurnOptions }
   const turn = (p: TurnCall) => here(p).startTurn(p.id, p.input, p.onBusy, p.options)

@@ -36,15 +36,18 @@ export interface SessionCreationContext {
   hooks(sessionId: string): SessionHooks
 }
 
-/** A new session: opened in its agent, stored (owned by this node), held live and announced idle. */
+/**
+ * A new session: opened in its agent, stored (owned by this node), held live and announced idle. `id`: chosen
+ * before (an Idempotency-Key held for it: request-keys.ts); default a new one.
+ */
 export async function createSession(
   ctx: SessionCreationContext,
   agentId: string,
   fields: CreateSession,
+  id = newId('ses'),
 ): Promise<Session> {
   const driver = sessionDriverOf(ctx.registry, agentId)
   checkApprovalPolicy(driver, fields.approvalPolicy, ctx.registry)
-  const id = newId('ses')
   const req = newSessionRequest(ctx.config, fields, id)
   const limits = effectiveLimits(fields.limits, ctx.config)
   await ensureReady(driver)

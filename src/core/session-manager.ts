@@ -22,6 +22,7 @@ import { checkInputSize, smallestInputLimit, textChars } from './input-size.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
 import type { SessionNotices } from './ops/session-notices.js'
+import { makeOnce } from './request-keys.js'
 import { checkTurnSandbox } from './sandbox-policy.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverClaimed, recoverSessions } from './session-recovery.js'
@@ -186,9 +187,33 @@ export class SessionManager {
     return recoverSessions(this.store, this.state, lost, this.node, settleApprovals)
   }
 
-  async create(agentId: string, fields: CreateSession): Promise<Session> {
+  /** A new session; `id`: chosen before (an Idempotency-Key held for it: request-keys.ts), default a new one. */
+  async create(agentId: string, fields: CreateSession, id?: string): Promise<Session> {
     this.assertAccepting()
-    return this.live.creation(() => createSession(this.creation, agentId, fields))
+    return this.live.creation(() => createSession(this.creation, agentId, fields, id))
+  }
+
+  /**
+   * `create(id)` once per Idempotency-Key `key` (its request's `digest`): the session the key made, replayed, when
+   * it has one (request-keys.ts). `create` makes the session under the id it is given (on whichever node holds it).
+   */
+  async createOnce(
+    key: string,
+    digest: string,
+    create: (id: string) => Promise<Session>,
+  ): Promise<{ session: Session; replayed: boolean }> {
+    const { made, replayed } = await makeOnce(
+      this.store,
+      key,
+      digest,
+      this.config.IDEMPOTENCY_KEY_TTL * 1000,
+      {
+        prefix: 'ses',
+        load: (id) => this.store.getSession(id),
+        make: create,
+      },
+    )
+    return { session: made, replayed }
   }
 
   /** The session a client named itself, or undefined. */

@@ -134,17 +134,19 @@ const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; 
     {
       cause: 'idempotency_key_reused',
       message:
-        "Idempotency-Key 'order-42' was used for another request (run run_01JD4Z8Q6N7W3V2K5M9P0R1S2T) with another body: use a new key for a new run",
+        "Idempotency-Key 'order-42' was used for another request (run run_01JD4Z8Q6N7W3V2K5M9P0R1S2T) with another body: use a new key for a new request",
       description:
-        'POST /v1/runs: the Idempotency-Key was used (by this tenant, within IDEMPOTENCY_KEY_TTL) with another ' +
-        'body; `details.reason` is `idempotency_key_reused`, `details.runId` the run it made. Use a new key.',
+        'POST /v1/runs, POST /v1/sessions: the Idempotency-Key was used (by this tenant, within ' +
+        'IDEMPOTENCY_KEY_TTL) with another body or on the other route; `details.reason` is ' +
+        '`idempotency_key_reused`, `details.runId` (or `details.sessionId`) what it made. Use a new key.',
     },
     {
       cause: 'idempotency_key_in_use',
       message: "a request with Idempotency-Key 'order-42' is still being answered: retry it shortly",
       description:
-        'POST /v1/runs: an earlier request with the same key and body has not stored its run yet ' +
-        '(`details.reason` `idempotency_key_in_use`). Retry after Retry-After: the retry answers that run, or, ' +
+        'POST /v1/runs, POST /v1/sessions: an earlier request with the same key and body has not stored its ' +
+        'run or session yet (`details.reason` `idempotency_key_in_use`). Retry after Retry-After: the retry ' +
+        'answers that run or session, or, ' +
         'when that request failed without storing it (its store unreachable), makes it.',
     },
   ],
@@ -222,7 +224,7 @@ const reasons: Record<number, string> = {
     'the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its ' +
     'body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed)',
   409:
-    'Conflict with the current state; on POST /v1/runs an Idempotency-Key used with another body, or still in use ' +
+    'Conflict with the current state; on POST /v1/runs and POST /v1/sessions an Idempotency-Key used with another body, or still in use ' +
     'by a request being answered (see Retry-After)',
   413: 'Body too large',
   415: 'Unsupported media type',

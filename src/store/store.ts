@@ -219,7 +219,10 @@ export interface ApprovalFilter {
 /** Sessions per state (Store.countSessions). */
 export type SessionCounts = Partial<Record<Session['status'], number>>
 
-/** An Idempotency-Key of `POST /v1/runs` held for a run: the run it made and its request's digest (run-keys.ts). */
+/**
+ * An Idempotency-Key of `POST /v1/runs` or `POST /v1/sessions` held for what it makes: the id of the run or session
+ * (`runId`: named so before sessions took keys) and its request's digest (request-keys.ts).
+ */
 export interface RunKeyHold {
   runId: string
   digest: string

@@ -9,7 +9,7 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { homeKnowsThread } from '../support/codex-home.js'
-import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { dataUrlOf, onePixelPng as png } from '../support/png.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
@@ -110,6 +110,25 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     // copied on the worker and gone once the run ended; nothing was staged on the API node
     expect(readdirSync(path.join(worker.env.DATA_DIR!, 'run-images'))).toEqual([])
     expect(existsSync(path.join(api.env.DATA_DIR!, 'run-images'))).toBe(false)
+  })
+
+  it("a tenant's session made through the API node with an Idempotency-Key: the worker opens it under the key's id, so a retry gets it again", async () => {
+    const create = () =>
+      postJson(
+        `${api.url}/v1/sessions`,
+        {},
+        { authorization: 'Bearer alpha-secret-1', 'idempotency-key': 'c-1' },
+      )
+    const made = await create()
+    expect(made.status).toBe(201)
+    const session = (await made.json()) as Session
+    expect(await worker.ctx.store.ownerOf(session.id)).toBe(worker.ctx.node.id)
+    // before the id went along, the worker opened it under an id of its own: the retry found no session under
+    // the key's and answered 409 (in use) for 30 s, then opened a second one
+    const again = await create()
+    expect(again.status).toBe(200)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(((await again.json()) as Session).id).toBe(session.id)
   })
 
   it("images of a tenant's /v1 session turn sent to the API node reach codex on the worker: checked and copied there, the copies gone once it ended", async () => {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runKeyInFlightMs } from '../../src/core/run-keys.js'
+import { keyInFlightMs } from '../../src/core/request-keys.js'
 import type { Run } from '../../src/protocol/runs.js'
+import type { Session } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
@@ -9,7 +11,11 @@ const server = sharedPostgres()
 gatewayModules()
 
 interface ErrorBody {
-  error: { code: string; message: string; details?: { reason?: string; runId?: string } }
+  error: {
+    code: string
+    message: string
+    details?: { reason?: string; runId?: string; sessionId?: string }
+  }
 }
 
 const body = (script: string) => ({ agent: 'cli', command: { cli: 'sh', args: ['-c', script] } })
@@ -28,23 +34,33 @@ const keyed = (key: string) => as('ops-token', { 'idempotency-key': key })
  * again (200, `idempotent-replayed: true`) and make none; another body is a 409 naming the first run; a first
  * request refused (400) does not keep the key; a malformed key is a 400. Before, every retry made another run.
  * Two tenants' same key are two keys. A request still being answered is a 409 with Retry-After; one that failed
- * while the store did not answer (so it kept its key) is taken over by a retry once runKeyInFlightMs has passed
+ * while the store did not answer (so it kept its key) is taken over by a retry once keyInFlightMs has passed
  * (before: 409 until the key expired, 24 h). A key expires after IDEMPOTENCY_KEY_TTL (before: a 24 h constant) and
  * is deleted then.
  */
 describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotency-Key (%s)', (store) => {
+  let mock: MockLlm
   let first: TestGateway
   let second: TestGateway
   beforeAll(async () => {
+    // the mock model server: sessions open real codex app-servers (no turn runs, so it is never asked)
+    mock = await startMockLlm()
     const env: Record<string, string> = { CLI_LIST: 'sh', API_TOKENS: tokens, IDEMPOTENCY_KEY_TTL: '3600' }
     if (store === 'postgres') env.DATABASE_URL = await server.createStoreDatabase()
-    first = await startGateway(null, env)
+    first = await startGateway(mock, env)
     second =
-      store === 'postgres' ? await startGateway(null, { ...env, WORKSPACE_DIR: first.workspace }) : first
+      store === 'postgres'
+        ? await startGateway(mock, {
+            ...env,
+            WORKSPACE_DIR: first.workspace,
+            CODEX_HOME: first.env.CODEX_HOME!,
+          })
+        : first
   })
   afterAll(async () => {
     if (second !== first) await second?.close()
     await first?.close()
+    await mock?.close()
   })
 
   const runCount = async () => {
@@ -166,7 +182,7 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       code: 'conflict',
       details: { reason: 'idempotency_key_in_use' },
     })
-    // runKeyInFlightMs later (the hold made older, as time would): the retry takes the key over and makes the run,
+    // keyInFlightMs later (the hold made older, as time would): the retry takes the key over and makes the run,
     // under the id the key was held for (before: 409 until the key expired)
     const held = await store.holdRunKey(
       null,
@@ -176,7 +192,7 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       new Date(0).toISOString(),
     )
     expect(held).toBeDefined()
-    const older = new Date(Date.parse(held!.at) - runKeyInFlightMs).toISOString()
+    const older = new Date(Date.parse(held!.at) - keyInFlightMs).toISOString()
     expect(await store.retakeRunKey(null, 'k-lost', held!, older)).toBe(true)
     const made = await postJson(`${second.url}/v1/runs?wait=true`, body('echo kept'), keyed('k-lost'))
     expect(made.status).toBe(200)
@@ -212,5 +228,166 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     expect((await postJson(`${first.url}/v1/runs`, body('true'), keyed('k-other'))).status).toBe(202)
     // the expired hold is gone: holding it again (with no expiry) finds nothing and holds it
     expect(await store.holdRunKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())).toBeUndefined()
+  })
+
+  describe('POST /v1/sessions with an Idempotency-Key', () => {
+    const sessionBody = (sandbox: string, extra: Record<string, unknown> = {}) => ({
+      agent: 'codex',
+      sandbox,
+      ...extra,
+    })
+    /** The sessions of the three tenants: each is an agent process (codex app-server) the gateway opened. */
+    const sessionCount = async () => {
+      let count = 0
+      for (const token of ['ops-token', 'alpha-token', 'beta-token']) {
+        const res = await fetch(`${first.url}/v1/sessions?limit=100`, { headers: as(token) })
+        count += ((await res.json()) as { sessions: Session[] }).sessions.length
+      }
+      return count
+    }
+    const createSession = (gw: TestGateway, b: unknown, headers: Record<string, string>) =>
+      postJson(`${gw.url}/v1/sessions`, b, headers)
+
+    afterAll(async () => {
+      // the agents these tests opened (held by the first node: the retries on the second only read)
+      for (const gw of new Set([first, second])) {
+        await gw?.ctx.sessions.closeAll()
+        for (const tenant of [null, 'team-a', 'team-b'])
+          await gw?.ctx.tenancy.scope(tenant).sessions.closeAll()
+      }
+    })
+
+    it('answers the first session again for the same key and body, on any node; 409 for another body or route', async () => {
+      const before = await sessionCount()
+      // with an externalId: the retry is the same session, not a 409 for an externalId taken
+      const b = sessionBody('read-only', { externalId: `ext-${store}` })
+      const made = await createSession(first, b, keyed('s-1'))
+      expect(made.status).toBe(201)
+      expect(made.headers.get('idempotent-replayed')).toBeNull()
+      const session = (await made.json()) as Session
+
+      // the retry (on the other node where there are two): the same session, no agent opened (before: a second
+      // session and agent process, or a 409 for its externalId)
+      const again = await createSession(second, { ...b }, keyed('s-1'))
+      expect(again.status).toBe(200)
+      expect(again.headers.get('idempotent-replayed')).toBe('true')
+      expect(again.headers.get('location')).toBe(`/v1/sessions/${session.id}`)
+      expect(((await again.json()) as Session).id).toBe(session.id)
+      expect(await sessionCount()).toBe(before + 1)
+
+      // another body with the key: refused, naming the session
+      const other = await createSession(first, sessionBody('workspace-write'), keyed('s-1'))
+      expect(other.status).toBe(409)
+      const err = (await other.json()) as ErrorBody
+      expect(err.error).toMatchObject({
+        code: 'conflict',
+        details: { reason: 'idempotency_key_reused', sessionId: session.id },
+      })
+      expect(err.error.message).toMatch(/Idempotency-Key 's-1' was used for another request \(session ses_/)
+      // a key is the tenant's across routes: a run's key is no session's, and the other way round
+      const runKeyed = await postJson(`${first.url}/v1/runs`, body('true'), keyed('s-run'))
+      expect(runKeyed.status).toBe(202)
+      const asSession = await createSession(second, sessionBody('read-only'), keyed('s-run'))
+      expect(asSession.status).toBe(409)
+      expect(((await asSession.json()) as ErrorBody).error.details).toMatchObject({
+        runId: ((await runKeyed.json()) as Run).id,
+      })
+      const asRun = await postJson(`${first.url}/v1/runs`, body('true'), keyed('s-1'))
+      expect(asRun.status).toBe(409)
+      expect(await sessionCount()).toBe(before + 1)
+    })
+
+    it("keeps each tenant's keys apart; a refused creation does not keep its key", async () => {
+      const before = await sessionCount()
+      const headersOf = (token: string) => as(token, { 'idempotency-key': 's-t' })
+      const alpha = await createSession(first, sessionBody('read-only'), headersOf('alpha-token'))
+      expect(alpha.status).toBe(201)
+      const alphaSession = (await alpha.json()) as Session
+      const beta = await createSession(second, sessionBody('read-only'), headersOf('beta-token'))
+      expect(beta.status).toBe(201)
+      const betaSession = (await beta.json()) as Session
+      expect(betaSession.id).not.toBe(alphaSession.id)
+      expect(betaSession.tenant).toBe('team-b')
+      const again = await createSession(second, sessionBody('read-only'), headersOf('alpha-token'))
+      expect(again.status).toBe(200)
+      expect(((await again.json()) as Session).id).toBe(alphaSession.id)
+      expect(await sessionCount()).toBe(before + 2)
+
+      // refused (an unknown agent: 400) before anything was stored: the key is free for the next request
+      const refused = await createSession(first, { agent: 'no-such-agent' }, keyed('s-refused'))
+      expect(refused.status).toBe(400)
+      expect((await createSession(second, sessionBody('read-only'), keyed('s-refused'))).status).toBe(201)
+      expect(await sessionCount()).toBe(before + 3)
+    })
+
+    it('answers 409 with Retry-After while a request holds the key; takes over a key its failed request kept', async () => {
+      const store = first.ctx.store
+      const before = await sessionCount()
+      // the store does not answer as the first request stores its session: it fails (its agent closed) and
+      // cannot let go of its key
+      const { createSession: create, getSession } = store
+      const down = () =>
+        Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+      store.createSession = down
+      store.getSession = down
+      let failed: Response
+      try {
+        failed = await createSession(first, sessionBody('read-only'), keyed('s-lost'))
+      } finally {
+        store.createSession = create
+        store.getSession = getSession
+      }
+      expect(failed.status).toBeGreaterThanOrEqual(500)
+      const busy = await createSession(second, sessionBody('read-only'), keyed('s-lost'))
+      expect(busy.status).toBe(409)
+      expect(busy.headers.get('retry-after')).toBe('1')
+      expect(((await busy.json()) as ErrorBody).error.details).toMatchObject({
+        reason: 'idempotency_key_in_use',
+      })
+      expect(await sessionCount()).toBe(before)
+      // keyInFlightMs later: the retry takes the key over and makes the session under the id the key was held for
+      const held = await store.holdRunKey(
+        null,
+        's-lost',
+        { runId: 'ses_unused', digest: '' },
+        new Date().toISOString(),
+        new Date(0).toISOString(),
+      )
+      expect(held?.runId).toMatch(/^ses_/)
+      const older = new Date(Date.parse(held!.at) - keyInFlightMs).toISOString()
+      expect(await store.retakeRunKey(null, 's-lost', held!, older)).toBe(true)
+      const made = await createSession(first, sessionBody('read-only'), keyed('s-lost'))
+      expect(made.status).toBe(201)
+      expect(((await made.json()) as Session).id).toBe(held!.runId)
+      const replayed = await createSession(second, sessionBody('read-only'), keyed('s-lost'))
+      expect(replayed.status).toBe(200)
+      expect(((await replayed.json()) as Session).id).toBe(held!.runId)
+      expect(await sessionCount()).toBe(before + 1)
+    })
+
+    it('lets a key expire after IDEMPOTENCY_KEY_TTL', async () => {
+      const store = first.ctx.store
+      const made = await createSession(first, sessionBody('read-only'), keyed('s-ttl'))
+      expect(made.status).toBe(201)
+      const session = (await made.json()) as Session
+      // within the TTL, the first session again
+      const kept = await createSession(second, sessionBody('read-only'), keyed('s-ttl'))
+      expect(kept.status).toBe(200)
+      expect(((await kept.json()) as Session).id).toBe(session.id)
+      const probe = { runId: 'ses_unused', digest: '' }
+      const held = await store.holdRunKey(
+        null,
+        's-ttl',
+        probe,
+        new Date().toISOString(),
+        new Date(0).toISOString(),
+      )
+      const twoHoursAgo = new Date(Date.parse(held!.at) - 2 * 3600_000).toISOString()
+      expect(await store.retakeRunKey(null, 's-ttl', held!, twoHoursAgo)).toBe(true)
+      // the same body with the expired key: a new session (within the TTL it was the first one, replayed)
+      const fresh = await createSession(second, sessionBody('read-only'), keyed('s-ttl'))
+      expect(fresh.status).toBe(201)
+      expect(((await fresh.json()) as Session).id).not.toBe(session.id)
+    })
   })
 })

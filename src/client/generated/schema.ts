@@ -447,7 +447,10 @@ export interface paths {
         /** List sessions, newest first */
         get: operations["getV1Sessions"];
         put?: never;
-        /** Start a session */
+        /**
+         * Start a session
+         * @description Answers 201 with the session. With an Idempotency-Key, a retry with the same key and body answers the session the first request made (200 and Idempotent-Replayed: true instead of 201) and opens no other agent; the same key with another body is a 409 conflict, and so is a retry while the first request is still being answered (with Retry-After).
+         */
         post: operations["postV1Sessions"];
         delete?: never;
         options?: never;
@@ -1717,7 +1720,7 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description Conflict with the current state; on POST /v1/runs an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
+        /** @description Conflict with the current state; on POST /v1/runs and POST /v1/sessions an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         FastApiError409: {
             headers: {
                 [name: string]: unknown;
@@ -1825,7 +1828,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Conflict with the current state; on POST /v1/runs an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
+        /** @description Conflict with the current state; on POST /v1/runs and POST /v1/sessions an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         V1Error409: {
             headers: {
                 [name: string]: unknown;
@@ -2946,7 +2949,7 @@ export interface operations {
                 wait?: "0" | "1" | "true" | "false";
             };
             header?: {
-                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run it first made (200, Idempotent-Replayed: true) instead of making another; with another body, 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run or session it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route: a key is the tenant's, across POST /v1/runs and POST /v1/sessions), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -3320,7 +3323,10 @@ export interface operations {
     postV1Sessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run or session it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route: a key is the tenant's, across POST /v1/runs and POST /v1/sessions), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3337,6 +3343,32 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "agent": "codex",
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "status": "idle",
+                     *       "cwd": "/srv/agent-gateway/workspaces",
+                     *       "model": null,
+                     *       "sandbox": "workspace-write",
+                     *       "approvalPolicy": "untrusted",
+                     *       "forkedFrom": null,
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T12:01:00.000Z",
+                     *       "turnCount": 1,
+                     *       "lastSeq": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
             /** @description Created */
             201: {
                 headers: {

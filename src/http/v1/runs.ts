@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { GatewayContext } from '../../core/context.js'
-import { runRequestDigest } from '../../core/run-keys.js'
+import { requestDigest } from '../../core/request-keys.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
@@ -44,12 +44,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const key = request.headers['idempotency-key']
         const runs = scopeOf(ctx, request).runs
         const { run: created, replayed } = key
-          ? await runs.submitOnce(
-              key,
-              runRequestDigest(request.body),
-              agent ?? ctx.config.AI_PROVIDER,
-              fields,
-            )
+          ? await runs.submitOnce(key, requestDigest(request.body), agent ?? ctx.config.AI_PROVIDER, fields)
           : { run: await runs.submit(agent ?? ctx.config.AI_PROVIDER, fields), replayed: false }
         bindLog(request, reply, { runId: created.id })
         if (replayed) reply.header('idempotent-replayed', 'true')

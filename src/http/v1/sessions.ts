@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { externalIdFree } from '../../core/external-ids.js'
+import { requestDigest } from '../../core/request-keys.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import {
   externalId,
@@ -19,6 +20,7 @@ import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route
 import {
   booleanQuery,
   errorResponses,
+  idempotencyKeyHeaders,
   idParams,
   sessionList,
   strictRequestLimits,
@@ -117,19 +119,32 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: 'Start a session',
+          description:
+            'Answers 201 with the session. With an Idempotency-Key, a retry with the same key and body answers the session the first request made (200 and Idempotent-Replayed: true instead of 201) and opens no other agent; the same key with another body is a 409 conflict, and so is a retry while the first request is still being answered (with Retry-After).',
+          headers: idempotencyKeyHeaders,
           body: createSessionBody,
-          response: { 201: session, ...errorResponses },
+          response: { 200: session, 201: session, ...errorResponses },
         },
       },
       async (request, reply) => {
         const { agent, ...fields } = request.body
         await ctx.webhooks.check(fields.webhook)
         const scope = scopeOf(ctx, request)
-        // before the agent opens a thread for it (the store's unique index settles a race after)
-        if (fields.externalId) await externalIdFree(ctx.store, scope, fields.externalId)
-        const created = await scope.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
+        const create = async (id?: string) => {
+          // before the agent opens a thread for it (the store's unique index settles a race after)
+          if (fields.externalId) await externalIdFree(ctx.store, scope, fields.externalId)
+          return scope.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields, id)
+        }
+        const key = request.headers['idempotency-key']
+        const { session: created, replayed } = key
+          ? await scope.sessions.createOnce(key, requestDigest(request.body, 'POST /v1/sessions'), create)
+          : { session: await create(), replayed: false }
         bindLog(request, reply, { sessionId: created.id })
-        return reply.status(201).header('location', `/v1/sessions/${created.id}`).send(created)
+        if (replayed) reply.header('idempotent-replayed', 'true')
+        return reply
+          .status(replayed ? 200 : 201)
+          .header('location', `/v1/sessions/${created.id}`)
+          .send(created)
       },
     )
 
