@@ -90,11 +90,14 @@ describe("an ACP session turn's output while the store hangs", () => {
 
   /** Counts the bytes (and terminal output chunks) the gateway reads of codex-acp's stdout from now on. */
   function countAgentReads() {
+    // the driver's engine (agents/acp/engine.ts), loaded with the session's opening
     const { slots } = (
       gw.ctx.registry.get('acp:codex-acp') as unknown as {
-        leases: { pool: { slots: Map<string, { agent: { proc: { stdout: Readable } } }[]> } }
+        engine: {
+          loaded: { leases: { pool: { slots: Map<string, { agent: { proc: { stdout: Readable } } }[]> } } }
+        }
       }
-    ).leases.pool
+    ).engine.loaded.leases.pool
     const agents = [...slots.values()].flat()
     expect(agents).toHaveLength(1)
     const stdout = agents[0]!.agent.proc.stdout
