@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readLines } from '../../src/process/lines.js'
 import {
   type LaunchSpec,
@@ -9,7 +9,7 @@ import {
   type RunningProcess,
   stagedPath,
 } from '../../src/process/runner.js'
-import { killAll, listProcesses, type ProcInfo } from '../support/processes.js'
+import { killAll, listProcesses } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
@@ -21,8 +21,11 @@ export interface RunnerUnderTest {
   create(): ProcessRunner
   /** The env every program gets (PATH and what the runner needs). */
   env: Record<string, string>
-  /** What a runner left behind for programs started in `cwd` (processes, containers); empty when clean. */
-  leftovers(cwd: string): Promise<string[]>
+  /**
+   * What `runner` (one of create()'s, a test's own) left behind for programs started in `cwd` (processes,
+   * containers); empty when clean.
+   */
+  leftovers(cwd: string, runner: ProcessRunner): Promise<string[]>
   /**
    * How long to wait for leftovers to disappear after `done` (container engines clean up asynchronously). Absent:
    * what a program left in sessions of its own is gone when its `done` resolves.
@@ -36,45 +39,73 @@ export interface RunnerUnderTest {
    *   with it): the runner offers no `endEscaped`, and what escaped ends when the program is ended.
    */
   escaped: 'when asked' | 'with the program'
+  /**
+   * The cases run at once (each with its own runner and cwd, so `leftovers` must tell one runner's from
+   * another's): for a subject whose programs mostly wait, not compute (a container engine's starts and stops).
+   */
+  concurrent?: boolean
 }
 
 export function runnerContract(name: string, subject: RunnerUnderTest): void {
-  describe(`ProcessRunner contract: ${name}`, () => {
-    let runner: ProcessRunner
-    let cwd: string
+  /** The endEscaped cases' sleeps run `sleep <sleepBase + n>`, apart from other tests' (see `sleeping`). */
+  const sleepBase = 1000 * (10 + Math.floor(Math.random() * 80)) + (process.pid % 900)
+
+  /**
+   * One test's runner, cwd and programs, ended and checked after it (whatever happened): a test's own, so that
+   * the cases of a subject whose programs mostly wait (a container engine's starts) can run at once.
+   */
+  function fixture(onTestFinished: (fn: () => Promise<void>) => void) {
+    const runner = subject.create()
+    const cwd = tempDir('runner-')
     const started: RunningProcess[] = []
-    /** The endEscaped cases' sleeps run `sleep <sleepBase + n>`, apart from other tests' (see `sleeping`). */
-    const sleepBase = 1000 * (10 + Math.floor(Math.random() * 80)) + (process.pid % 900)
-    const ours = (p: ProcInfo) => {
-      const n = /^sleep (\d+)$/.exec(p.cmd)?.[1]
-      return n !== undefined && Number(n) >= sleepBase && Number(n) < sleepBase + 100
-    }
-
-    beforeEach(() => {
-      runner = subject.create()
-      cwd = tempDir('runner-')
-    })
-
-    afterEach(async () => {
+    /** This test's `sleep <sleepBase + n>` arguments (escapeFrom's). */
+    const sleeps = new Set<number>()
+    onTestFinished(async () => {
       for (const proc of started.splice(0)) {
         proc.terminate('shutdown')
         await proc.done
       }
-      const left = await settled(() => subject.leftovers(cwd), subject.settleMs ?? 2000)
+      const left = await settled(() => subject.leftovers(cwd, runner), subject.settleMs ?? 2000)
       // a failed endEscaped case must not leave its long sleeps running
-      killAll(listProcesses().filter(ours))
+      const ours = new Set([...sleeps].map((n) => `sleep ${sleepBase + n}`))
+      killAll(listProcesses().filter((p) => ours.has(p.cmd)))
       removeDir(cwd)
       expect(left, 'the runner left something behind').toEqual([])
     })
-
-    function start(spec: Partial<LaunchSpec> & { args: string[] }) {
-      const proc = runner.start({ command: 'sh', cwd, env: subject.env, killGraceMs: 1000, ...spec })
-      started.push(proc)
-      return { proc, stdout: lines(proc.stdout), stderr: text(proc.stderr) }
+    return {
+      runner,
+      cwd,
+      start(spec: Partial<LaunchSpec> & { args: string[] }) {
+        const proc = runner.start({ command: 'sh', cwd, env: subject.env, killGraceMs: 1000, ...spec })
+        started.push(proc)
+        return { proc, stdout: lines(proc.stdout), stderr: text(proc.stderr) }
+      },
+      /**
+       * The processes running `sleep <base + arg>`, found by their command line (a container's processes show
+       * the host neither their cwd nor their environment).
+       */
+      sleeping: async (arg: number) => listProcesses().filter((p) => p.cmd === `sleep ${sleepBase + arg}`),
+      /**
+       * A double fork (reparented away from the program's tree), from `dir` (relative to cwd; '.': the cwd
+       * itself, which a container's user may not be allowed to enter again).
+       */
+      escapeFrom(dir: string, arg: number, env = '') {
+        sleeps.add(arg)
+        return `(${dir === '.' ? '' : `cd ${dir} && `}${env} setsid sleep ${sleepBase + arg} </dev/null >/dev/null 2>&1 &)`
+      },
     }
-    const sh = (script: string) => ({ args: ['-c', script] })
+  }
+  type Fixture = ReturnType<typeof fixture>
+  const sh = (script: string) => ({ args: ['-c', script] })
 
-    it('streams stdout and stderr and reports the exit code as data', async () => {
+  /** A case with a fixture of its own; at once with the others where the subject says so. */
+  const test = (title: string, body: (f: Fixture) => Promise<void>) =>
+    (subject.concurrent ? it.concurrent : it)(title, async ({ onTestFinished }) =>
+      body(fixture(onTestFinished)),
+    )
+
+  describe(`ProcessRunner contract: ${name}`, () => {
+    test('streams stdout and stderr and reports the exit code as data', async ({ start }) => {
       const { proc, stdout, stderr } = start(sh('echo out; echo err >&2; exit 3'))
       const outcome = await proc.done
       expect(outcome).toMatchObject({ exitCode: 3, reason: 'exited' })
@@ -83,7 +114,7 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect(await stderr).toBe('err\n')
     })
 
-    it('runs in the given cwd with the given env', async () => {
+    test('runs in the given cwd with the given env', async ({ cwd, start }) => {
       const { proc, stdout } = start({
         ...sh('pwd; echo "$GREETING"'),
         env: { ...subject.env, GREETING: 'hello there' },
@@ -92,19 +123,19 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect(await stdout.all).toEqual([cwd, 'hello there'])
     })
 
-    it('delivers a stdin string and closes stdin', async () => {
+    test('delivers a stdin string and closes stdin', async ({ start }) => {
       const { proc, stdout } = start({ command: 'cat', args: [], stdin: 'line one\nline two\n' })
       expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
       expect(await stdout.all).toEqual(['line one', 'line two'])
     })
 
-    it('closes stdin at once when stdin is null', async () => {
+    test('closes stdin at once when stdin is null', async ({ start }) => {
       const { proc, stdout } = start({ command: 'cat', args: [], stdin: null, timeoutMs: 20_000 })
       expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
       expect(await stdout.all).toEqual([])
     })
 
-    it('keeps stdin open for a long-lived peer', async () => {
+    test('keeps stdin open for a long-lived peer', async ({ start }) => {
       const { proc, stdout } = start({
         ...sh('while read l; do echo "got $l"; done'),
         stdin: { keepOpen: true },
@@ -117,7 +148,7 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
     })
 
-    it('stages files the args name, and removes them after the end', async () => {
+    test('stages files the args name, and removes them after the end', async ({ start }) => {
       const { proc, stdout } = start({
         // the last: a request's own text spelling the old token (a prompt) is not a staged path
         ...sh(
@@ -134,7 +165,7 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
         expect(existsSync(where)).toBe(false)
     })
 
-    it('ends the whole tree on timeout, recording timed_out', async () => {
+    test('ends the whole tree on timeout, recording timed_out', async ({ start }) => {
       // the timeout counts from the spawn: with 1.5 s the case failed once at load 20 (the shell slow to say ready)
       const { proc, stdout } = start({ ...sh('sleep 30 & sleep 30 & echo ready; wait'), timeoutMs: 3000 })
       expect(await stdout.next()).toBe('ready')
@@ -143,7 +174,7 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect(outcome.exitCode).not.toBe(0)
     })
 
-    it('ends the tree when aborted, recording the abort reason', async () => {
+    test('ends the tree when aborted, recording the abort reason', async ({ start }) => {
       const controller = new AbortController()
       const { proc, stdout } = start({ ...sh('sleep 30 & echo ready; wait'), signal: controller.signal })
       expect(await stdout.next()).toBe('ready')
@@ -151,12 +182,14 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect((await proc.done).reason).toBe('client_gone')
     })
 
-    it('records an abort without a known reason as cancelled, even one that came before the start', async () => {
+    test('records an abort without a known reason as cancelled, even one that came before the start', async ({
+      start,
+    }) => {
       const { proc } = start({ ...sh('sleep 30'), signal: AbortSignal.abort(new Error('x')) })
       expect((await proc.done).reason).toBe('cancelled')
     })
 
-    it('terminate() keeps the first reason', async () => {
+    test('terminate() keeps the first reason', async ({ start }) => {
       const { proc, stdout } = start(sh('echo ready; sleep 30'))
       expect(await stdout.next()).toBe('ready')
       proc.terminate('shutdown')
@@ -164,7 +197,7 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect((await proc.done).reason).toBe('shutdown')
     })
 
-    it('kills a program that ignores TERM once the grace is over', async () => {
+    test('kills a program that ignores TERM once the grace is over', async ({ start }) => {
       const { proc, stdout } = start({
         ...sh("trap '' TERM; echo ready; while true; do sleep 1; done"),
         killGraceMs: 500,
@@ -176,7 +209,11 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect(outcome.exitCode).not.toBe(0)
     })
 
-    it('ends helpers that moved to a session of their own once the program ended', async () => {
+    test('ends helpers that moved to a session of their own once the program ended', async ({
+      runner,
+      cwd,
+      start,
+    }) => {
       // the program exits once the helper is in its session (it opened the fifo after setsid): not killed with the
       // program's group, however late it gets there
       const { proc, stdout } = start({
@@ -189,25 +226,17 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       expect(await stdout.next()).toBe('ready')
       expect((await proc.done).exitCode).toBe(0)
       // gone when `done` resolved (a run's end is told after it), where the runner cleans up nothing later
-      if (subject.settleMs === undefined) expect(await subject.leftovers(cwd)).toEqual([])
+      if (subject.settleMs === undefined) expect(await subject.leftovers(cwd, runner)).toEqual([])
       // the afterEach leftovers check proves the helper is gone
     })
 
-    /**
-     * The processes running `sleep <base + arg>`, found by their command line (a container's processes show
-     * the host neither their cwd nor their environment).
-     */
-    const sleeping = async (arg: number) =>
-      listProcesses().filter((p) => p.cmd === `sleep ${sleepBase + arg}`)
-    /**
-     * A double fork (reparented away from the program's tree), from `dir` (relative to cwd; '.': the cwd itself,
-     * which a container's user may not be allowed to enter again).
-     */
-    const escapeFrom = (dir: string, arg: number, env = '') =>
-      `(${dir === '.' ? '' : `cd ${dir} && `}${env} setsid sleep ${sleepBase + arg} </dev/null >/dev/null 2>&1 &)`
-
     if (subject.escaped === 'when asked') {
-      it("endEscaped ends what escaped into the ended turn's directory, not the program's own nor elsewhere", async () => {
+      test("endEscaped ends what escaped into the ended turn's directory, not the program's own nor elsewhere", async ({
+        cwd,
+        start,
+        sleeping,
+        escapeFrom,
+      }) => {
         const { proc, stdout } = start({
           ...sh(
             `mkdir -p turn other; ${escapeFrom('turn', 41)}; ${escapeFrom('other', 42)}; ` +
@@ -226,7 +255,12 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
         // the program's end sweeps the rest (the afterEach leftovers check)
       })
 
-      it("endEscaped ends what names the ended turn's thread wherever it works, never another thread's", async () => {
+      test("endEscaped ends what names the ended turn's thread wherever it works, never another thread's", async ({
+        cwd,
+        start,
+        sleeping,
+        escapeFrom,
+      }) => {
         const thread = (owner: string) => `AGENT_GATEWAY_THREAD=${owner}`
         const { proc, stdout } = start({
           ...sh(
@@ -243,7 +277,11 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
         expect(await sleeping(45)).toHaveLength(1)
       })
     } else {
-      it('what escaped a running program ends with it: no endEscaped is needed', async () => {
+      test('what escaped a running program ends with it: no endEscaped is needed', async ({
+        start,
+        sleeping,
+        escapeFrom,
+      }) => {
         const { proc, stdout } = start({
           ...sh(`${escapeFrom('.', 46)}; echo ready; sleep 30`),
           sweepLeftovers: true,
@@ -257,14 +295,14 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       })
     }
 
-    it('reports a program that does not exist as spawn_failed, without throwing', async () => {
+    test('reports a program that does not exist as spawn_failed, without throwing', async ({ start }) => {
       const { proc, stdout } = start({ command: 'no-such-program-agw', args: [] })
       const outcome = await proc.done
       expect(outcome.reason === 'spawn_failed' || outcome.exitCode === 127).toBe(true)
       expect(await stdout.all).toEqual([])
     })
 
-    it('describes itself', async () => {
+    test('describes itself', async ({ runner }) => {
       const info = await runner.describe()
       expect(info.kind).toBe(runner.kind)
       expect(info.available).toBe(true)
