@@ -120,18 +120,21 @@ describe('/v1 runs with isolation "container"', () => {
   })
 
   it('a command that writes outside the mounted workspace fails; inside it succeeds', async () => {
-    const outside = await submit({
-      agent: 'cli',
-      isolation: 'container',
-      command: { cli: 'sh', args: ['-c', 'hostname; echo x > /opt-escape.txt'] },
-    })
+    // both at once: neither writes where the other looks
+    const [outside, inside] = await Promise.all([
+      submit({
+        agent: 'cli',
+        isolation: 'container',
+        command: { cli: 'sh', args: ['-c', 'hostname; echo x > /opt-escape.txt'] },
+      }),
+      submit({
+        agent: 'cli',
+        isolation: 'container',
+        command: { cli: 'sh', args: ['-c', 'echo x > inside.txt'] },
+      }),
+    ])
     expect(outside.run.status).toBe('failed')
     expect(outside.run.exitCode).not.toBe(0)
-    const inside = await submit({
-      agent: 'cli',
-      isolation: 'container',
-      command: { cli: 'sh', args: ['-c', 'echo x > inside.txt'] },
-    })
     expect(inside.run.status, inside.run.error ?? '').toBe('succeeded')
     expect(existsSync(path.join(shared.gw.workspace, 'inside.txt'))).toBe(true)
   })
@@ -150,13 +153,16 @@ describe('/v1 runs with isolation "container"', () => {
       cwd,
       command: { cli: 'sh', args: ['-c', 'pwd > seen.txt; cat given.txt >> seen.txt'] },
     })
-    // podman reads a quoted --mount field whole (unquoted, `e,source=` would name a second source)
-    for (const name of ['a:b', 'c=d:ro', 'e,source=', 'f"g', 'h\ni']) {
-      const dir = made(name)
-      const { run } = await submit(body(name))
-      expect(run.status, run.error ?? '').toBe('succeeded')
-      expect(readFileSync(path.join(dir, 'seen.txt'), 'utf8')).toBe(`${dir}\ngiven in ${name}\n`)
-    }
+    // podman reads a quoted --mount field whole (unquoted, `e,source=` would name a second source); the runs at
+    // once (a container's start and end mostly wait on the engine), each in its own directory
+    await Promise.all(
+      ['a:b', 'c=d:ro', 'e,source=', 'f"g', 'h\ni'].map(async (name) => {
+        const dir = made(name)
+        const { run } = await submit(body(name))
+        expect(run.status, run.error ?? '').toBe('succeeded')
+        expect(readFileSync(path.join(dir, 'seen.txt'), 'utf8')).toBe(`${dir}\ngiven in ${name}\n`)
+      }),
+    )
     // Go's CSV reader drops a CR before a LF, even in quotes: podman cannot mount that path
     made('j\r\nk')
     const { res, run } = await submit(body('j\r\nk'))
