@@ -41,7 +41,8 @@ export interface RunnerUnderTest {
   escaped: 'when asked' | 'with the program'
   /**
    * The cases run at once (each with its own runner and cwd, so `leftovers` must tell one runner's from
-   * another's): for a subject whose programs mostly wait, not compute (a container engine's starts and stops).
+   * another's): for a subject whose programs mostly wait, not compute (a container engine's starts and stops, a
+   * timeout waited out).
    */
   concurrent?: boolean
 }

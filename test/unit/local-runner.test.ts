@@ -13,6 +13,9 @@ runnerContract('local process groups', {
   env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   leftovers: async (cwd) => processesUnder(cwd).map((p) => `${p.pid} ${p.cmd}`),
   escaped: 'when asked',
+  // each case's cwd is its own (its leftovers are what runs there) and its escaped sleeps carry numbers of their
+  // own: the timeout case's 3 s are waited out beside the others
+  concurrent: true,
 })
 
 describe('the local runner’s leftover sweep', () => {
