@@ -45,6 +45,8 @@ export interface RunnerUnderTest {
    * timeout waited out).
    */
   concurrent?: boolean
+  /** What a program's start may take beyond a process's (a container's, beside others starting at once). */
+  startMs?: number
 }
 
 export function runnerContract(name: string, subject: RunnerUnderTest): void {
@@ -168,7 +170,8 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
 
     test('ends the whole tree on timeout, recording timed_out', async ({ start }) => {
       // the timeout counts from the spawn: with 1.5 s the case failed once at load 20 (the shell slow to say ready)
-      const { proc, stdout } = start({ ...sh('sleep 30 & sleep 30 & echo ready; wait'), timeoutMs: 3000 })
+      const timeoutMs = 3000 + (subject.startMs ?? 0)
+      const { proc, stdout } = start({ ...sh('sleep 30 & sleep 30 & echo ready; wait'), timeoutMs })
       expect(await stdout.next()).toBe('ready')
       const outcome = await proc.done
       expect(outcome.reason).toBe('timed_out')

@@ -60,6 +60,7 @@ runnerContract('containers (podman)', {
   // every process of a container ends with it, and a container lives as long as its program
   escaped: 'with the program',
   concurrent: true,
+  startMs: 2000,
 })
 
 async function output(
