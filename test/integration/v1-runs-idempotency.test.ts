@@ -184,22 +184,22 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     })
     // keyInFlightMs later (the hold made older, as time would): the retry takes the key over and makes the run,
     // under the id the key was held for (before: 409 until the key expired)
-    const held = await store.holdRunKey(
+    const held = await store.holdRequestKey(
       null,
       'k-lost',
-      { runId: 'run_unused', digest: '' },
+      { resourceId: 'run_unused', digest: '' },
       new Date().toISOString(),
       new Date(0).toISOString(),
     )
     expect(held).toBeDefined()
     const older = new Date(Date.parse(held!.at) - keyInFlightMs).toISOString()
-    expect(await store.retakeRunKey(null, 'k-lost', held!, older)).toBe(true)
+    expect(await store.retakeRequestKey(null, 'k-lost', held!, older)).toBe(true)
     const made = await postJson(`${second.url}/v1/runs?wait=true`, body('echo kept'), keyed('k-lost'))
     expect(made.status).toBe(200)
-    expect((await made.json()) as Run).toMatchObject({ id: held!.runId, status: 'succeeded' })
+    expect((await made.json()) as Run).toMatchObject({ id: held!.resourceId, status: 'succeeded' })
     const replayed = await postJson(`${first.url}/v1/runs`, body('echo kept'), keyed('k-lost'))
     expect(replayed.status).toBe(200)
-    expect(((await replayed.json()) as Run).id).toBe(held!.runId)
+    expect(((await replayed.json()) as Run).id).toBe(held!.resourceId)
   })
 
   it('lets a key expire after IDEMPOTENCY_KEY_TTL, and deletes expired keys', async () => {
@@ -207,12 +207,12 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     const made = await postJson(`${first.url}/v1/runs`, body('echo ttl'), keyed('k-ttl'))
     expect(made.status).toBe(202)
     const run = (await made.json()) as Run
-    const probe = { runId: 'run_unused', digest: '' }
+    const probe = { resourceId: 'run_unused', digest: '' }
     const now = () => new Date().toISOString()
-    const held = await store.holdRunKey(null, 'k-ttl', probe, now(), new Date(0).toISOString())
+    const held = await store.holdRequestKey(null, 'k-ttl', probe, now(), new Date(0).toISOString())
     // the key made two hours old: past IDEMPOTENCY_KEY_TTL (an hour here), within the 24 hours it was kept before
     const twoHoursAgo = new Date(Date.parse(held!.at) - 2 * 3600_000).toISOString()
-    expect(await store.retakeRunKey(null, 'k-ttl', held!, twoHoursAgo)).toBe(true)
+    expect(await store.retakeRequestKey(null, 'k-ttl', held!, twoHoursAgo)).toBe(true)
     // another body with the key: a new run, not the 409 of a key still kept
     const fresh = await postJson(`${second.url}/v1/runs`, body('echo ttl again'), keyed('k-ttl'))
     expect(fresh.status).toBe(202)
@@ -223,11 +223,11 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       body('echo old'),
       as('alpha-token', { 'idempotency-key': 'k-old' }),
     )
-    const alphaHeld = await store.holdRunKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())
-    expect(await store.retakeRunKey('team-a', 'k-old', alphaHeld!, twoHoursAgo)).toBe(true)
+    const alphaHeld = await store.holdRequestKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())
+    expect(await store.retakeRequestKey('team-a', 'k-old', alphaHeld!, twoHoursAgo)).toBe(true)
     expect((await postJson(`${first.url}/v1/runs`, body('true'), keyed('k-other'))).status).toBe(202)
     // the expired hold is gone: holding it again (with no expiry) finds nothing and holds it
-    expect(await store.holdRunKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())).toBeUndefined()
+    expect(await store.holdRequestKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())).toBeUndefined()
   })
 
   describe('POST /v1/sessions with an Idempotency-Key', () => {
@@ -346,22 +346,22 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       })
       expect(await sessionCount()).toBe(before)
       // keyInFlightMs later: the retry takes the key over and makes the session under the id the key was held for
-      const held = await store.holdRunKey(
+      const held = await store.holdRequestKey(
         null,
         's-lost',
-        { runId: 'ses_unused', digest: '' },
+        { resourceId: 'ses_unused', digest: '' },
         new Date().toISOString(),
         new Date(0).toISOString(),
       )
-      expect(held?.runId).toMatch(/^ses_/)
+      expect(held?.resourceId).toMatch(/^ses_/)
       const older = new Date(Date.parse(held!.at) - keyInFlightMs).toISOString()
-      expect(await store.retakeRunKey(null, 's-lost', held!, older)).toBe(true)
+      expect(await store.retakeRequestKey(null, 's-lost', held!, older)).toBe(true)
       const made = await createSession(first, sessionBody('read-only'), keyed('s-lost'))
       expect(made.status).toBe(201)
-      expect(((await made.json()) as Session).id).toBe(held!.runId)
+      expect(((await made.json()) as Session).id).toBe(held!.resourceId)
       const replayed = await createSession(second, sessionBody('read-only'), keyed('s-lost'))
       expect(replayed.status).toBe(200)
-      expect(((await replayed.json()) as Session).id).toBe(held!.runId)
+      expect(((await replayed.json()) as Session).id).toBe(held!.resourceId)
       expect(await sessionCount()).toBe(before + 1)
     })
 
@@ -374,8 +374,8 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       const kept = await createSession(second, sessionBody('read-only'), keyed('s-ttl'))
       expect(kept.status).toBe(200)
       expect(((await kept.json()) as Session).id).toBe(session.id)
-      const probe = { runId: 'ses_unused', digest: '' }
-      const held = await store.holdRunKey(
+      const probe = { resourceId: 'ses_unused', digest: '' }
+      const held = await store.holdRequestKey(
         null,
         's-ttl',
         probe,
@@ -383,7 +383,7 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
         new Date(0).toISOString(),
       )
       const twoHoursAgo = new Date(Date.parse(held!.at) - 2 * 3600_000).toISOString()
-      expect(await store.retakeRunKey(null, 's-ttl', held!, twoHoursAgo)).toBe(true)
+      expect(await store.retakeRequestKey(null, 's-ttl', held!, twoHoursAgo)).toBe(true)
       // the same body with the expired key: a new session (within the TTL it was the first one, replayed)
       const fresh = await createSession(second, sessionBody('read-only'), keyed('s-ttl'))
       expect(fresh.status).toBe(201)

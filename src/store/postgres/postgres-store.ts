@@ -32,11 +32,11 @@ import {
   type EventFence,
   type EventToAppend,
   ExternalIdTaken,
-  type HeldRunKey,
+  type HeldRequestKey,
   type NodeRecord,
   NotAMember,
   type RunFilter,
-  type RunKeyHold,
+  type RequestKeyHold,
   RunTakenOver,
   runFence,
   type SessionClaim,
@@ -464,13 +464,13 @@ export class PostgresStore implements Store {
     await this.runs.insert(this.db, run)
   }
 
-  async holdRunKey(
+  async holdRequestKey(
     tenant: string | null,
     key: string,
-    hold: RunKeyHold,
+    hold: RequestKeyHold,
     at: string,
     keptSince: string,
-  ): Promise<HeldRunKey | undefined> {
+  ): Promise<HeldRequestKey | undefined> {
     return this.transaction(async (db) => {
       await db.query('DELETE FROM run_keys WHERE at < $1', [keptSince])
       // a hold another request's open transaction inserted is waited for: its COMMIT or ROLLBACK decides. One
@@ -479,33 +479,33 @@ export class PostgresStore implements Store {
         const { rowCount } = await db.query(
           `INSERT INTO run_keys (tenant, key, run_id, digest, at) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (tenant, key) DO NOTHING`,
-          [tenant ?? '', key, hold.runId, hold.digest, at],
+          [tenant ?? '', key, hold.resourceId, hold.digest, at],
         )
         if (rowCount === 1) return undefined
         const { rows } = await db.query(
-          'SELECT run_id AS "runId", digest, at FROM run_keys WHERE tenant = $1 AND key = $2',
+          'SELECT run_id AS "resourceId", digest, at FROM run_keys WHERE tenant = $1 AND key = $2',
           [tenant ?? '', key],
         )
-        if (rows[0]) return rows[0] as HeldRunKey
+        if (rows[0]) return rows[0] as HeldRequestKey
       }
     })
   }
 
-  async releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void> {
+  async releaseRequestKey(tenant: string | null, key: string, resourceId: string): Promise<void> {
     await this.transaction(async (db) => {
       await db.query('DELETE FROM run_keys WHERE tenant = $1 AND key = $2 AND run_id = $3', [
         tenant ?? '',
         key,
-        runId,
+        resourceId,
       ])
     })
   }
 
-  async retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean> {
+  async retakeRequestKey(tenant: string | null, key: string, held: HeldRequestKey, at: string): Promise<boolean> {
     return this.transaction(async (db) => {
       const { rowCount } = await db.query(
         'UPDATE run_keys SET at = $1 WHERE tenant = $2 AND key = $3 AND run_id = $4 AND at = $5',
-        [at, tenant ?? '', key, held.runId, held.at],
+        [at, tenant ?? '', key, held.resourceId, held.at],
       )
       return rowCount === 1
     })

@@ -148,8 +148,10 @@ migrations.push(`
 `)
 
 /**
- * 10: Idempotency-Keys of `POST /v1/runs` (Store.holdRunKey): per tenant ('' for none), the run each made and its
+ * 10: Idempotency-Keys of `POST /v1/runs` (Store.holdRequestKey): per tenant ('' for none), the run each made and its
  * request's digest, kept for a bounded time (deleted by `at`), shared by every node of the cluster.
+ * Since then the keys of `POST /v1/sessions` and of turns too: `run_id` holds their ids as well (read as
+ * `resourceId`; the column keeps its name rather than be migrated).
  */
 migrations.push(`
   CREATE TABLE run_keys (
