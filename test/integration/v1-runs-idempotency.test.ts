@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keyInFlightMs } from '../../src/core/request-keys.js'
 import type { Run } from '../../src/protocol/runs.js'
-import type { Session } from '../../src/protocol/sessions.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
@@ -14,7 +15,7 @@ interface ErrorBody {
   error: {
     code: string
     message: string
-    details?: { reason?: string; runId?: string; sessionId?: string }
+    details?: { reason?: string; runId?: string; sessionId?: string; turnId?: string }
   }
 }
 
@@ -227,7 +228,9 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     expect(await store.retakeRequestKey('team-a', 'k-old', alphaHeld!, twoHoursAgo)).toBe(true)
     expect((await postJson(`${first.url}/v1/runs`, body('true'), keyed('k-other'))).status).toBe(202)
     // the expired hold is gone: holding it again (with no expiry) finds nothing and holds it
-    expect(await store.holdRequestKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())).toBeUndefined()
+    expect(
+      await store.holdRequestKey('team-a', 'k-old', probe, now(), new Date(0).toISOString()),
+    ).toBeUndefined()
   })
 
   describe('POST /v1/sessions with an Idempotency-Key', () => {
@@ -363,6 +366,76 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       expect(replayed.status).toBe(200)
       expect(((await replayed.json()) as Session).id).toBe(held!.resourceId)
       expect(await sessionCount()).toBe(before + 1)
+    })
+
+    /**
+     * A turn with an Idempotency-Key: on PostgreSQL sent first to the node that does not hold the session (it goes
+     * to the holder with the id the key chose), retried on the holder. Before, every retry started another turn.
+     */
+    it('answers the first turn again for the same key, body and session, on any node; refuses a steer with a key', async () => {
+      const session = (await (
+        await createSession(first, sessionBody('read-only'), keyed('s-turns'))
+      ).json()) as Session
+      const turnsUrl = (gw: TestGateway, query = '') => `${gw.url}/v1/sessions/${session.id}/turns${query}`
+      const turnBody = { input: 'hello once' }
+      const made = await postJson(turnsUrl(second), turnBody, keyed('t-1'))
+      expect(made.status).toBe(202)
+      expect(made.headers.get('idempotent-replayed')).toBeNull()
+      const turn = (await made.json()) as Turn
+      // the retry, on the node holding the session: the same turn as it is now, none started
+      const waited = await postJson(turnsUrl(first, '?wait=true'), turnBody, keyed('t-1'))
+      expect(waited.status).toBe(200)
+      expect(waited.headers.get('idempotent-replayed')).toBe('true')
+      expect((await waited.json()) as Turn).toMatchObject({ id: turn.id, status: 'completed' })
+      const again = await postJson(turnsUrl(second), { ...turnBody, onBusy: 'queue' }, keyed('t-1'))
+      expect(again.status).toBe(200)
+      expect((await again.json()) as Turn).toMatchObject({ id: turn.id, status: 'completed' })
+      // streamed as asked: from the turn's first event to its end, though it ended before
+      const streamed = await postJson(turnsUrl(first), turnBody, {
+        ...keyed('t-1'),
+        accept: 'application/x-ndjson',
+      })
+      expect(streamed.headers.get('idempotent-replayed')).toBe('true')
+      expect(streamed.headers.get('x-turn-id')).toBe(turn.id)
+      const events = (await streamed.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as StoredEvent & { turnId?: string })
+      expect(events[0]).toMatchObject({ type: 'turn.started', turnId: turn.id })
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', turnId: turn.id })
+      const stored = await fetch(`${first.url}/v1/sessions/${session.id}`, { headers: as('ops-token') })
+      expect(((await stored.json()) as { turns: Turn[] }).turns.map((t) => t.id)).toEqual([turn.id])
+
+      // another body, another session or another route with the key: refused, naming the turn
+      const other = await postJson(turnsUrl(first), { input: 'hello twice' }, keyed('t-1'))
+      expect(other.status).toBe(409)
+      const err = (await other.json()) as ErrorBody
+      expect(err.error).toMatchObject({
+        code: 'conflict',
+        details: { reason: 'idempotency_key_reused', turnId: turn.id },
+      })
+      expect(err.error.message).toMatch(/Idempotency-Key 't-1' was used for another request \(turn turn_/)
+      const otherSession = (await (
+        await createSession(first, sessionBody('read-only'), keyed('s-turns-2'))
+      ).json()) as Session
+      const elsewhere = await postJson(
+        `${second.url}/v1/sessions/${otherSession.id}/turns`,
+        turnBody,
+        keyed('t-1'),
+      )
+      expect(elsewhere.status).toBe(409)
+      expect((await postJson(`${first.url}/v1/runs`, body('true'), keyed('t-1'))).status).toBe(409)
+
+      // a steer may go into the running turn: no new turn for a key to answer with
+      const steer = await postJson(turnsUrl(first), { input: 'steer', onBusy: 'steer' }, keyed('t-steer'))
+      expect(steer.status).toBe(400)
+      expect(((await steer.json()) as ErrorBody).error.message).toMatch(
+        /Idempotency-Key is taken with onBusy "queue" \(the default\) or "reject", not "steer"/,
+      )
+      // a turn refused (no such session) does not keep its key
+      const missing = `${first.url}/v1/sessions/ses_missing/turns`
+      expect((await postJson(missing, turnBody, keyed('t-404'))).status).toBe(404)
+      expect((await postJson(missing, turnBody, keyed('t-404'))).status).toBe(404)
     })
 
     it('lets a key expire after IDEMPOTENCY_KEY_TTL', async () => {
