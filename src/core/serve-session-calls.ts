@@ -8,7 +8,10 @@ import { checkDeclaredNeeds, checkTurnNeeds, turnMethods } from './turn-call.js'
 /** A forwarded turn's `turnId` (from another node: checked as data), a turn id as ids.ts makes them. */
 function turnIdOf(turnId: unknown): string {
   if (typeof turnId !== 'string' || !/^turn_[0-9A-Za-z]{1,64}$/.test(turnId))
-    throw new AppError('invalid_request', `a forwarded turn's turnId must be a turn id, got ${JSON.stringify(turnId)}`)
+    throw new AppError(
+      'invalid_request',
+      `a forwarded turn's turnId must be a turn id, got ${JSON.stringify(turnId)}`,
+    )
   return turnId
 }
 
@@ -40,7 +43,13 @@ export function serveSessionCalls(
     turnId?: unknown
   }
   const turn = (p: TurnCall) =>
-    here(p).startTurn(p.id, p.input, p.onBusy, p.options, p.turnId === undefined ? undefined : turnIdOf(p.turnId))
+    here(p).startTurn(
+      p.id,
+      p.input,
+      p.onBusy,
+      p.options,
+      p.turnId === undefined ? undefined : turnIdOf(p.turnId),
+    )
   // A turn with more than text (options, image items) comes by a method a node of an older version does not
   // answer, so its caller refuses the turn rather than have it misread (turn-call.ts): `session.turnWith` names
   // what the turn needs, and a need this node does not know is refused here. Callers of earlier versions still

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keyInFlightMs } from '../../src/core/request-keys.js'
-import type { Run } from '../../src/protocol/runs.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'

@@ -35,8 +35,8 @@ import {
   type HeldRequestKey,
   type NodeRecord,
   NotAMember,
-  type RunFilter,
   type RequestKeyHold,
+  type RunFilter,
   RunTakenOver,
   runFence,
   type SessionClaim,
@@ -501,7 +501,12 @@ export class PostgresStore implements Store {
     })
   }
 
-  async retakeRequestKey(tenant: string | null, key: string, held: HeldRequestKey, at: string): Promise<boolean> {
+  async retakeRequestKey(
+    tenant: string | null,
+    key: string,
+    held: HeldRequestKey,
+    at: string,
+  ): Promise<boolean> {
     return this.transaction(async (db) => {
       const { rowCount } = await db.query(
         'UPDATE run_keys SET at = $1 WHERE tenant = $2 AND key = $3 AND run_id = $4 AND at = $5',

@@ -19,8 +19,8 @@ import {
   type HeldRequestKey,
   type NodeRecord,
   NotAMember,
-  type RunFilter,
   type RequestKeyHold,
+  type RunFilter,
   RunTakenOver,
   runFence,
   type SessionClaim,
@@ -432,7 +432,12 @@ export class SqliteStore implements Store {
     )
   }
 
-  async retakeRequestKey(tenant: string | null, key: string, held: HeldRequestKey, at: string): Promise<boolean> {
+  async retakeRequestKey(
+    tenant: string | null,
+    key: string,
+    held: HeldRequestKey,
+    at: string,
+  ): Promise<boolean> {
     return this.written(
       () =>
         this.db
