@@ -133,7 +133,7 @@ export const serverSettings = z.object({
   MAX_QUEUED_RUNS: setting('100', 'Queued runs beyond which POST /v1/runs answers 429.', int(100, 0)),
   IDEMPOTENCY_KEY_TTL: setting(
     '86400',
-    'Seconds an `Idempotency-Key` of `POST /v1/runs` or `POST /v1/sessions` answers with the run or session it made (per tenant), from its first request; an expired key is deleted and may make a new one. From 60 (one minute) to 2592000 (30 days).',
+    'Seconds an `Idempotency-Key` of `POST /v1/runs`, `POST /v1/sessions` or `POST /v1/sessions/:id/turns` answers with the run, session or turn it made (per tenant), from its first request; an expired key is deleted and may make a new one. From 60 (one minute) to 2592000 (30 days).',
     int(86_400, 60, 2_592_000),
   ),
   RUN_RETENTION_DAYS: setting('30', 'Finished runs older than this are deleted (0 keeps all).', int(30, 0)),
