@@ -219,18 +219,12 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         if (format) {
           const done = (ev: { type: string; turnId?: string }) =>
             (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === started.id
+          // a replayed turn may have run already: its stream starts before its first event
+          const after = replayed ? await sessions.turnEventsAfter(id, started.id) : before
           await sendEventStream(
             reply,
             format,
-            // a replayed turn may have run already: its stream starts before its first event
-            (signal) =>
-              untilTurnEnds(
-                (async function* () {
-                  const after = replayed ? await sessions.turnEventsAfter(id, started.id) : before
-                  yield* sessions.events(id, after, signal)
-                })(),
-                done,
-              ),
+            (signal) => untilTurnEnds(sessions.events(id, after, signal), done),
             {
               keepAliveMs,
               headers: {
