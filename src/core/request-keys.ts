@@ -23,15 +23,15 @@ export interface KeyedMaking<T> {
 
 /**
  * A request with an Idempotency-Key (`POST /v1/runs`, `POST /v1/sessions`, `POST /v1/sessions/:id/turns`): the first
- * request with the key (per tenant) holds it for the run, session or turn it makes, in the store (so every node of a cluster sees it), for `keptMs`
- * (IDEMPOTENCY_KEY_TTL); a request with the same key and the same `digest` (requestDigest) gets what it made again
- * (`replayed`), whatever became of the first request (a 503 at its run's send included: its run was stored); with
- * another digest (another body, or another route: a key is the tenant's, across routes), 409 `conflict`. While
- * the first request is still storing what it makes, 409 `conflict` with Retry-After. A first request whose making
- * was not stored (refused: 400, 429) lets go of the key; one that could not (the store down) leaves a hold that a
- * retry takes over after keyInFlightMs, keeping its id, so that one run or session at most is stored for the key.
- * Expired holds (of every key) are deleted at each new hold. `store`: the tenant's view (tenant-store.ts), which
- * keeps each tenant's keys apart.
+ * request with the key (per tenant) holds it for the run, session or turn it makes, in the store (so every node of a
+ * cluster sees it), for `keptMs` (IDEMPOTENCY_KEY_TTL); a request with the same key and the same `digest`
+ * (requestDigest) gets what it made again (`replayed`), whatever became of the first request (a 503 at its run's
+ * send included: its run was stored); with another digest (another body, or another route or session: a key is the
+ * tenant's, across routes), 409 `conflict`. While the first request is still storing what it makes, 409 `conflict`
+ * with Retry-After. A first request whose making was not stored (refused: 400, 404, 409, 429) lets go of the key;
+ * one that could not (the store down) leaves a hold that a retry takes over after keyInFlightMs, keeping its id, so
+ * that one run, session or turn at most is stored for the key. Expired holds (of every key) are deleted at each new
+ * hold. `store`: the tenant's view (tenant-store.ts), which keeps each tenant's keys apart.
  */
 export async function makeOnce<T>(
   store: Store,

@@ -3,7 +3,7 @@ import { keyInFlightMs } from '../../src/core/request-keys.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
@@ -436,6 +436,37 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       const missing = `${first.url}/v1/sessions/ses_missing/turns`
       expect((await postJson(missing, turnBody, keyed('t-404'))).status).toBe(404)
       expect((await postJson(missing, turnBody, keyed('t-404'))).status).toBe(404)
+    })
+
+    it('lets go of the key of a turn refused while another runs (`reject`); replays a queued turn as queued', async () => {
+      const session = (await (
+        await createSession(first, sessionBody('read-only'), keyed('s-busy'))
+      ).json()) as Session
+      const turnsUrl = (gw: TestGateway) => `${gw.url}/v1/sessions/${session.id}/turns`
+      const running = held({ kind: 'text', text: 'held' })
+      mock.reset()
+      mock.script(running.step)
+      try {
+        expect((await postJson(turnsUrl(first), { input: 'runs' }, as('ops-token'))).status).toBe(202)
+        await running.asked
+        const refused = await postJson(turnsUrl(second), { input: 'next', onBusy: 'reject' }, keyed('t-busy'))
+        expect(refused.status).toBe(409)
+        expect(((await refused.json()) as ErrorBody).error.details?.reason).toBeUndefined()
+        // nothing was stored for the key, which was let go of: another body with it is a turn (kept: a 409, reused)
+        const queued = await postJson(turnsUrl(second), { input: 'next' }, keyed('t-busy'))
+        expect(queued.status).toBe(202)
+        const turn = (await queued.json()) as Turn
+        expect(turn.status).toBe('queued')
+        const again = await postJson(turnsUrl(first), { input: 'next' }, keyed('t-busy'))
+        expect(again.status).toBe(200)
+        expect((await again.json()) as Turn).toMatchObject({ id: turn.id, status: 'queued' })
+      } finally {
+        running.release()
+      }
+      const waited = await postJson(`${turnsUrl(second)}?wait=true`, { input: 'next' }, keyed('t-busy'))
+      expect((await waited.json()) as Turn).toMatchObject({ status: 'completed' })
+      const stored = await fetch(`${first.url}/v1/sessions/${session.id}`, { headers: as('ops-token') })
+      expect(((await stored.json()) as { turns: Turn[] }).turns).toHaveLength(2)
     })
 
     it('lets a key expire after IDEMPOTENCY_KEY_TTL', async () => {
