@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js'
 import { newId } from './ids.js'
 
 /**
- * How long a held key's request may take to store what it makes. A hold older than this whose run or session is
+ * How long a held key's request may take to store what it makes. A hold older than this whose run, session or turn is
  * not stored belongs to a request that failed without letting go (the store down when it failed, or its node
  * gone): a retry with the same key and body takes it over. Before, such a key answered 409 until
  * IDEMPOTENCY_KEY_TTL passed.
