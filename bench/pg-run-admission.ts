@@ -90,7 +90,8 @@ async function window(side: Side): Promise<Window> {
       const body = await res.text()
       latencies.push(performance.now() - t0)
       if (res.status === 503 && body.includes('"store_busy"')) busy++
-      else if (res.status !== 202) throw new BenchError(`${side.label}: POST ${i} answered ${res.status}: ${body}`)
+      else if (res.status !== 202)
+        throw new BenchError(`${side.label}: POST ${i} answered ${res.status}: ${body}`)
     }
   }
   const started = performance.now()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { type DelayingProxy, startDelayingProxy } from '../support/delaying-proxy.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 

@@ -18,6 +18,36 @@ describeStoreContract('postgres', {
   },
 })
 
+/**
+ * A rolling upgrade: nodes of before take the admission lock in their run's INSERT (migration 9's
+ * agw_admission_room, which an admission inside an inOneTransaction view still uses), nodes of now in their COMMIT
+ * (migration 11's deferred trigger). Both take the same lock and count under it, so a burst of both kinds admits
+ * exactly the bound.
+ */
+describe('PostgresStore: admissions the old way and the new way at once', () => {
+  it('a burst of both, from two connections, admits exactly the bound', async () => {
+    const url = await server.createStoreDatabase()
+    const store = await server.openStore(url)
+    const other = await server.openStore(url)
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => {
+        const run = newRun(`run_${String(i).padStart(3, '0')}`)
+        return i % 2
+          ? store.admitRun(run, null, 7)
+          : other.inOneTransaction((tx) => tx.admitRun(run, null, 7))
+      }),
+    )
+    expect(results.filter(Boolean)).toHaveLength(7)
+    expect(await store.listRuns({ limit: 100 })).toHaveLength(7)
+    // over the bound: refused at COMMIT, its connection sound and kept in the pool (not ended as a failed one)
+    const released: (Error | undefined)[] = []
+    store.pool.on('release', (err: Error | undefined) => released.push(err))
+    expect(await store.admitRun(newRun('run_over'), null, 7)).toBe(false)
+    expect(released).toEqual([undefined])
+    expect(await store.admitRun(newRun('run_room'), null, 8)).toEqual([])
+  })
+})
+
 describe('PostgresStore: a claim and the mark of its node as lost, in either order', () => {
   const node = (id: string) => ({ id, role: 'all', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
   const ids = (rows: { id: string }[]) => rows.map((r) => r.id)
