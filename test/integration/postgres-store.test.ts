@@ -39,12 +39,29 @@ describe('PostgresStore: admissions the old way and the new way at once', () => 
     )
     expect(results.filter(Boolean)).toHaveLength(7)
     expect(await store.listRuns({ limit: 100 })).toHaveLength(7)
-    // over the bound: refused at COMMIT, its connection sound and kept in the pool (not ended as a failed one)
-    const released: (Error | undefined)[] = []
-    store.pool.on('release', (err: Error | undefined) => released.push(err))
-    expect(await store.admitRun(newRun('run_over'), null, 7)).toBe(false)
-    expect(released).toEqual([undefined])
-    expect(await store.admitRun(newRun('run_room'), null, 8)).toEqual([])
+    // two that each find room in their INSERT's snapshot, and wait at COMMIT for the lock (held here): one is
+    // admitted, the other refused at COMMIT (false), its connection sound and kept in the pool (not ended)
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    try {
+      await admin.query('SELECT pg_advisory_lock(7265310002)')
+      const released: (Error | undefined)[] = []
+      store.pool.on('release', (err: Error | undefined) => released.push(err))
+      const both = [store.admitRun(newRun('run_x'), null, 8), store.admitRun(newRun('run_y'), null, 8)]
+      for (;;) {
+        const { rows } = await admin.query(
+          "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        if (rows.length === 2) break
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      await admin.query('SELECT pg_advisory_unlock(7265310002)')
+      expect((await Promise.all(both)).map((r) => r !== false).sort()).toEqual([false, true])
+      expect(released).toEqual([undefined, undefined])
+      expect(await store.listRuns({ limit: 100 })).toHaveLength(8)
+    } finally {
+      await admin.end()
+    }
   })
 })
 

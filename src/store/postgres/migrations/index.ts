@@ -169,8 +169,9 @@ migrations.push(`
  * (before, migration 9's function took it with the run's INSERT, and it was held across the three round trips that
  * followed: the events' seq bump, their INSERT, COMMIT; a node its machine descheduled meanwhile made every other
  * admission of the cluster wait, past their lock wait: 503 store_busy). The INSERT's condition,
- * agw_admission_ask(max, member, lock wait), checks the member as migration 9's does (AGW01) and notes the bound
- * and the lock wait in the transaction's settings; the deferred constraint trigger agw_admission then takes the
+ * agw_admission_ask(max, member, lock wait), checks the member as migration 9's does (AGW01), refuses at once a
+ * run its snapshot already finds no room for (false: a cluster full then; nothing inserted, no lock needed for a
+ * no), and notes the bound and the lock wait in the transaction's settings; the deferred constraint trigger agw_admission then takes the
  * lock (waiting that long: the whole STORE_QUERY_TIMEOUT_SECONDS, as COMMIT is not cut by the client), counts the
  * unfinished runs but this one (the newest committed: VOLATILE, a snapshot per query, taken once the lock is
  * granted) and refuses the commit with AGW02 when the bound is reached. A run inserted otherwise (createRun, a
@@ -185,6 +186,10 @@ migrations.push(`
       IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'AGW01', MESSAGE = format('node %s is not a member of the cluster', member);
       END IF;
+    END IF;
+    -- already full, as far as this snapshot sees: refused here, nothing inserted (the lock is not needed for a no)
+    IF (SELECT count(*) FROM runs WHERE status IN ('queued', 'running')) >= max_unfinished THEN
+      RETURN false;
     END IF;
     PERFORM set_config('agw.admission_max', max_unfinished::text, true);
     PERFORM set_config('agw.admission_lock_wait', lock_wait_ms::text, true);
