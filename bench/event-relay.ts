@@ -47,8 +47,10 @@
  *   --blocks       with --baseline: the relay's reps in this many blocks, each with both gateways started afresh, the
  *                  one started first alternating (block 1: this checkout's, block 2: the baseline's, ...), each
  *                  block with its own --warmup rounds; prints each block's ratios beside the pooled medians, with
- *                  each gateway's CPU and GC ms per run and each mode's first-line and total ms in the block (what
- *                  made a block low: its gateway process, or its direct reads). Two
+ *                  each gateway's CPU and GC ms per run, its young generation's scavenges, young and promoted MB
+ *                  per run and new space size (bench/young-generation.ts), its stored events per run, and each
+ *                  mode's first-line and total ms in the block (what made a block low: its gateway process, or its
+ *                  direct reads). Two
  *                  gateway processes of the same build differ by several % (the one started first, each process's
  *                  own heap and page luck): one pair of processes cannot show a few % between builds. Default 1.
  *                  An A/A (the same build on both sides): --baseline <this checkout>.
@@ -270,6 +272,11 @@ interface RelaySample {
   gatewayGcMaxMs?: number
   /** ... and how many of them were full (mark-compact) collections. */
   gatewayGcMajors?: number
+  /** The gateway's scavenges in the run, the young bytes they found, what they promoted, its new space's size then. */
+  gatewayScavenges?: number
+  gatewayYoungBytes?: number
+  gatewayPromotedBytes?: number
+  gatewayNewSpaceBytes?: number
   /** --trace: each event's (direct: each chunk's) times. */
   trace?: TracedRun
   /** --blocks: the block (both gateways started afresh) the sample was taken in, from 0. */
@@ -492,6 +499,10 @@ async function runViaServer(
     sample.gatewayGcMs = remote.gcMs
     sample.gatewayGcMaxMs = remote.gcMaxMs
     sample.gatewayGcMajors = remote.gcMajors
+    sample.gatewayScavenges = remote.scavenges
+    sample.gatewayYoungBytes = remote.youngBytes
+    sample.gatewayPromotedBytes = remote.promotedBytes
+    sample.gatewayNewSpaceBytes = remote.newSpaceBytes
     sample.loopP99Ms = remote.loopP99Ms
     sample.loopMaxMs = remote.loopMaxMs
     if (tracer) sample.trace = tracer.finish(await target.remote.trace())
@@ -723,10 +734,17 @@ function blockLines(name: string, samples: Record<Mode, RelaySample[]>, blocks: 
       f1(median(samples[mode].filter((s) => s.block === b).map(pick)))
     const gw = (mode: Mode) =>
       `${each(mode, (s) => s.gatewayCpuMs ?? Number.NaN)} / ${each(mode, (s) => s.gatewayGcMs ?? Number.NaN)}`
+    const mb = (bytes: number | undefined) => (bytes ?? Number.NaN) / 1e6
+    // the young generation's side of that GC: more scavenges (a smaller new space), or more promoted, or longer pauses
+    const young = (mode: Mode) =>
+      `${each(mode, (s) => s.gatewayScavenges ?? Number.NaN)} / ${each(mode, (s) => mb(s.gatewayYoungBytes))} / ` +
+      `${each(mode, (s) => mb(s.gatewayPromotedBytes))} / ${each(mode, (s) => mb(s.gatewayNewSpaceBytes))}`
     lines.push(
       `  block ${b + 1} (${b % 2 === 1 ? 'baseline' : 'this checkout'}'s gateway started first): ${name} via server / ` +
         `direct ${server.toFixed(3)}, via baseline / direct ${base.toFixed(3)}, server / baseline ${(server / base).toFixed(3)}; ` +
-        `gateway CPU / GC ms per run ${gw('via server')} (baseline ${gw('via baseline')}); first line ms direct ` +
+        `gateway CPU / GC ms per run ${gw('via server')} (baseline ${gw('via baseline')}); scavenges / young MB / ` +
+        `promoted MB per run / new space MB ${young('via server')} (baseline ${young('via baseline')}); stored events per run ` +
+        `${each('via server', (s) => s.storedEvents ?? Number.NaN)} (baseline ${each('via baseline', (s) => s.storedEvents ?? Number.NaN)}); first line ms direct ` +
         `${each('direct', (s) => s.firstLineMs)}, via server ${each('via server', (s) => s.firstLineMs)}, via baseline ` +
         `${each('via baseline', (s) => s.firstLineMs)}; total ms direct ${each('direct', (s) => s.totalMs)}, via server ` +
         `${each('via server', (s) => s.totalMs)}`,

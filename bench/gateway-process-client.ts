@@ -95,6 +95,11 @@ export class GatewayProcess {
     gcMs?: number
     gcMaxMs?: number
     gcMajors?: number
+    /** The young generation since the mark: scavenges, the bytes they found, the bytes promoted, the new space's size. */
+    scavenges?: number
+    youngBytes?: number
+    promotedBytes?: number
+    newSpaceBytes?: number
   }> {
     return this.ask('usage')
   }

@@ -9,9 +9,11 @@
  * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
- *   usage   answers {"cpuMs":..,"threads":{name:ms},"pageFaults":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
+ *   usage   answers {"cpuMs":..,"threads":{name:ms},"pageFaults":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..,
+ *           "scavenges":..,"youngBytes":..,"promotedBytes":..,"newSpaceBytes":..} since the last mark (the delay
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; not with
- *           AGW_BENCH_LOOP_DELAY=off; gc: the pauses V8 reported)
+ *           AGW_BENCH_LOOP_DELAY=off; gc: the pauses V8 reported; scavenges..newSpaceBytes: the young generation,
+ *           from v8.GCProfiler, see youngGeneration)
  *   memory  answers {"rss":..,"heapUsed":..,"external":..,"arrayBuffers":..} (bytes), after two full GCs with --expose-gc
  *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
  *           mark (bench/relay-trace-gateway.ts)
@@ -26,10 +28,12 @@ import path from 'node:path'
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
+import v8 from 'node:v8'
 import type { startServer as StartServer } from '../src/http/server.js'
 import { minorFaults } from './page-faults.js'
 import { installGatewayTrace } from './relay-trace-gateway.js'
 import { threadCpu } from './thread-cpu.js'
+import { youngGeneration } from './young-generation.js'
 
 // AGW_BENCH_GATEWAY_ROOT: another checkout whose gateway runs here (event-relay.ts --baseline), with this probe
 const root = process.env.AGW_BENCH_GATEWAY_ROOT ?? path.join(import.meta.dirname, '..')
@@ -83,6 +87,9 @@ const gcObserver = new PerformanceObserver((list) => {
   }
 })
 gcObserver.observe({ entryTypes: ['gc'] })
+// the young generation's work since the mark: how many scavenges, what they found (allocated), what they promoted
+let gcProfiler = new v8.GCProfiler()
+gcProfiler.start()
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'mark') {
     loop.disable()
@@ -92,6 +99,9 @@ for await (const line of createInterface({ input: process.stdin })) {
     threads0 = threadCpu()
     faults0 = minorFaults()
     gc = { ms: 0, maxMs: 0, majors: 0 }
+    gcProfiler.stop()
+    gcProfiler = new v8.GCProfiler()
+    gcProfiler.start()
     trace?.reset()
     await inspector?.post('HeapProfiler.startSampling', {
       samplingInterval: 1024,
@@ -119,7 +129,10 @@ for await (const line of createInterface({ input: process.stdin })) {
       gcMs: gc.ms,
       gcMaxMs: gc.maxMs,
       gcMajors: gc.majors,
+      ...youngGeneration(gcProfiler.stop()),
     })
+    gcProfiler = new v8.GCProfiler()
+    gcProfiler.start()
   } else if (line === 'trace') {
     say(trace?.take() ?? { events: [], gc: [] })
   } else if (line === 'memory') {
@@ -133,4 +146,5 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 loop.disable()
 gcObserver.disconnect()
+gcProfiler.stop()
 await server.close(0)

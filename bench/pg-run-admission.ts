@@ -13,14 +13,20 @@
  * (median of the windows, and per round against the baseline's window of the same round) and the POST's latency
  * p50 and p99.
  *
- * Usage: npx tsx bench/pg-run-admission.ts [--baseline <dir>] [--runs N] [--concurrency C] [--rounds R] [--built]
+ * Usage: npx tsx bench/pg-run-admission.ts [--baseline <dir>] [--runs N] [--concurrency C] [--rounds R]
+ *          [--pg-latency-ms L] [--built]
  *   --baseline another checkout with node_modules (`git worktree add --detach <dir> <commit>` and
  *     `ln -s <this>/node_modules <dir>/`), labelled by its short commit; without it only this checkout runs;
  *   --runs POSTs per window, default 400; --concurrency default 100; --rounds default 3;
+ *   --pg-latency-ms the gateways reach PostgreSQL through bench/delay-proxy.mjs (a process of its own), which holds
+ *     every chunk L ms each way: each round trip of an admission 2L ms or more (a database across a network, or a
+ *     node its loaded machine deschedules between two round trips); default 0: direct;
  *   --built the gateways from their built dist/ (`npm run build` in each first) instead of src/ through tsx.
- * Not a test: exits 0 when every POST was answered 202, 1 otherwise.
+ * A POST answered 503 store_busy (the admission's lock wait ended) is counted (column "503"), not retried; any
+ * other answer but 202 ends the bench. Not a test: exits 0 when every POST was answered 202, 1 otherwise.
  */
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import path from 'node:path'
 import pg from 'pg'
 import { gatewayEnv } from '../test/support/gateway.js'
@@ -38,13 +44,16 @@ const { values } = benchArgs({
     runs: { type: 'string' },
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
+    'pg-latency-ms': { type: 'string' },
     built: { type: 'boolean', default: false },
   },
 })
 const runs = intOption(values.runs, 400, '--runs')
 const concurrency = intOption(values.concurrency, 100, '--concurrency')
 const rounds = intOption(values.rounds, 3, '--rounds')
+const pgLatencyMs = intOption(values['pg-latency-ms'], 0, '--pg-latency-ms', 0)
 const built = values.built === true
+const delayProxy = path.join(import.meta.dirname, 'delay-proxy.mjs')
 
 interface Side {
   label: string
@@ -56,6 +65,8 @@ interface Side {
 interface Window {
   runsPerSecond: number
   latencies: number[]
+  /** POSTs answered 503 store_busy. */
+  busy: number
 }
 
 const shortCommit = (root: string) =>
@@ -64,6 +75,7 @@ const shortCommit = (root: string) =>
 /** --runs POSTs, --concurrency at once, alternately to the side's two nodes. */
 async function window(side: Side): Promise<Window> {
   const latencies: number[] = []
+  let busy = 0
   let next = 0
   const worker = async () => {
     while (next < runs) {
@@ -77,7 +89,9 @@ async function window(side: Side): Promise<Window> {
       })
       const body = await res.text()
       latencies.push(performance.now() - t0)
-      if (res.status !== 202) throw new BenchError(`${side.label}: POST ${i} answered ${res.status}: ${body}`)
+      if (res.status === 503 && body.includes('"store_busy"')) busy++
+      else if (res.status !== 202)
+        throw new BenchError(`${side.label}: POST ${i} answered ${res.status}: ${body}`)
     }
   }
   const started = performance.now()
@@ -91,7 +105,7 @@ async function window(side: Side): Promise<Window> {
   } finally {
     await db.end()
   }
-  return { runsPerSecond, latencies }
+  return { runsPerSecond, latencies, busy }
 }
 
 async function main(): Promise<void> {
@@ -103,10 +117,22 @@ async function main(): Promise<void> {
   )
   const server = await startPostgres()
   const sides: Side[] = []
+  let proxy: ChildProcess | undefined
   try {
+    let proxyPort: number | undefined
+    if (pgLatencyMs > 0) {
+      proxy = spawn(process.execPath, [delayProxy, '127.0.0.1', String(server.port), String(pgLatencyMs)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      })
+      const [line] = (await once(proxy.stdout!, 'data')) as [Buffer]
+      proxyPort = Number(line.toString().trim())
+      console.log(`postgres: through bench/delay-proxy.mjs, ${pgLatencyMs} ms each way`)
+    }
     for (const [i, root] of roots.entries()) {
-      const databaseUrl = await server.createDatabase()
-      const side: Side = { label: i === 0 ? 'this' : shortCommit(root), root, databaseUrl, nodes: [] }
+      const direct = await server.createDatabase()
+      const databaseUrl = proxyPort ? direct.replace(/:\d+\//, `:${proxyPort}/`) : direct
+      // the bench's own statements (the windows' cleanup) go direct
+      const side: Side = { label: i === 0 ? 'this' : shortCommit(root), root, databaseUrl: direct, nodes: [] }
       sides.push(side)
       console.log(`${i === 0 ? 'this' : 'baseline'}: ${root} (${shortCommit(root)})`)
       for (let n = 0; n < 2; n++) {
@@ -142,6 +168,7 @@ async function main(): Promise<void> {
         ws.map((w) => w.runsPerSecond.toFixed(0)).join(' '),
         percentile(latencies, 50).toFixed(0),
         percentile(latencies, 99).toFixed(0),
+        String(ws.reduce((n, w) => n + w.busy, 0)),
         sides.length > 1 && side !== sides[1]
           ? `${median(paired).toFixed(2)} (${paired.map((p) => p.toFixed(2)).join(' ')})`
           : '',
@@ -156,15 +183,20 @@ async function main(): Promise<void> {
             'runs/s per round',
             'p50 ms',
             'p99 ms',
+            '503',
             sides.length > 1 ? `runs/s / ${sides[1]!.label}'s (per round)` : '',
           ],
           ...rows,
         ],
-        [false, true, true, true, true, true],
+        [false, true, true, true, true, true, true],
       )}`,
     )
   } finally {
     for (const side of sides) for (const node of side.nodes) await node.close()
+    if (proxy && proxy.exitCode === null) {
+      proxy.kill('SIGTERM')
+      await once(proxy, 'exit')
+    }
     await server.stop()
     console.log(loadLine('at the end'))
     scope.close()

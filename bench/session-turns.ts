@@ -1079,6 +1079,14 @@ function reportProfile(p: Profile, turnsBefore: number): void {
     paired('turn/start written -> turn/completed received', (t) => t.agentMs)
     paired('gateway turn, total (instrumented)', (t) => t.totalMs)
   }
+  // the profile's rounds run turn and direct back to back: the gateway's own critical path (before turn/start, after
+  // turn/completed) and what its turn costs inside the app-server's span, each against the direct turn of its round
+  const inSpan = p.turns.map((t, i) => t.agentMs - p.direct[i]!)
+  const own = p.turns.map((t) => t.preMs + t.postMs)
+  console.log(
+    `\nthe gateway's added per turn, split (paired per round): its own critical path (before turn/start + after turn/completed) median ${ms2(median(own))} ms (95% CI ${ci(own)});` +
+      ` inside the app-server's span (turn/start -> turn/completed, gateway - direct) median ${signed(median(inSpan))} ms (95% CI ${ci(inSpan)})`,
+  )
   const callsLine = (turns: TurnProfile[]) => {
     const calls = new Map<string, number>()
     for (const t of turns) for (const [name, n] of t.sqliteCalls) calls.set(name, (calls.get(name) ?? 0) + n)

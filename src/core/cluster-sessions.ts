@@ -51,8 +51,8 @@ export class ClusterSessions extends SessionManager {
   /** This node doing what another node asked of it (serve-session-calls.ts): never forwarded again. */
   readonly here = {
     create: (agentId: string, fields: CreateSession, id?: string) => super.create(agentId, fields, id),
-    startTurn: (id: string, input: TurnInput, onBusy: OnBusy, options?: TurnOptions) =>
-      super.startTurn(id, input, onBusy, options),
+    startTurn: (id: string, input: TurnInput, onBusy: OnBusy, options?: TurnOptions, turnId?: string) =>
+      super.startTurn(id, input, onBusy, options, turnId),
     interrupt: async (id: string) => (await super.interrupt(id)).id,
     fork: (id: string) => super.fork(id),
     archive: (id: string) => super.archive(id),
@@ -66,17 +66,21 @@ export class ClusterSessions extends SessionManager {
     input: TurnInput,
     onBusy: OnBusy = 'queue',
     options: TurnOptions = {},
+    turnId?: string,
   ): Promise<Turn> {
-    const here = () => super.startTurn(id, input, onBusy, options)
+    const here = () => super.startTurn(id, input, onBusy, options, turnId)
     // Whatever the turn has beyond text goes along: the owner applies (or refuses) it, never drops or misreads
     // it. A node of an older version would take `session.turn` and ignore or misread it (its options, its image
-    // items), so such a turn goes by a method only nodes that can take it answer (turn-call.ts).
-    const needs = needsOf(input, options)
+    // items), so such a turn goes by a method only nodes that can take it answer (turn-call.ts). So does the id
+    // an Idempotency-Key chose for it (a retry on any node finds the turn under it): an older node would make
+    // the turn under an id of its own.
+    const needs = needsOf(input, options, turnId)
     const method = turnMethodFor(needs)
     const params = {
       id,
       input,
       onBusy,
+      ...(turnId ? { turnId } : {}),
       ...(needs.length ? { options } : {}),
       ...(method === turnMethods.needs ? { needs } : {}),
     }

@@ -1,8 +1,19 @@
 import type { TurnInput, TurnOptions } from '../agents/session.js'
+import { AppError } from '../protocol/errors.js'
 import type { ClusterSessions } from './cluster-sessions.js'
 import type { NodeCalls } from './node-calls.js'
 import type { CreateSession, OnBusy } from './session-manager.js'
 import { checkDeclaredNeeds, checkTurnNeeds, turnMethods } from './turn-call.js'
+
+/** A forwarded turn's `turnId` (from another node: checked as data), a turn id as ids.ts makes them. */
+function turnIdOf(turnId: unknown): string {
+  if (typeof turnId !== 'string' || !/^turn_[0-9A-Za-z]{1,64}$/.test(turnId))
+    throw new AppError(
+      'invalid_request',
+      `a forwarded turn's turnId must be a turn id, got ${JSON.stringify(turnId)}`,
+    )
+  return turnId
+}
 
 /** Every forwarded session call names the tenant whose scope it was made in (null: untenanted). */
 interface Scoped {
@@ -23,8 +34,22 @@ export function serveSessionCalls(
   calls.handle<Scoped & { agentId: string; fields: CreateSession; id?: string }>('session.create', (p) =>
     here(p).create(p.agentId, p.fields, p.id),
   )
-  type TurnCall = Scoped & { id: string; input: TurnInput; onBusy: OnBusy; options?: TurnOptions }
-  const turn = (p: TurnCall) => here(p).startTurn(p.id, p.input, p.onBusy, p.options)
+  type TurnCall = Scoped & {
+    id: string
+    input: TurnInput
+    onBusy: OnBusy
+    options?: TurnOptions
+    /** The new turn's id, chosen by the caller (an Idempotency-Key held for it); declared as the need `turnId`. */
+    turnId?: unknown
+  }
+  const turn = (p: TurnCall) =>
+    here(p).startTurn(
+      p.id,
+      p.input,
+      p.onBusy,
+      p.options,
+      p.turnId === undefined ? undefined : turnIdOf(p.turnId),
+    )
   // A turn with more than text (options, image items) comes by a method a node of an older version does not
   // answer, so its caller refuses the turn rather than have it misread (turn-call.ts): `session.turnWith` names
   // what the turn needs, and a need this node does not know is refused here. Callers of earlier versions still

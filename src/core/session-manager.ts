@@ -336,16 +336,59 @@ export class SessionManager {
 
   /**
    * Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409.
-   * `options` apply to this turn alone, or are refused (400) before anything runs (turn-options.ts).
+   * `options` apply to this turn alone, or are refused (400) before anything runs (turn-options.ts). `turnId`: the
+   * new turn's id, chosen before (an Idempotency-Key held for it: startTurnOnce); not with `steer`, whose input may
+   * go into the running turn instead of a new one.
    */
   async startTurn(
     id: string,
     input: TurnInput,
     onBusy: OnBusy = 'queue',
     options: TurnOptions = {},
+    turnId?: string,
   ): Promise<Turn> {
     this.assertAccepting()
-    return this.archives.track(id, () => this.startTurnNow(id, input, onBusy, options))
+    if (turnId !== undefined) checkKeyedTurn(onBusy)
+    return this.archives.track(id, () => this.startTurnNow(id, input, onBusy, options, turnId))
+  }
+
+  /**
+   * startTurn() once per Idempotency-Key `key` (its request's `digest`, which names the session): the turn the
+   * key made, replayed (as it is now), when it has one (request-keys.ts). Only with `onBusy` `queue` or `reject`
+   * (400 otherwise): a steer's input may go into the running turn, which is not the key's to answer with.
+   */
+  async startTurnOnce(
+    key: string,
+    digest: string,
+    id: string,
+    input: TurnInput,
+    onBusy: OnBusy,
+    options: TurnOptions = {},
+  ): Promise<{ turn: Turn; replayed: boolean }> {
+    checkKeyedTurn(onBusy)
+    const { made, replayed } = await makeOnce(
+      this.store,
+      key,
+      digest,
+      this.config.IDEMPOTENCY_KEY_TTL * 1000,
+      {
+        prefix: 'turn',
+        load: (turnId) => this.store.getTurn(turnId),
+        make: (turnId) => this.startTurn(id, input, onBusy, options, turnId),
+      },
+    )
+    return { turn: made, replayed }
+  }
+
+  /**
+   * Where a stream of the turn's events starts: before its first event stored, or (none stored yet: it is queued)
+   * after the session's last one.
+   */
+  async turnEventsAfter(sessionId: string, turnId: string): Promise<number> {
+    const last = (await this.mustGet(sessionId)).lastSeq
+    for await (const ev of this.log.replay(sessionId))
+      if ('turnId' in ev && ev.turnId === turnId) return ev.seq - 1
+    return last
   }
 
   private async startTurnNow(
@@ -353,6 +396,7 @@ export class SessionManager {
     input: TurnInput,
     onBusy: OnBusy,
     requested: TurnOptions,
+    turnId: string | undefined,
   ): Promise<Turn> {
     // a turn naming a policy, an output schema or an image reads its session for it (its agent, its own policy, its cwd), and so does
     // one whose text is longer than some agent takes (its agent's limit): other turns need no read
@@ -386,7 +430,7 @@ export class SessionManager {
     }
     // the policy it runs with, for the record: the one it named (turnOptionsOf refused any it would not honour),
     // else its session's
-    const turn = queuedTurn(id, input, requested.approvalPolicy ?? live.approvalPolicy)
+    const turn = queuedTurn(id, input, requested.approvalPolicy ?? live.approvalPolicy, turnId)
     // A turn that starts at once with no budget gate before it goes to the agent first: its row is stored while
     // the agent works (execute's storeTurn), before its running mark and any of its events. `ensure` read that
     // this node still owns the session; the row's write is fenced by the claim as before, and a refused row
@@ -901,6 +945,15 @@ export class SessionManager {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new turns')
   }
+}
+
+/** A turn with an id chosen before (an Idempotency-Key's) is a new turn: `queue` or `reject`, never `steer`. */
+function checkKeyedTurn(onBusy: OnBusy): void {
+  if (onBusy === 'steer')
+    throw new AppError(
+      'invalid_request',
+      'an Idempotency-Key is taken with onBusy "queue" (the default) or "reject", not "steer": a steer\'s input may go into the running turn, which is no new turn for the key to answer with. Send the steer without the key, or queue the turn',
+    )
 }
 
 /** The row of a turn that started before it was stored: `stored` once it is (rejected with why not). */

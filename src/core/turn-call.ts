@@ -11,11 +11,14 @@ import { AppError } from '../protocol/errors.js'
  * need here (needsOf), not a method.
  */
 
-/** What a turn may need of the node that runs it beyond text input. */
-export type TurnNeed = 'options' | 'images'
+/**
+ * What a turn may need of the node that runs it beyond text input; `turnId`: its id, chosen by the caller (an
+ * Idempotency-Key held for it).
+ */
+export type TurnNeed = 'options' | 'images' | 'turnId'
 
 /** The needs this version's nodes take (serve-session-calls.ts refuses the others). */
-export const knownTurnNeeds: readonly TurnNeed[] = ['options', 'images']
+export const knownTurnNeeds: readonly TurnNeed[] = ['options', 'images', 'turnId']
 
 /** The call methods for a forwarded turn, oldest first (every node keeps answering all of them). */
 export const turnMethods = {
@@ -48,9 +51,10 @@ const knownOptions: { readonly [K in keyof Required<TurnOptions>]: true } = {
 const needOf = (item: TurnInputItem): TurnNeed | undefined => itemNeeds[item.type]
 
 /** What the turn needs beyond text, each once, in knownTurnNeeds' order. */
-export function needsOf(input: TurnInput, options: TurnOptions): TurnNeed[] {
+export function needsOf(input: TurnInput, options: TurnOptions, turnId?: string): TurnNeed[] {
   const needs = new Set<TurnNeed>()
   if (optionNames(options).length) needs.add('options')
+  if (turnId !== undefined) needs.add('turnId')
   for (const item of input) {
     const need = needOf(item)
     if (need) needs.add(need)
@@ -73,6 +77,7 @@ const described = (need: string, options?: TurnOptions): string => {
   if (need === 'options')
     return options ? `a turn's options (${optionNames(options).join(', ')})` : "a turn's options"
   if (need === 'images') return 'image input items (localImage, image)'
+  if (need === 'turnId') return "a turn id of its caller's choosing (an Idempotency-Key's)"
   return `what it calls "${need}"`
 }
 

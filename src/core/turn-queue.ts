@@ -104,13 +104,17 @@ export interface LeftSteer {
   input: TurnInput
 }
 
-/** A new turn's record, queued, with the approval policy it runs with (null: the agent's default). */
+/**
+ * A new turn's record, queued, with the approval policy it runs with (null: the agent's default); `id`: chosen
+ * before (an Idempotency-Key held for it: request-keys.ts), default a new one.
+ */
 export const queuedTurn = (
   sessionId: string,
   input: TurnInput,
   approvalPolicy: ApprovalPolicy | null = null,
+  id: string = newId('turn'),
 ): Turn => ({
-  id: newId('turn'),
+  id,
   sessionId,
   agentTurnId: null,
   status: 'queued',

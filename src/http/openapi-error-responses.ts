@@ -136,17 +136,18 @@ const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; 
       message:
         "Idempotency-Key 'order-42' was used for another request (run run_01JD4Z8Q6N7W3V2K5M9P0R1S2T) with another body: use a new key for a new request",
       description:
-        'POST /v1/runs, POST /v1/sessions: the Idempotency-Key was used (by this tenant, within ' +
-        'IDEMPOTENCY_KEY_TTL) with another body or on the other route; `details.reason` is ' +
-        '`idempotency_key_reused`, `details.runId` (or `details.sessionId`) what it made. Use a new key.',
+        'POST /v1/runs, POST /v1/sessions, POST /v1/sessions/{id}/turns: the Idempotency-Key was used (by this ' +
+        'tenant, within IDEMPOTENCY_KEY_TTL) with another body, on another route or for another session; ' +
+        '`details.reason` is `idempotency_key_reused`, `details.runId` (or `details.sessionId`, `details.turnId`) ' +
+        'what it made. Use a new key.',
     },
     {
       cause: 'idempotency_key_in_use',
       message: "a request with Idempotency-Key 'order-42' is still being answered: retry it shortly",
       description:
-        'POST /v1/runs, POST /v1/sessions: an earlier request with the same key and body has not stored its ' +
-        'run or session yet (`details.reason` `idempotency_key_in_use`). Retry after Retry-After: the retry ' +
-        'answers that run or session, or, ' +
+        'POST /v1/runs, POST /v1/sessions, POST /v1/sessions/{id}/turns: an earlier request with the same key ' +
+        'and body has not stored its run, session or turn yet (`details.reason` `idempotency_key_in_use`). Retry ' +
+        'after Retry-After: the retry answers what it made, or, ' +
         'when that request failed without storing it (its store unreachable), makes it.',
     },
   ],
@@ -224,7 +225,7 @@ const reasons: Record<number, string> = {
     'the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its ' +
     'body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed)',
   409:
-    'Conflict with the current state; on POST /v1/runs and POST /v1/sessions an Idempotency-Key used with another body, or still in use ' +
+    'Conflict with the current state; on POST /v1/runs, POST /v1/sessions and POST /v1/sessions/{id}/turns an Idempotency-Key used with another body, or still in use ' +
     'by a request being answered (see Retry-After)',
   413: 'Body too large',
   415: 'Unsupported media type',

@@ -220,16 +220,17 @@ export interface ApprovalFilter {
 export type SessionCounts = Partial<Record<Session['status'], number>>
 
 /**
- * An Idempotency-Key of `POST /v1/runs` or `POST /v1/sessions` held for what it makes: the id of the run or session
- * (`runId`: named so before sessions took keys) and its request's digest (request-keys.ts).
+ * An Idempotency-Key (`POST /v1/runs`, `POST /v1/sessions`, `POST /v1/sessions/:id/turns`) held for what it makes:
+ * the id of the run, session or turn (`resourceId`; stored in the `run_keys` table's `run_id` column, named before
+ * sessions and turns took keys) and its request's digest (request-keys.ts).
  */
-export interface RunKeyHold {
-  runId: string
+export interface RequestKeyHold {
+  resourceId: string
   digest: string
 }
 
-/** A hold as the store has it: with `at`, when it was taken (or last taken over: Store.retakeRunKey). */
-export interface HeldRunKey extends RunKeyHold {
+/** A hold as the store has it: with `at`, when it was taken (or last taken over: Store.retakeRequestKey). */
+export interface HeldRequestKey extends RequestKeyHold {
   at: string
 }
 
@@ -241,21 +242,21 @@ export interface Store {
    * or after `keptSince` has the key: then answers that hold and holds nothing. Holds taken before `keptSince` (of
    * every key) are deleted first. One step: of two requests with one key, one holds it, the other gets its hold.
    */
-  holdRunKey(
+  holdRequestKey(
     tenant: string | null,
     key: string,
-    hold: RunKeyHold,
+    hold: RequestKeyHold,
     at: string,
     keptSince: string,
-  ): Promise<HeldRunKey | undefined>
-  /** Lets go of `key`'s hold for `runId` (its run was not admitted), so the key may be used again. */
-  releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void>
+  ): Promise<HeldRequestKey | undefined>
+  /** Lets go of `key`'s hold for `resourceId` (nothing was stored under it), so the key may be used again. */
+  releaseRequestKey(tenant: string | null, key: string, resourceId: string): Promise<void>
   /**
-   * Takes over `key`'s hold `held` (its run never stored: its request failed without letting go) as of `at`,
-   * unless it changed since it was read (released, expired, or taken over by another request); returns whether
-   * it was. The hold keeps its run id, so of the lost request and the one taking over, one run at most is stored.
+   * Takes over `key`'s hold `held` (what it was held for never stored: its request failed without letting go) as
+   * of `at`, unless it changed since it was read (released, expired, or taken over by another request); returns
+   * whether it was. The hold keeps its id, so of the lost request and the one taking over, one at most is stored.
    */
-  retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean>
+  retakeRequestKey(tenant: string | null, key: string, held: HeldRequestKey, at: string): Promise<boolean>
   /**
    * Stores `run` (queued) owned by `owner` (null: not yet owned by any node, waiting for a worker), unless
    * `maxUnfinished` runs are already queued or running; false when it was not admitted. Throws NotAMember when

@@ -52,3 +52,14 @@ export function connectionLockWait(queryMs: number, lockMs: number): number {
   const ms = Math.max(1, Math.floor((queryMs * 3) / 4))
   return lockMs > 0 && lockMs <= ms ? lockMs : ms
 }
+
+/**
+ * How long a transaction's COMMIT waits for a lock it takes there (the cluster's admission lock, migration 11):
+ * the whole of STORE_QUERY_TIMEOUT_SECONDS (`queryMs`), not connectionLockWait's three quarters, since COMMIT is
+ * not cut on the client side (nothing to be taken for a hung server); PG_LOCK_TIMEOUT_SECONDS (`lockMs`) when that
+ * is shorter, or when there is no client-side bound (0: never).
+ */
+export function commitLockWait(queryMs: number, lockMs: number): number {
+  if (queryMs <= 0) return lockMs
+  return lockMs > 0 && lockMs <= queryMs ? lockMs : queryMs
+}

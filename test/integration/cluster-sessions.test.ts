@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterSessions, SessionCluster } from '../../src/core/cluster-sessions.js'
 import type { LiveSessions } from '../../src/core/live-sessions.js'
 import { serveSessionCalls } from '../../src/core/serve-session-calls.js'
+import { heldByOlderNode } from '../../src/core/turn-call.js'
 import { queuedTurn } from '../../src/core/turn-queue.js'
 import { AppError } from '../../src/protocol/errors.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
@@ -189,6 +190,45 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     } finally {
       serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
     }
+  }, 60_000)
+
+  it("a keyed turn's id goes to no owner of an older version, which would start the turn under an id of its own: 409, nothing runs, the key free again", async () => {
+    mock.reset()
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
+    // node A as a node of the version before turn ids answers session.turnWith without knowing the need turnId
+    const calls = (a.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    calls.handle<{ id: string; needs: string[] }>('session.turnWith', async (p) => {
+      const lacking = p.needs.filter((n) => n !== 'options' && n !== 'images')
+      throw heldByOlderNode(p.id, a.ctx.node.id, lacking)
+    })
+    const send = () =>
+      postJson(
+        `${b.url}/v1/sessions/${session.id}/turns?wait=true`,
+        { input: 'once' },
+        { 'idempotency-key': 'old-1' },
+      )
+    try {
+      const refused = await send()
+      const body = (await refused.json()) as { error: { code: string; message: string } }
+      expect(refused.status, JSON.stringify(body)).toBe(409)
+      expect(body.error.message).toContain("a turn id of its caller's choosing")
+      expect(
+        (await json<Session & { turns: Turn[] }>(fetch(`${a.url}/v1/sessions/${session.id}`))).turns,
+      ).toEqual([])
+      expect(mock.requests).toHaveLength(0)
+    } finally {
+      serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
+    }
+    // node A of this version: the key, let go of, starts the turn; the retry on A answers it
+    const made = await json<Turn>(send())
+    expect(made.status).toBe('completed')
+    const again = await postJson(
+      `${a.url}/v1/sessions/${session.id}/turns`,
+      { input: 'once' },
+      { 'idempotency-key': 'old-1' },
+    )
+    expect(again.status).toBe(200)
+    expect(((await again.json()) as Turn).id).toBe(made.id)
   }, 60_000)
 
   it("a turn with image items goes to an owner of an older version, which would misread them, not at all (409); this version's owner applies them", async () => {

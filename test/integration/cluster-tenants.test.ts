@@ -131,6 +131,30 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     expect(((await again.json()) as Session).id).toBe(session.id)
   })
 
+  it("a tenant's turn sent to the API node with an Idempotency-Key: the worker starts it under the key's id, so a retry gets it again", async () => {
+    const session = await alpha.json<Session>(alpha.post('/v1/sessions', {}), 201)
+    const send = (query = '', extra: object = {}) =>
+      postJson(
+        `${api.url}/v1/sessions/${session.id}/turns${query}`,
+        { input: 'once only', ...extra },
+        { authorization: 'Bearer alpha-secret-1', 'idempotency-key': 'ct-1' },
+      )
+    const made = await send('?wait=true')
+    expect(made.status).toBe(200)
+    const turn = (await made.json()) as Turn
+    expect(turn.status).toBe('completed')
+    // the key's id went along (session.turnWith, needs [turnId]): before, the worker started the turn under an id
+    // of its own, and the retry found no turn under the key's (409, in use, for 30 s; then a second turn)
+    const again = await send()
+    expect(again.status).toBe(200)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(((await again.json()) as Turn).id).toBe(turn.id)
+    const steer = await send('', { onBusy: 'steer' })
+    expect(steer.status).toBe(400)
+    const after = await alpha.json<Session & { turns: Turn[] }>(alpha.get(`/v1/sessions/${session.id}`), 200)
+    expect(after.turns.map((t) => t.id)).toEqual([turn.id])
+  })
+
   it("images of a tenant's /v1 session turn sent to the API node reach codex on the worker: checked and copied there, the copies gone once it ended", async () => {
     // The API node forwards the turn (session.turnWith: it has image items) to the worker that holds the session,
     // which confines the localImage to the tenant's root relative to the session's cwd, copies it beside its codex

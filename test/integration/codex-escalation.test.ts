@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { CodexDriver } from '../../src/agents/codex/driver.js'
+import { AppServerProcess } from '../../src/agents/codex-app-server/app-server-process.js'
+import { onRequestHeld } from '../../src/agents/codex-app-server/held-sandbox.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -109,6 +111,62 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     expect(now.approvalPolicy ?? undefined).toBe(approvalPolicy)
     // none named: codex's own, on-request, reported as codex said it (codex-acp reports none)
     if (!approvalPolicy && agent === 'codex') expect(now.agentApprovalPolicy).toBe('on-request')
+  })
+
+  // codex keeps the policy a turn/start gives it for the thread's next turns: the held on-request goes with the
+  // thread's first turn/start and again only after a turn ran with another one (before: with every turn/start, each
+  // turn paying codex's change of its turn settings). A later turn that names none still refuses the escalation.
+  it('codex on-request, later turns: the held policy is given once, and still refuses the escalation', async () => {
+    const target = path.join(outside, 'codex-on-request-later-turn.txt')
+    const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent: 'codex',
+      approvalPolicy: 'on-request',
+      sandbox: 'workspace-write',
+    })
+    expect(created.status).toBe(201)
+    const session = (await created.json()) as Session
+    const turnOf = async (body: Record<string, unknown>) => {
+      const res = await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, body)
+      expect(res.status).toBe(200)
+      return (await res.json()) as Turn
+    }
+    const toCodex = vi.spyOn(AppServerProcess.prototype, 'send')
+    let given: unknown[]
+    try {
+      mock.script({ kind: 'text', text: 'first' })
+      expect(await turnOf({ input: 'first' })).toMatchObject({ status: 'completed' })
+      const { asked } = await turnAcceptingAll(
+        gw,
+        mock,
+        session.id,
+        {
+          kind: 'exec_command',
+          cmd: `echo pwned > ${target}`,
+          sandboxPermissions: 'require_escalated',
+          justification: 'May I write the report?',
+        },
+        { kind: 'text', text: 'done' },
+      )
+      expect(asked).toEqual([])
+      mock.script({ kind: 'text', text: 'third' })
+      expect(await turnOf({ input: 'third', approvalPolicy: 'never' })).toMatchObject({ status: 'completed' })
+      mock.script({ kind: 'text', text: 'fourth' })
+      expect(await turnOf({ input: 'fourth' })).toMatchObject({ status: 'completed' })
+      // (restoring a spy clears what it recorded)
+      given = toCodex.mock.calls
+        .map(([method, params]) => ({
+          method,
+          params: params as { threadId?: string; approvalPolicy?: unknown },
+        }))
+        .filter(({ method, params }) => method === 'turn/start' && params.threadId === session.agentSessionId)
+        .map(({ params }) => params.approvalPolicy)
+    } finally {
+      toCodex.mockRestore()
+    }
+    expect(given).toEqual([onRequestHeld, undefined, 'never', onRequestHeld])
+    // the second turn, sent without a policy, ran with the held one: codex refused the escalation itself
+    expect(existsSync(target)).toBe(false)
+    expect(toldModel(target)).toBe(true)
   })
 
   // `untrusted` asks about every command that is not known-safe, and codex 0.171 asks an escalation too, with the

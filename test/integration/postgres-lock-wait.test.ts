@@ -74,6 +74,36 @@ describe('a row lock held by another PostgreSQL client', () => {
     expect(((await again.json()) as Run).status).toBe('cancelled')
   })
 
+  it("the cluster's admission lock held by another client past the admission's wait: 503 store_busy at COMMIT, nothing stored; admitted once let go", async () => {
+    // an operator's session holding advisory lock 7265310002 (or a node of before mid-admission): the admission's
+    // COMMIT waits for it the whole STORE_QUERY_TIMEOUT_SECONDS (migration 11), then PostgreSQL ends the wait
+    const before = (await gw.ctx.store.listRuns({ limit: 1000 })).length
+    await operator.query('SELECT pg_advisory_lock(7265310002)')
+    let res: Response
+    try {
+      res = await postJson(`${gw.url}/v1/runs`, {
+        agent: 'cli',
+        command: { cli: 'sh', args: ['-c', 'true'] },
+      })
+    } finally {
+      await operator.query('SELECT pg_advisory_unlock(7265310002)')
+    }
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect({ status: res.status, code: body.error.code }).toEqual({ status: 503, code: 'store_busy' })
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(await gw.ctx.store.listRuns({ limit: 1000 })).toHaveLength(before)
+    const again = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', 'true'] },
+    })
+    expect(again.status).toBe(202)
+    expect(await within(gw.ctx.runs.wait(((await again.json()) as Run).id), 30_000, 'the run')).toMatchObject(
+      {
+        status: 'succeeded',
+      },
+    )
+  })
+
   it('a run in flight whose row it locks: its events are held (told as a lock, not an outage), then land in order once it is let go', async () => {
     const release = path.join(gw.workspace, 'release-locked')
     expect(spawnSync('mkfifo', [release]).status).toBe(0)

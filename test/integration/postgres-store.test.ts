@@ -18,6 +18,53 @@ describeStoreContract('postgres', {
   },
 })
 
+/**
+ * A rolling upgrade: nodes of before take the admission lock in their run's INSERT (migration 9's
+ * agw_admission_room, which an admission inside an inOneTransaction view still uses), nodes of now in their COMMIT
+ * (migration 11's deferred trigger). Both take the same lock and count under it, so a burst of both kinds admits
+ * exactly the bound.
+ */
+describe('PostgresStore: admissions the old way and the new way at once', () => {
+  it('a burst of both, from two connections, admits exactly the bound', async () => {
+    const url = await server.createStoreDatabase()
+    const store = await server.openStore(url)
+    const other = await server.openStore(url)
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => {
+        const run = newRun(`run_${String(i).padStart(3, '0')}`)
+        return i % 2
+          ? store.admitRun(run, null, 7)
+          : other.inOneTransaction((tx) => tx.admitRun(run, null, 7))
+      }),
+    )
+    expect(results.filter(Boolean)).toHaveLength(7)
+    expect(await store.listRuns({ limit: 100 })).toHaveLength(7)
+    // two that each find room in their INSERT's snapshot, and wait at COMMIT for the lock (held here): one is
+    // admitted, the other refused at COMMIT (false), its connection sound and kept in the pool (not ended)
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    try {
+      await admin.query('SELECT pg_advisory_lock(7265310002)')
+      const released: (Error | undefined)[] = []
+      store.pool.on('release', (err: Error | undefined) => released.push(err))
+      const both = [store.admitRun(newRun('run_x'), null, 8), store.admitRun(newRun('run_y'), null, 8)]
+      for (;;) {
+        const { rows } = await admin.query(
+          "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        if (rows.length === 2) break
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      await admin.query('SELECT pg_advisory_unlock(7265310002)')
+      expect((await Promise.all(both)).map((r) => r !== false).sort()).toEqual([false, true])
+      expect(released).toEqual([undefined, undefined])
+      expect(await store.listRuns({ limit: 100 })).toHaveLength(8)
+    } finally {
+      await admin.end()
+    }
+  })
+})
+
 describe('PostgresStore: a claim and the mark of its node as lost, in either order', () => {
   const node = (id: string) => ({ id, role: 'all', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
   const ids = (rows: { id: string }[]) => rows.map((r) => r.id)

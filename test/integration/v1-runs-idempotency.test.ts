@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keyInFlightMs } from '../../src/core/request-keys.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
-import type { Session } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
@@ -14,7 +15,7 @@ interface ErrorBody {
   error: {
     code: string
     message: string
-    details?: { reason?: string; runId?: string; sessionId?: string }
+    details?: { reason?: string; runId?: string; sessionId?: string; turnId?: string }
   }
 }
 
@@ -184,22 +185,22 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     })
     // keyInFlightMs later (the hold made older, as time would): the retry takes the key over and makes the run,
     // under the id the key was held for (before: 409 until the key expired)
-    const held = await store.holdRunKey(
+    const held = await store.holdRequestKey(
       null,
       'k-lost',
-      { runId: 'run_unused', digest: '' },
+      { resourceId: 'run_unused', digest: '' },
       new Date().toISOString(),
       new Date(0).toISOString(),
     )
     expect(held).toBeDefined()
     const older = new Date(Date.parse(held!.at) - keyInFlightMs).toISOString()
-    expect(await store.retakeRunKey(null, 'k-lost', held!, older)).toBe(true)
+    expect(await store.retakeRequestKey(null, 'k-lost', held!, older)).toBe(true)
     const made = await postJson(`${second.url}/v1/runs?wait=true`, body('echo kept'), keyed('k-lost'))
     expect(made.status).toBe(200)
-    expect((await made.json()) as Run).toMatchObject({ id: held!.runId, status: 'succeeded' })
+    expect((await made.json()) as Run).toMatchObject({ id: held!.resourceId, status: 'succeeded' })
     const replayed = await postJson(`${first.url}/v1/runs`, body('echo kept'), keyed('k-lost'))
     expect(replayed.status).toBe(200)
-    expect(((await replayed.json()) as Run).id).toBe(held!.runId)
+    expect(((await replayed.json()) as Run).id).toBe(held!.resourceId)
   })
 
   it('lets a key expire after IDEMPOTENCY_KEY_TTL, and deletes expired keys', async () => {
@@ -207,12 +208,12 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
     const made = await postJson(`${first.url}/v1/runs`, body('echo ttl'), keyed('k-ttl'))
     expect(made.status).toBe(202)
     const run = (await made.json()) as Run
-    const probe = { runId: 'run_unused', digest: '' }
+    const probe = { resourceId: 'run_unused', digest: '' }
     const now = () => new Date().toISOString()
-    const held = await store.holdRunKey(null, 'k-ttl', probe, now(), new Date(0).toISOString())
+    const held = await store.holdRequestKey(null, 'k-ttl', probe, now(), new Date(0).toISOString())
     // the key made two hours old: past IDEMPOTENCY_KEY_TTL (an hour here), within the 24 hours it was kept before
     const twoHoursAgo = new Date(Date.parse(held!.at) - 2 * 3600_000).toISOString()
-    expect(await store.retakeRunKey(null, 'k-ttl', held!, twoHoursAgo)).toBe(true)
+    expect(await store.retakeRequestKey(null, 'k-ttl', held!, twoHoursAgo)).toBe(true)
     // another body with the key: a new run, not the 409 of a key still kept
     const fresh = await postJson(`${second.url}/v1/runs`, body('echo ttl again'), keyed('k-ttl'))
     expect(fresh.status).toBe(202)
@@ -223,11 +224,13 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       body('echo old'),
       as('alpha-token', { 'idempotency-key': 'k-old' }),
     )
-    const alphaHeld = await store.holdRunKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())
-    expect(await store.retakeRunKey('team-a', 'k-old', alphaHeld!, twoHoursAgo)).toBe(true)
+    const alphaHeld = await store.holdRequestKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())
+    expect(await store.retakeRequestKey('team-a', 'k-old', alphaHeld!, twoHoursAgo)).toBe(true)
     expect((await postJson(`${first.url}/v1/runs`, body('true'), keyed('k-other'))).status).toBe(202)
     // the expired hold is gone: holding it again (with no expiry) finds nothing and holds it
-    expect(await store.holdRunKey('team-a', 'k-old', probe, now(), new Date(0).toISOString())).toBeUndefined()
+    expect(
+      await store.holdRequestKey('team-a', 'k-old', probe, now(), new Date(0).toISOString()),
+    ).toBeUndefined()
   })
 
   describe('POST /v1/sessions with an Idempotency-Key', () => {
@@ -346,23 +349,124 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       })
       expect(await sessionCount()).toBe(before)
       // keyInFlightMs later: the retry takes the key over and makes the session under the id the key was held for
-      const held = await store.holdRunKey(
+      const held = await store.holdRequestKey(
         null,
         's-lost',
-        { runId: 'ses_unused', digest: '' },
+        { resourceId: 'ses_unused', digest: '' },
         new Date().toISOString(),
         new Date(0).toISOString(),
       )
-      expect(held?.runId).toMatch(/^ses_/)
+      expect(held?.resourceId).toMatch(/^ses_/)
       const older = new Date(Date.parse(held!.at) - keyInFlightMs).toISOString()
-      expect(await store.retakeRunKey(null, 's-lost', held!, older)).toBe(true)
+      expect(await store.retakeRequestKey(null, 's-lost', held!, older)).toBe(true)
       const made = await createSession(first, sessionBody('read-only'), keyed('s-lost'))
       expect(made.status).toBe(201)
-      expect(((await made.json()) as Session).id).toBe(held!.runId)
+      expect(((await made.json()) as Session).id).toBe(held!.resourceId)
       const replayed = await createSession(second, sessionBody('read-only'), keyed('s-lost'))
       expect(replayed.status).toBe(200)
-      expect(((await replayed.json()) as Session).id).toBe(held!.runId)
+      expect(((await replayed.json()) as Session).id).toBe(held!.resourceId)
       expect(await sessionCount()).toBe(before + 1)
+    })
+
+    /**
+     * A turn with an Idempotency-Key: on PostgreSQL sent first to the node that does not hold the session (it goes
+     * to the holder with the id the key chose), retried on the holder. Before, every retry started another turn.
+     */
+    it('answers the first turn again for the same key, body and session, on any node; refuses a steer with a key', async () => {
+      const session = (await (
+        await createSession(first, sessionBody('read-only'), keyed('s-turns'))
+      ).json()) as Session
+      const turnsUrl = (gw: TestGateway, query = '') => `${gw.url}/v1/sessions/${session.id}/turns${query}`
+      const turnBody = { input: 'hello once' }
+      const made = await postJson(turnsUrl(second), turnBody, keyed('t-1'))
+      expect(made.status).toBe(202)
+      expect(made.headers.get('idempotent-replayed')).toBeNull()
+      const turn = (await made.json()) as Turn
+      // the retry, on the node holding the session: the same turn as it is now, none started
+      const waited = await postJson(turnsUrl(first, '?wait=true'), turnBody, keyed('t-1'))
+      expect(waited.status).toBe(200)
+      expect(waited.headers.get('idempotent-replayed')).toBe('true')
+      expect((await waited.json()) as Turn).toMatchObject({ id: turn.id, status: 'completed' })
+      const again = await postJson(turnsUrl(second), { ...turnBody, onBusy: 'queue' }, keyed('t-1'))
+      expect(again.status).toBe(200)
+      expect((await again.json()) as Turn).toMatchObject({ id: turn.id, status: 'completed' })
+      // streamed as asked: from the turn's first event to its end, though it ended before
+      const streamed = await postJson(turnsUrl(first), turnBody, {
+        ...keyed('t-1'),
+        accept: 'application/x-ndjson',
+      })
+      expect(streamed.headers.get('idempotent-replayed')).toBe('true')
+      expect(streamed.headers.get('x-turn-id')).toBe(turn.id)
+      const events = (await streamed.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as StoredEvent & { turnId?: string })
+      expect(events[0]).toMatchObject({ type: 'turn.started', turnId: turn.id })
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', turnId: turn.id })
+      const stored = await fetch(`${first.url}/v1/sessions/${session.id}`, { headers: as('ops-token') })
+      expect(((await stored.json()) as { turns: Turn[] }).turns.map((t) => t.id)).toEqual([turn.id])
+
+      // another body, another session or another route with the key: refused, naming the turn
+      const other = await postJson(turnsUrl(first), { input: 'hello twice' }, keyed('t-1'))
+      expect(other.status).toBe(409)
+      const err = (await other.json()) as ErrorBody
+      expect(err.error).toMatchObject({
+        code: 'conflict',
+        details: { reason: 'idempotency_key_reused', turnId: turn.id },
+      })
+      expect(err.error.message).toMatch(/Idempotency-Key 't-1' was used for another request \(turn turn_/)
+      const otherSession = (await (
+        await createSession(first, sessionBody('read-only'), keyed('s-turns-2'))
+      ).json()) as Session
+      const elsewhere = await postJson(
+        `${second.url}/v1/sessions/${otherSession.id}/turns`,
+        turnBody,
+        keyed('t-1'),
+      )
+      expect(elsewhere.status).toBe(409)
+      expect((await postJson(`${first.url}/v1/runs`, body('true'), keyed('t-1'))).status).toBe(409)
+
+      // a steer may go into the running turn: no new turn for a key to answer with
+      const steer = await postJson(turnsUrl(first), { input: 'steer', onBusy: 'steer' }, keyed('t-steer'))
+      expect(steer.status).toBe(400)
+      expect(((await steer.json()) as ErrorBody).error.message).toMatch(
+        /Idempotency-Key is taken with onBusy "queue" \(the default\) or "reject", not "steer"/,
+      )
+      // a turn refused (no such session) does not keep its key
+      const missing = `${first.url}/v1/sessions/ses_missing/turns`
+      expect((await postJson(missing, turnBody, keyed('t-404'))).status).toBe(404)
+      expect((await postJson(missing, turnBody, keyed('t-404'))).status).toBe(404)
+    })
+
+    it('lets go of the key of a turn refused while another runs (`reject`); replays a queued turn as queued', async () => {
+      const session = (await (
+        await createSession(first, sessionBody('read-only'), keyed('s-busy'))
+      ).json()) as Session
+      const turnsUrl = (gw: TestGateway) => `${gw.url}/v1/sessions/${session.id}/turns`
+      const running = held({ kind: 'text', text: 'held' })
+      mock.reset()
+      mock.script(running.step)
+      try {
+        expect((await postJson(turnsUrl(first), { input: 'runs' }, as('ops-token'))).status).toBe(202)
+        await running.asked
+        const refused = await postJson(turnsUrl(second), { input: 'next', onBusy: 'reject' }, keyed('t-busy'))
+        expect(refused.status).toBe(409)
+        expect(((await refused.json()) as ErrorBody).error.details?.reason).toBeUndefined()
+        // nothing was stored for the key, which was let go of: another body with it is a turn (kept: a 409, reused)
+        const queued = await postJson(turnsUrl(second), { input: 'next' }, keyed('t-busy'))
+        expect(queued.status).toBe(202)
+        const turn = (await queued.json()) as Turn
+        expect(turn.status).toBe('queued')
+        const again = await postJson(turnsUrl(first), { input: 'next' }, keyed('t-busy'))
+        expect(again.status).toBe(200)
+        expect((await again.json()) as Turn).toMatchObject({ id: turn.id, status: 'queued' })
+      } finally {
+        running.release()
+      }
+      const waited = await postJson(`${turnsUrl(second)}?wait=true`, { input: 'next' }, keyed('t-busy'))
+      expect((await waited.json()) as Turn).toMatchObject({ status: 'completed' })
+      const stored = await fetch(`${first.url}/v1/sessions/${session.id}`, { headers: as('ops-token') })
+      expect(((await stored.json()) as { turns: Turn[] }).turns).toHaveLength(2)
     })
 
     it('lets a key expire after IDEMPOTENCY_KEY_TTL', async () => {
@@ -374,8 +478,8 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
       const kept = await createSession(second, sessionBody('read-only'), keyed('s-ttl'))
       expect(kept.status).toBe(200)
       expect(((await kept.json()) as Session).id).toBe(session.id)
-      const probe = { runId: 'ses_unused', digest: '' }
-      const held = await store.holdRunKey(
+      const probe = { resourceId: 'ses_unused', digest: '' }
+      const held = await store.holdRequestKey(
         null,
         's-ttl',
         probe,
@@ -383,7 +487,7 @@ describe.each(['sqlite', 'postgres'] as const)('POST /v1/runs with an Idempotenc
         new Date(0).toISOString(),
       )
       const twoHoursAgo = new Date(Date.parse(held!.at) - 2 * 3600_000).toISOString()
-      expect(await store.retakeRunKey(null, 's-ttl', held!, twoHoursAgo)).toBe(true)
+      expect(await store.retakeRequestKey(null, 's-ttl', held!, twoHoursAgo)).toBe(true)
       // the same body with the expired key: a new session (within the TTL it was the first one, replayed)
       const fresh = await createSession(second, sessionBody('read-only'), keyed('s-ttl'))
       expect(fresh.status).toBe(201)

@@ -1,7 +1,13 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { toAppError } from '../../src/http/errors.js'
-import { connectionLockWait, isStoreBusy, markIfStoreBusy, StoreLockWait } from '../../src/util/store-busy.js'
+import {
+  commitLockWait,
+  connectionLockWait,
+  isStoreBusy,
+  markIfStoreBusy,
+  StoreLockWait,
+} from '../../src/util/store-busy.js'
 import { isOutageBeforeWrite, markNotStarted, pgUnavailable } from '../../src/util/store-unavailable.js'
 
 const lockTimeout = () =>
@@ -23,6 +29,14 @@ describe('the store busy with a lock held elsewhere', () => {
     // no client-side bound: PG_LOCK_TIMEOUT_SECONDS as it is
     expect(connectionLockWait(0, 30_000)).toBe(30_000)
     expect(connectionLockWait(0, 0)).toBe(0)
+  })
+
+  it("an admission's COMMIT waits for the cluster's lock the whole STORE_QUERY_TIMEOUT_SECONDS (COMMIT is not cut), PG_LOCK_TIMEOUT_SECONDS if shorter", () => {
+    expect(commitLockWait(10_000, 30_000)).toBe(10_000)
+    expect(commitLockWait(10_000, 5000)).toBe(5000)
+    expect(commitLockWait(10_000, 0)).toBe(10_000)
+    expect(commitLockWait(0, 30_000)).toBe(30_000)
+    expect(commitLockWait(0, 0)).toBe(0)
   })
 
   it('a request meeting one: 503 store_busy naming a lock held elsewhere, retry in 5 s; not store_unavailable', () => {

@@ -30,6 +30,14 @@ describe("a forwarded turn's needs", () => {
     expect(turnMethodFor(['options', 'images'])).toBe('session.turnWith')
   })
 
+  it("a turn id chosen by its caller (an Idempotency-Key's) needs turnId and goes by session.turnWith: an older node refuses it", () => {
+    expect(needsOf([text], {}, 'turn_1')).toEqual(['turnId'])
+    expect(needsOf([file], { approvalPolicy: 'never' }, 'turn_1')).toEqual(['options', 'images', 'turnId'])
+    expect(turnMethodFor(['turnId'])).toBe('session.turnWith')
+    expect(turnMethodFor(['options', 'turnId'])).toBe('session.turnWith')
+    expect(() => checkTurnNeeds('ses_1', 'node-a', ['turnId'])).not.toThrow()
+  })
+
   it('the owner refuses a need it does not know (409, naming it), and needs that are not a list of names (400)', () => {
     expect(() => checkTurnNeeds('ses_1', 'node-a', ['options', 'images'])).not.toThrow()
     expect(() => checkTurnNeeds('ses_1', 'node-a', ['images', 'mentions'])).toThrow(

@@ -50,6 +50,12 @@ export class AppServerHost {
   private readonly listeners = new Map<string, ThreadListener>()
   /** thread id -> the process generation it is loaded in. */
   private readonly loaded = new Map<string, number>()
+  /**
+   * thread id -> the approval policy (as JSON) the loaded thread's last turn/start gave codex, which codex keeps for
+   * the thread's next turns: a turn/start that would give the same again leaves it out. Forgotten whenever the
+   * thread is opened (started, forked, resumed) or let go of, so the first turn after that names it again.
+   */
+  private readonly turnApprovals = new Map<string, { policy: string; generation: number }>()
   /** thread id -> the owner value its commands carry (escaped-processes.ts), for the threads loaded. */
   private readonly owners = new Map<string, string>()
   /** thread id -> its rollout file, as codex last named it (escalated-calls.ts). */
@@ -115,6 +121,7 @@ export class AppServerHost {
   /** The thread must be resumed before its next use (archived, unsubscribed, unknown to the process). */
   forget(threadId: string): void {
     this.loaded.delete(threadId)
+    this.turnApprovals.delete(threadId)
     this.owners.delete(threadId)
     this.rollouts.delete(threadId)
   }
@@ -141,7 +148,7 @@ export class AppServerHost {
       ...(options.rawEvents ? { experimentalRawEvents: true } : {}),
     })
     const opened = parseThread('thread/start', result)
-    this.loaded.set(opened.threadId, generation)
+    this.opened(opened.threadId, generation)
     this.owners.set(opened.threadId, owner)
     if (opened.rollout) this.rollouts.set(opened.threadId, opened.rollout)
     return opened
@@ -156,7 +163,7 @@ export class AppServerHost {
       excludeTurns: true,
     })
     const opened = parseThread('thread/fork', result)
-    this.loaded.set(opened.threadId, generation)
+    this.opened(opened.threadId, generation)
     this.owners.set(opened.threadId, owner)
     if (opened.rollout) this.rollouts.set(opened.threadId, opened.rollout)
     return opened
@@ -196,10 +203,35 @@ export class AppServerHost {
     }
     const { result, generation } = sent
     const opened = parseThread('thread/resume', result)
-    this.loaded.set(threadId, generation)
+    this.opened(threadId, generation)
     this.owners.set(threadId, threadId)
     if (opened.rollout) this.rollouts.set(threadId, opened.rollout)
     return opened
+  }
+
+  private opened(threadId: string, generation: number): void {
+    this.loaded.set(threadId, generation)
+    this.turnApprovals.delete(threadId)
+  }
+
+  /**
+   * Whether the loaded thread runs its turns with `policy` already: a turn/start of the thread gave codex that
+   * policy in the process that still has it loaded (codex keeps a turn's policy for the next turns).
+   */
+  holdsTurnApproval(threadId: string, policy: AskForApproval): boolean {
+    const given = this.turnApprovals.get(threadId)
+    return (
+      given !== undefined &&
+      this.isLoaded(threadId) &&
+      given.generation === this.loaded.get(threadId) &&
+      given.policy === JSON.stringify(policy)
+    )
+  }
+
+  /** codex answered a turn/start of the thread that gave it `policy` (in the process of `generation`). */
+  gaveTurnApproval(threadId: string, policy: AskForApproval, generation: number): void {
+    if (this.loaded.get(threadId) === generation)
+      this.turnApprovals.set(threadId, { policy: JSON.stringify(policy), generation })
   }
 
   /** Resumes the thread unless the running process has it loaded already. */

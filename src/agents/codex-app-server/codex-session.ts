@@ -357,12 +357,15 @@ export class CodexSession implements AgentSession, ThreadListener {
         await this.host.ensureLoaded(threadId, this.settings)
         if (run.isFinished) return
         if (signal.aborted) return run.interrupted()
+        // codex keeps a turn's policy for the thread's next turns: one it holds already is not sent again
+        const givesApproval =
+          approvalPolicy !== undefined && !this.host.holdsTurnApproval(threadId, approvalPolicy)
         let sent: { result: unknown; generation: number }
         try {
           sent = await this.host.send('turn/start', {
             threadId,
             input: userInput(input),
-            ...(approvalPolicy ? { approvalPolicy } : {}),
+            ...(givesApproval ? { approvalPolicy } : {}),
             // this turn's alone: codex holds its final message to it and does not keep it for the next turn
             ...(options.outputSchema ? { outputSchema: options.outputSchema as JsonValue } : {}),
           })
@@ -377,6 +380,7 @@ export class CodexSession implements AgentSession, ThreadListener {
         }
         const started = safeRead(turnStartResponse, sent.result)
         if (!started.success) return run.fail('codex app-server answered turn/start without a turn id')
+        if (givesApproval) this.host.gaveTurnApproval(threadId, approvalPolicy, sent.generation)
         run.generation = sent.generation
         const died = this.host.exitOf(sent.generation)
         if (died) return run.fail(`codex app-server died during the turn: ${died.message}`)

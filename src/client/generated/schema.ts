@@ -554,7 +554,7 @@ export interface paths {
         put?: never;
         /**
          * Send a turn
-         * @description Answers 202 with the turn; with ?wait=true answers 200 once it ended. Accept: text/event-stream or application/x-ndjson streams the session events until this turn ends.
+         * @description Answers 202 with the turn; with ?wait=true answers 200 once it ended. Accept: text/event-stream or application/x-ndjson streams the session events until this turn ends. With an Idempotency-Key (only with onBusy `queue`, the default, or `reject`: with `steer` a 400, as a steer may go into the running turn instead of a new one), a retry with the same key and body to the same session answers the turn the first request made, as it is now (200 and Idempotent-Replayed: true instead of 202; waited for, or its events streamed from its first, as asked), on any node, and starts no other turn; the same key with another body, or on another session or route, is a 409 conflict, and so is a retry while the first request is still being answered (with Retry-After).
          */
         post: operations["postV1SessionsIdTurns"];
         delete?: never;
@@ -1720,7 +1720,7 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description Conflict with the current state; on POST /v1/runs and POST /v1/sessions an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
+        /** @description Conflict with the current state; on POST /v1/runs, POST /v1/sessions and POST /v1/sessions/{id}/turns an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         FastApiError409: {
             headers: {
                 [name: string]: unknown;
@@ -1828,7 +1828,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Conflict with the current state; on POST /v1/runs and POST /v1/sessions an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
+        /** @description Conflict with the current state; on POST /v1/runs, POST /v1/sessions and POST /v1/sessions/{id}/turns an Idempotency-Key used with another body, or still in use by a request being answered (see Retry-After) */
         V1Error409: {
             headers: {
                 [name: string]: unknown;
@@ -2949,7 +2949,7 @@ export interface operations {
                 wait?: "0" | "1" | "true" | "false";
             };
             header?: {
-                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run or session it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route: a key is the tenant's, across POST /v1/runs and POST /v1/sessions), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run, session or turn it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route or session: a key is the tenant's, across POST /v1/runs, POST /v1/sessions and every session's POST /v1/sessions/{id}/turns), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -3324,7 +3324,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run or session it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route: a key is the tenant's, across POST /v1/runs and POST /v1/sessions), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run, session or turn it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route or session: a key is the tenant's, across POST /v1/runs, POST /v1/sessions and every session's POST /v1/sessions/{id}/turns), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -3670,7 +3670,10 @@ export interface operations {
             query?: {
                 wait?: "0" | "1" | "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run, session or turn it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route or session: a key is the tenant's, across POST /v1/runs, POST /v1/sessions and every session's POST /v1/sessions/{id}/turns), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key. */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };

@@ -53,14 +53,17 @@ export const eventsQuery = strictQuery({
 
 export const lastEventIdHeaders = z.object({ 'last-event-id': z.string().optional() })
 
-/** The Idempotency-Key of POST /v1/runs and POST /v1/sessions: 1 to 255 printable ASCII characters (a UUID, say). */
+/**
+ * The Idempotency-Key of POST /v1/runs, POST /v1/sessions and POST /v1/sessions/:id/turns: 1 to 255 printable ASCII
+ * characters (a UUID, say).
+ */
 export const idempotencyKeyHeaders = z.object({
   'idempotency-key': z
     .string()
     .regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1 to 255 printable ASCII characters')
     .optional()
     .describe(
-      "Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run or session it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route: a key is the tenant's, across POST /v1/runs and POST /v1/sessions), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key.",
+      "Makes the request safe to retry: the same key with the same body (per tenant, for IDEMPOTENCY_KEY_TTL seconds, 24 hours by default) answers the run, session or turn it first made (200, Idempotent-Replayed: true) instead of making another; with another body (or on another route or session: a key is the tenant's, across POST /v1/runs, POST /v1/sessions and every session's POST /v1/sessions/{id}/turns), 409 conflict (`idempotency_key_reused`); while the first request is still being answered, 409 conflict (`idempotency_key_in_use`) with Retry-After. Another tenant's same key is another key.",
     ),
 })
 

@@ -178,7 +178,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           tags,
           summary: 'Send a turn',
           description:
-            'Answers 202 with the turn; with ?wait=true answers 200 once it ended. Accept: text/event-stream or application/x-ndjson streams the session events until this turn ends.',
+            'Answers 202 with the turn; with ?wait=true answers 200 once it ended. Accept: text/event-stream or application/x-ndjson streams the session events until this turn ends. With an Idempotency-Key (only with onBusy `queue`, the default, or `reject`: with `steer` a 400, as a steer may go into the running turn instead of a new one), a retry with the same key and body to the same session answers the turn the first request made, as it is now (200 and Idempotent-Replayed: true instead of 202; waited for, or its events streamed from its first, as asked), on any node, and starts no other turn; the same key with another body, or on another session or route, is a 409 conflict, and so is a retry while the first request is still being answered (with Retry-After).',
+          headers: idempotencyKeyHeaders,
           params: idParams,
           querystring: strictQuery({ wait: booleanQuery }),
           body: turnBody,
@@ -195,28 +196,47 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         // A stream starts after what the session had stored before this turn.
         const before = format ? (await scopeOf(ctx, request).sessions.mustGet(id)).lastSeq : 0
         const { onBusy, approvalPolicy: policy, outputSchema } = request.body
+        const { sessions } = scopeOf(ctx, request)
         // core/turn-options.ts checks both (400) and refuses what its agent would not honour
-        const started = await scopeOf(ctx, request).sessions.startTurn(id, input, onBusy, {
+        const options = {
           ...(policy ? { approvalPolicy: policy } : {}),
           ...(outputSchema ? { outputSchema } : {}),
-        })
+        }
+        const key = request.headers['idempotency-key']
+        // a key is the tenant's, across routes and sessions: the digest names the session
+        const { turn: started, replayed } = key
+          ? await sessions.startTurnOnce(
+              key,
+              requestDigest(request.body, `POST /v1/sessions/${id}/turns`),
+              id,
+              input,
+              onBusy,
+              options,
+            )
+          : { turn: await sessions.startTurn(id, input, onBusy, options), replayed: false }
+        bindLog(request, reply, { turnId: started.id })
+        if (replayed) reply.header('idempotent-replayed', 'true')
         if (format) {
           const done = (ev: { type: string; turnId?: string }) =>
             (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === started.id
+          // a replayed turn may have run already: its stream starts before its first event
+          const after = replayed ? await sessions.turnEventsAfter(id, started.id) : before
           await sendEventStream(
             reply,
             format,
-            (signal) => untilTurnEnds(scopeOf(ctx, request).sessions.events(id, before, signal), done),
+            (signal) => untilTurnEnds(sessions.events(id, after, signal), done),
             {
               keepAliveMs,
-              headers: { 'x-turn-id': started.id },
+              headers: {
+                'x-turn-id': started.id,
+                ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
+              },
             },
           )
           return reply
         }
-        if (request.query.wait)
-          return reply.status(200).send(await scopeOf(ctx, request).sessions.waitTurn(started.id))
-        return reply.status(202).send(started)
+        if (request.query.wait) return reply.status(200).send(await sessions.waitTurn(started.id))
+        return reply.status(replayed ? 200 : 202).send(started)
       },
     )
 

@@ -6,6 +6,7 @@ import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
 import {
+  commitLockWait,
   connectionLockWait,
   markIfStoreBusy,
   pgLockNotAvailable,
@@ -32,11 +33,11 @@ import {
   type EventFence,
   type EventToAppend,
   ExternalIdTaken,
-  type HeldRunKey,
+  type HeldRequestKey,
   type NodeRecord,
   NotAMember,
+  type RequestKeyHold,
   type RunFilter,
-  type RunKeyHold,
   RunTakenOver,
   runFence,
   type SessionClaim,
@@ -120,11 +121,14 @@ function checkPool(poolSize: number, commitLanes: number): void {
 
 /**
  * Advisory lock keys (any constant 64-bit numbers, unique to this project). The admission lock's, 7265310002, is
- * taken in agw_admission_room (migration 9).
+ * taken in the COMMIT of an admission's transaction (agw_admission_check, migration 11), in agw_admission_room by
+ * the nodes of before (migration 9).
  */
 const migrationLock = 7_265_310_001
-/** agw_admission_room's SQLSTATE for a node that is not a member (NotAMember). */
+/** agw_admission_ask's (and agw_admission_room's) SQLSTATE for a node that is not a member (NotAMember). */
 const notAMember = 'AGW01'
+/** agw_admission_check's SQLSTATE for a COMMIT refused because the cluster's bound of unfinished runs is reached. */
+const overCapacity = 'AGW02'
 /** How long a node holds the webhook deliveries it claimed before another node may try them. */
 const webhookLeaseMs = 300_000
 
@@ -163,6 +167,8 @@ export class PostgresStore implements Store {
    * transaction until PG_IDLE_IN_TRANSACTION_SECONDS cuts it; a migration, for another node's).
    */
   private readonly longLockWaitMs: number
+  /** How long an admission's COMMIT waits for the cluster's admission lock (commitLockWait). */
+  private readonly admissionLockWaitMs: number
   /** On the view inOneTransaction hands out: the transaction its calls run in. */
   private shared: SharedTransaction | undefined
   /** Whether the server's disk was last found full (its views share it). */
@@ -186,6 +192,7 @@ export class PostgresStore implements Store {
     this.queryTimeoutMs = queryTimeoutMs
     this.lockWaitMs = connectionLockWait(queryTimeoutMs, timeouts.lockMs)
     this.longLockWaitMs = timeouts.lockMs
+    this.admissionLockWaitMs = commitLockWait(queryTimeoutMs, timeouts.lockMs)
     checkPool(poolSize, this.commitLanes)
     // a wait for a free connection fails only when none was handed back answered for as long (answering-pool.ts)
     this.pool = new AnsweringPool({
@@ -420,9 +427,11 @@ export class PostgresStore implements Store {
       markIfStoreBusy(err)
       // the driver sent nothing on a connection it knows is broken (not even COMMIT): the transaction is lost with it
       if (/connection error and is not queryable/.test(failed?.message ?? '')) markNotStarted(err)
+      // the admission's refusal at COMMIT (the transaction ended there, rolled back): the connection is sound
+      if (refusedAtCommit(err)) failed = undefined
       // a ROLLBACK behind a query still pending (a BEGIN or a statement not answered) would wait with it: the
       // connection is destroyed instead (release), and the server rolls the transaction back with it
-      if (!(err instanceof StoreNoAnswer)) await client.query('ROLLBACK').catch(() => {})
+      else if (!(err instanceof StoreNoAnswer)) await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
       grew.delete(db)
@@ -464,13 +473,13 @@ export class PostgresStore implements Store {
     await this.runs.insert(this.db, run)
   }
 
-  async holdRunKey(
+  async holdRequestKey(
     tenant: string | null,
     key: string,
-    hold: RunKeyHold,
+    hold: RequestKeyHold,
     at: string,
     keptSince: string,
-  ): Promise<HeldRunKey | undefined> {
+  ): Promise<HeldRequestKey | undefined> {
     return this.transaction(async (db) => {
       await db.query('DELETE FROM run_keys WHERE at < $1', [keptSince])
       // a hold another request's open transaction inserted is waited for: its COMMIT or ROLLBACK decides. One
@@ -479,33 +488,38 @@ export class PostgresStore implements Store {
         const { rowCount } = await db.query(
           `INSERT INTO run_keys (tenant, key, run_id, digest, at) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (tenant, key) DO NOTHING`,
-          [tenant ?? '', key, hold.runId, hold.digest, at],
+          [tenant ?? '', key, hold.resourceId, hold.digest, at],
         )
         if (rowCount === 1) return undefined
         const { rows } = await db.query(
-          'SELECT run_id AS "runId", digest, at FROM run_keys WHERE tenant = $1 AND key = $2',
+          'SELECT run_id AS "resourceId", digest, at FROM run_keys WHERE tenant = $1 AND key = $2',
           [tenant ?? '', key],
         )
-        if (rows[0]) return rows[0] as HeldRunKey
+        if (rows[0]) return rows[0] as HeldRequestKey
       }
     })
   }
 
-  async releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void> {
+  async releaseRequestKey(tenant: string | null, key: string, resourceId: string): Promise<void> {
     await this.transaction(async (db) => {
       await db.query('DELETE FROM run_keys WHERE tenant = $1 AND key = $2 AND run_id = $3', [
         tenant ?? '',
         key,
-        runId,
+        resourceId,
       ])
     })
   }
 
-  async retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean> {
+  async retakeRequestKey(
+    tenant: string | null,
+    key: string,
+    held: HeldRequestKey,
+    at: string,
+  ): Promise<boolean> {
     return this.transaction(async (db) => {
       const { rowCount } = await db.query(
         'UPDATE run_keys SET at = $1 WHERE tenant = $2 AND key = $3 AND run_id = $4 AND at = $5',
-        [at, tenant ?? '', key, held.runId, held.at],
+        [at, tenant ?? '', key, held.resourceId, held.at],
       )
       return rowCount === 1
     })
@@ -517,24 +531,31 @@ export class PostgresStore implements Store {
     maxUnfinished: number,
     events: readonly EventToAppend[] = [],
   ): Promise<StoredEvent[] | false> {
-    return this.transaction(async (db) => {
-      let admitted: boolean
-      try {
-        // One admission at a time across the cluster (the admission lock), the member check, the count and the
-        // insert in one statement: the lock is held from there to COMMIT, one round trip (migration 9)
-        admitted = await this.runs.insertWhere(
+    // in another transaction (an inOneTransaction view): the lock taken with the INSERT, as before (migration 9),
+    // so that a refusal is an answer there, not a failed COMMIT of the caller's other writes
+    const shared = this.shared?.open === true
+    try {
+      return await this.transaction(async (db) => {
+        // the member check here; the cluster's admission lock and the count in this transaction's COMMIT
+        // (migration 11): the lock is held for no round trip of this node
+        const admitted = await this.runs.insertWhere(
           db,
           run,
           { node_id: owner },
-          (n) => `agw_admission_room($${n}, $${n + 1})`,
-          [maxUnfinished, owner],
+          (n) =>
+            shared
+              ? `agw_admission_room($${n}, $${n + 1})`
+              : `agw_admission_ask($${n}, $${n + 1}, $${n + 2})`,
+          shared ? [maxUnfinished, owner] : [maxUnfinished, owner, this.admissionLockWaitMs],
         )
-      } catch (err) {
-        if ((err as { code?: unknown }).code === notAMember && owner !== null) throw new NotAMember(owner)
-        throw err
-      }
-      return admitted && insertEvents(db, events)
-    })
+        return admitted && insertEvents(db, events)
+      })
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      if (code === notAMember && owner !== null) throw new NotAMember(owner)
+      if (code === overCapacity) return false
+      throw err
+    }
   }
 
   async claimRun(id: string, node: string): Promise<Run | undefined> {
@@ -1232,6 +1253,11 @@ function boundedStatements(
       })
     }) as Queryable['query'],
   }
+}
+
+/** Whether `err` is agw_admission_check's refusal (AGW02), which the server answers as it ends the transaction. */
+function refusedAtCommit(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === overCapacity
 }
 
 /**

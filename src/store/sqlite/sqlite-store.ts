@@ -16,11 +16,11 @@ import {
   type EventFence,
   type EventToAppend,
   ExternalIdTaken,
-  type HeldRunKey,
+  type HeldRequestKey,
   type NodeRecord,
   NotAMember,
+  type RequestKeyHold,
   type RunFilter,
-  type RunKeyHold,
   RunTakenOver,
   runFence,
   type SessionClaim,
@@ -400,44 +400,49 @@ export class SqliteStore implements Store {
     this.written(() => this.runs.insert(run))
   }
 
-  async holdRunKey(
+  async holdRequestKey(
     tenant: string | null,
     key: string,
-    hold: RunKeyHold,
+    hold: RequestKeyHold,
     at: string,
     keptSince: string,
-  ): Promise<HeldRunKey | undefined> {
+  ): Promise<HeldRequestKey | undefined> {
     return this.written(() =>
       this.db
         .transaction(() => {
           this.db.prepare('DELETE FROM run_keys WHERE at < ?').run(keptSince)
           const held = this.db
-            .prepare('SELECT run_id AS runId, digest, at FROM run_keys WHERE tenant = ? AND key = ?')
-            .get(tenant ?? '', key) as HeldRunKey | undefined
-          if (held) return { runId: held.runId, digest: held.digest, at: held.at }
+            .prepare('SELECT run_id AS resourceId, digest, at FROM run_keys WHERE tenant = ? AND key = ?')
+            .get(tenant ?? '', key) as HeldRequestKey | undefined
+          if (held) return { resourceId: held.resourceId, digest: held.digest, at: held.at }
           this.db
             .prepare('INSERT INTO run_keys (tenant, key, run_id, digest, at) VALUES (?, ?, ?, ?, ?)')
-            .run(tenant ?? '', key, hold.runId, hold.digest, at)
+            .run(tenant ?? '', key, hold.resourceId, hold.digest, at)
           return undefined
         })
         .immediate(),
     )
   }
 
-  async releaseRunKey(tenant: string | null, key: string, runId: string): Promise<void> {
+  async releaseRequestKey(tenant: string | null, key: string, resourceId: string): Promise<void> {
     this.written(() =>
       this.db
         .prepare('DELETE FROM run_keys WHERE tenant = ? AND key = ? AND run_id = ?')
-        .run(tenant ?? '', key, runId),
+        .run(tenant ?? '', key, resourceId),
     )
   }
 
-  async retakeRunKey(tenant: string | null, key: string, held: HeldRunKey, at: string): Promise<boolean> {
+  async retakeRequestKey(
+    tenant: string | null,
+    key: string,
+    held: HeldRequestKey,
+    at: string,
+  ): Promise<boolean> {
     return this.written(
       () =>
         this.db
           .prepare('UPDATE run_keys SET at = ? WHERE tenant = ? AND key = ? AND run_id = ? AND at = ?')
-          .run(at, tenant ?? '', key, held.runId, held.at).changes === 1,
+          .run(at, tenant ?? '', key, held.resourceId, held.at).changes === 1,
     )
   }
 

@@ -148,8 +148,10 @@ migrations.push(`
 `)
 
 /**
- * 10: Idempotency-Keys of `POST /v1/runs` (Store.holdRunKey): per tenant ('' for none), the run each made and its
+ * 10: Idempotency-Keys of `POST /v1/runs` (Store.holdRequestKey): per tenant ('' for none), the run each made and its
  * request's digest, kept for a bounded time (deleted by `at`), shared by every node of the cluster.
+ * Since then the keys of `POST /v1/sessions` and of turns too: `run_id` holds their ids as well (read as
+ * `resourceId`; the column keeps its name rather than be migrated).
  */
 migrations.push(`
   CREATE TABLE run_keys (
@@ -161,4 +163,57 @@ migrations.push(`
     PRIMARY KEY (tenant, key)
   );
   CREATE INDEX run_keys_at ON run_keys (at);
+`)
+
+/**
+ * 11: a run's admission (PostgresStore.admitRun) takes the cluster's admission lock (7265310002) in its
+ * transaction's COMMIT, so the lock is held for the server's commit alone, never across a round trip of the node
+ * (before, migration 9's function took it with the run's INSERT, and it was held across the three round trips that
+ * followed: the events' seq bump, their INSERT, COMMIT; a node its machine descheduled meanwhile made every other
+ * admission of the cluster wait, past their lock wait: 503 store_busy). The INSERT's condition,
+ * agw_admission_ask(max, member, lock wait), checks the member as migration 9's does (AGW01), refuses at once a
+ * run its snapshot already finds no room for (false: a cluster full then; nothing inserted, no lock needed for a
+ * no), and notes the bound and the lock wait in the transaction's settings; the deferred constraint trigger agw_admission then takes the
+ * lock (waiting that long: the whole STORE_QUERY_TIMEOUT_SECONDS, as COMMIT is not cut by the client), counts the
+ * unfinished runs but this one (the newest committed: VOLATILE, a snapshot per query, taken once the lock is
+ * granted) and refuses the commit with AGW02 when the bound is reached. A run inserted otherwise (createRun, a
+ * node of before, whose agw_admission_room takes the same lock) sets no bound: the trigger does nothing.
+ */
+migrations.push(`
+  CREATE FUNCTION agw_admission_ask(max_unfinished INTEGER, member TEXT, lock_wait_ms INTEGER) RETURNS BOOLEAN
+  LANGUAGE plpgsql VOLATILE AS $$
+  BEGIN
+    IF member IS NOT NULL THEN
+      PERFORM 1 FROM nodes WHERE id = member AND lost_at IS NULL FOR SHARE;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'AGW01', MESSAGE = format('node %s is not a member of the cluster', member);
+      END IF;
+    END IF;
+    -- already full, as far as this snapshot sees: refused here, nothing inserted (the lock is not needed for a no)
+    IF (SELECT count(*) FROM runs WHERE status IN ('queued', 'running')) >= max_unfinished THEN
+      RETURN false;
+    END IF;
+    PERFORM set_config('agw.admission_max', max_unfinished::text, true);
+    PERFORM set_config('agw.admission_lock_wait', lock_wait_ms::text, true);
+    RETURN true;
+  END
+  $$;
+  CREATE FUNCTION agw_admission_check() RETURNS TRIGGER
+  LANGUAGE plpgsql VOLATILE AS $$
+  DECLARE
+    max_unfinished INTEGER := nullif(current_setting('agw.admission_max', true), '')::INTEGER;
+  BEGIN
+    IF max_unfinished IS NULL THEN
+      RETURN NULL;
+    END IF;
+    PERFORM set_config('lock_timeout', current_setting('agw.admission_lock_wait'), true);
+    PERFORM pg_advisory_xact_lock(7265310002);
+    IF (SELECT count(*) FROM runs WHERE status IN ('queued', 'running') AND id <> NEW.id) >= max_unfinished THEN
+      RAISE EXCEPTION USING ERRCODE = 'AGW02', MESSAGE = format('run %s: the cluster holds %s unfinished runs', NEW.id, max_unfinished);
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+  CREATE CONSTRAINT TRIGGER agw_admission AFTER INSERT ON runs DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION agw_admission_check();
 `)

@@ -179,8 +179,10 @@ migrations.push(`
 `)
 
 /**
- * 13: Idempotency-Keys of `POST /v1/runs` (Store.holdRunKey): per tenant ('' for none), the run each made and its
+ * 13: Idempotency-Keys of `POST /v1/runs` (Store.holdRequestKey): per tenant ('' for none), the run each made and its
  * request's digest, kept for a bounded time (deleted by `at`).
+ * Since then the keys of `POST /v1/sessions` and of turns too: `run_id` holds their ids as well (read as
+ * `resourceId`; the column keeps its name rather than be migrated).
  */
 migrations.push(`
   CREATE TABLE run_keys (
