@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { startMockLlm } from '../mock-llm/index.js'
 import { ensureConsoleBuilt } from '../support/browser.js'
-import { gatewayEnv } from '../support/gateway.js'
+import { gatewayEnv, testApiKey } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
 // The server's start does not load what only some requests need; each is loaded on its first use and works.
@@ -59,6 +59,8 @@ const acpEngineLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith
 // the ACP launch (acp/launch.ts) comes with the engine, not with the ACP probe
 const acpLaunchLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/acp/launch.ts')) }
 // app-server-host.ts, the codex app-server engine's (the codex driver loaded it at start before)
+// stream-events.ts, claude's output mapper, loaded with its first run (claude/driver.ts runCode)
+const claudeRunCodeLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/claude/stream-events.ts')) }
 const codexEngineLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/codex-app-server/app-server-host.ts')) }
 const { startServer } = await import(process.env.SERVER_MODULE)
 const server = await startServer({ logger: false })
@@ -71,6 +73,7 @@ try {
   report.acpEngineIdle = acpEngineLoaded()
   report.acpLaunchIdle = acpLaunchLoaded()
   report.codexEngineIdle = codexEngineLoaded()
+  report.claudeRunCodeIdle = claudeRunCodeLoaded()
   const metrics = await fetch(server.url + '/metrics')
   report.metricsStatus = metrics.status
   report.metrics = await metrics.text()
@@ -115,6 +118,16 @@ try {
   report.codexRunStatus = codexRun.status
   report.codexRun = await codexRun.json()
   report.codexEngineAfterRun = codexEngineLoaded()
+  report.claudeRunCodeAfterCodexRun = claudeRunCodeLoaded()
+  // the first claude run loads what claude's runs need beyond their command line, and answers
+  const claudeRun = await fetch(server.url + '/v1/runs?wait=true', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent: 'claude', prompt: 'say it' }),
+  })
+  report.claudeRunStatus = claudeRun.status
+  report.claudeRun = await claudeRun.json()
+  report.claudeRunCodeAfterRun = claudeRunCodeLoaded()
 } finally {
   await server.close(0)
 }
@@ -153,13 +166,18 @@ function runChild(env: Record<string, string | undefined>, cwd: string): Promise
 }
 
 describe('lazily loaded modules', () => {
-  it('an idle start loads none of them; an ACP run, a codex run, /metrics, an outputSchema, the ACP SDK, /openapi.json and / load theirs and work', async () => {
+  it('an idle start loads none of them; an ACP run, a codex run, a claude run, /metrics, an outputSchema, the ACP SDK, /openapi.json and / load theirs and work', async () => {
     ensureConsoleBuilt()
     const mock = await startMockLlm()
     let report: Record<string, unknown>
     try {
       mock.setDefault({ kind: 'text', text: 'answered by a lazily loaded driver' })
-      const { env, dir } = gatewayEnv(mock, { CODEX_CONFINE_READS: 'false' })
+      const { env, dir } = gatewayEnv(mock, {
+        CODEX_CONFINE_READS: 'false',
+        ANTHROPIC_BASE_URL: mock.url,
+        ANTHROPIC_API_KEY: testApiKey,
+        CLAUDE_CODE_MAX_RETRIES: '0',
+      })
       report = await runChild(env, dir)
     } finally {
       await mock.close()
@@ -171,6 +189,7 @@ describe('lazily loaded modules', () => {
     expect(report.acpEngineIdle).toBe(false)
     expect(report.acpLaunchIdle).toBe(false)
     expect(report.codexEngineIdle).toBe(false)
+    expect(report.claudeRunCodeIdle).toBe(false)
     // the first ACP run (codex-acp, the mock model) loaded the driver's engine and answered
     expect(report.acpRunStatus).toBe(200)
     expect(report.acpRun).toMatchObject({
@@ -189,6 +208,15 @@ describe('lazily loaded modules', () => {
       finalResponse: 'answered by a lazily loaded driver',
     })
     expect(report.codexEngineAfterRun).toBe(true)
+    expect(report.claudeRunCodeAfterCodexRun).toBe(false)
+    // the first claude run loaded its run code and answered
+    expect(report.claudeRunStatus).toBe(200)
+    expect(report.claudeRun).toMatchObject({
+      agent: 'claude',
+      status: 'succeeded',
+      finalResponse: 'answered by a lazily loaded driver',
+    })
+    expect(report.claudeRunCodeAfterRun).toBe(true)
     // the first scrape loads prom-client; its metrics and Node's default ones are there
     expect(report.metricsStatus).toBe(200)
     expect(report.metrics).toContain('# TYPE agent_gateway_runs_total counter')
