@@ -7,7 +7,7 @@
  *
  * With `--baseline <dir>` (another checkout, built) its server is started in turns with this one, alternating which
  * goes first, and both are printed side by side. `--agent` (default codex: a warm run, a thread on the shared
- * app-server, which the first run starts) picks the agent.
+ * app-server, which the first run starts; claude: a `claude -p` process per run) picks the agent.
  *
  * Usage: npx tsx bench/first-runs.ts [--iterations N] [--agent codex|acp:codex-acp|...] [--baseline <dir>]
  * Not a test: exits 0 when every run answered, 1 otherwise. Every server is stopped and every temp dir removed.
@@ -20,7 +20,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { startMockLlm } from '../test/mock-llm/index.js'
-import { gatewayEnv } from '../test/support/gateway.js'
+import { gatewayEnv, testApiKey } from '../test/support/gateway.js'
 import { printMachine } from './machine.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
@@ -71,7 +71,12 @@ interface Result {
 }
 
 async function once(main: string): Promise<Result> {
-  const { env, dir } = gatewayEnv(mock, { CODEX_CONFINE_READS: 'false' })
+  const { env, dir } = gatewayEnv(mock, {
+    CODEX_CONFINE_READS: 'false',
+    ANTHROPIC_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY: testApiKey,
+    CLAUDE_CODE_MAX_RETRIES: '0',
+  })
   const port = await freePort()
   const child = spawn(process.execPath, [main, 'serve'], {
     cwd: dir,
