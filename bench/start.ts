@@ -90,13 +90,16 @@ const thisStartEnv = { ...startScriptEnv(root), ...extraEnv }
 const baselineStartEnv = values.baseline ? startScriptEnv(path.resolve(values.baseline)) : {}
 const tsx = new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url).href
 
-const rssKb = (pid: number): number => {
+/** A /proc/<pid>/status field in kB (VmRSS; RssAnon: heap and malloc; RssFile: mapped files, the node binary's code). */
+const statusKb = (pid: number, field = 'VmRSS'): number => {
   try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0)
   } catch {
     return 0
   }
 }
+const rssKb = (pid: number): number => statusKb(pid)
 
 /** CPU time (user + system) the process used so far, ms (/proc/<pid>/stat, 100 ticks per second). */
 const cpuMs = (pid: number): number => {
@@ -172,6 +175,8 @@ async function once(script = main, flags = nodeFlags, startEnv: Record<string, s
       healthMs,
       healthCpuMs,
       rssMb: rssKb(child.pid!) / 1024,
+      anonMb: statusKb(child.pid!, 'RssAnon') / 1024,
+      fileMb: statusKb(child.pid!, 'RssFile') / 1024,
       childrenMb: below.reduce((s, p) => s + rssKb(p.pid), 0) / 1024,
       children: below.length,
     }
@@ -235,6 +240,8 @@ const measures: [string, (r: Result) => number, number][] = [
   ['first 200 from GET /health, ms after spawn', (r) => r.healthMs, 0],
   ['CPU ms the server used until then', (r) => r.healthCpuMs, 0],
   [`server RSS MB, ${settle} s after /health`, (r) => r.rssMb, 1],
+  ['of it anonymous (V8 heap, malloc), MB', (r) => r.anonMb, 1],
+  ['of it mapped files (node binary, libraries), MB', (r) => r.fileMb, 1],
   ['RSS MB of its child processes', (r) => r.childrenMb, 1],
   ['child processes', (r) => r.children, 0],
 ]

@@ -72,4 +72,22 @@ describe("a close while a config/read's own app-server runs ends it", () => {
       killAll(appServers())
     }
   })
+
+  // the app-server side of the driver loads with its first session (app-server-engine.ts): a close meanwhile ends
+  // what it was to start, and the session fails as one on a closed app-server does
+  it('codex, closed while its first session loads the app-server engine (CodexDriver.close)', {
+    timeout: 60_000,
+  }, async () => {
+    const { config, env, cwd, appServers } = setUp()
+    const driver = new CodexDriver(config, env)
+    try {
+      const opening = driver.openSession({ cwd }, { requestApproval: async () => 'decline' })
+      await driver.close()
+      await expect(opening).rejects.toThrow(/closed/)
+      expect(driver.appServerPid).toBeUndefined()
+      expect(appServers()).toEqual([])
+    } finally {
+      killAll(appServers())
+    }
+  })
 })

@@ -79,11 +79,12 @@ describe("a session turn's output while the store hangs", () => {
 
   /** Counts the bytes the gateway reads from its codex app-server's stdout from now on (what enters the stream). */
   function countAppServerReads() {
+    // the app-server is the driver's engine's (agents/codex/app-server-engine.ts), loaded by the session's start
     const { running } = (
       gw.ctx.registry.get('codex') as unknown as {
-        host: { process: { running?: { proc: { stdout: Readable } } } }
+        engine: { loaded: { process: { running?: { proc: { stdout: Readable } } } } }
       }
-    ).host.process
+    ).engine.loaded.process
     const stdout = running?.proc.stdout
     expect(stdout).toBeDefined()
     const counted = { bytes: 0, deltas: 0, carry: '' }

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { startMockLlm } from '../mock-llm/index.js'
 import { ensureConsoleBuilt } from '../support/browser.js'
-import { gatewayEnv } from '../support/gateway.js'
+import { gatewayEnv, testApiKey } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
 // The server's start does not load what only some requests need; each is loaded on its first use and works.
@@ -18,7 +18,9 @@ const tsxLoader = import.meta.resolve('tsx')
  * Lazily loaded: prom-client (and @opentelemetry/api) on the first metric, ajv on the first outputSchema, pg on
  * DATABASE_URL, the ACP SDK (an ES module) with the first ACP agent process, the OpenAPI document and Swagger UI
  * (and what they need) with the first request for /openapi.json or /docs, the console's files with the first
- * request for one, an ACP driver's engine (agents/acp/engine.ts: its sessions, pools and runs) with its first run.
+ * request for one, an ACP driver's engine (agents/acp/engine.ts: its sessions, pools and runs) with its first run,
+ * the codex driver's app-server engine (agents/codex/app-server-engine.ts: app-server, threads, warm runs) with its
+ * first warm run or session.
  */
 const docsPackages = ['@fastify/swagger', '@fastify/swagger-ui', 'yaml', 'json-schema-resolver']
 /** The console's static files (@fastify/static, and glob which it loads) come with the first request for one. */
@@ -54,6 +56,12 @@ const loaded = () => {
 }
 // session-leases.ts: the engine's (an idle start loaded it with the driver before the engine was split off)
 const acpEngineLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/acp/session-leases.ts')) }
+// the ACP launch (acp/launch.ts) comes with the engine, not with the ACP probe
+const acpLaunchLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/acp/launch.ts')) }
+// app-server-host.ts, the codex app-server engine's (the codex driver loaded it at start before)
+// stream-events.ts, claude's output mapper, loaded with its first run (claude/driver.ts runCode)
+const claudeRunCodeLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/claude/stream-events.ts')) }
+const codexEngineLoaded = () => { loaded(); return [...esm].some((u) => u.endsWith('/agents/codex-app-server/app-server-host.ts')) }
 const { startServer } = await import(process.env.SERVER_MODULE)
 const server = await startServer({ logger: false })
 const report = {}
@@ -63,6 +71,9 @@ try {
   await health.text()
   report.idle = loaded()
   report.acpEngineIdle = acpEngineLoaded()
+  report.acpLaunchIdle = acpLaunchLoaded()
+  report.codexEngineIdle = codexEngineLoaded()
+  report.claudeRunCodeIdle = claudeRunCodeLoaded()
   const metrics = await fetch(server.url + '/metrics')
   report.metricsStatus = metrics.status
   report.metrics = await metrics.text()
@@ -96,6 +107,27 @@ try {
   report.acpRunStatus = run.status
   report.acpRun = await run.json()
   report.acpEngineAfterRun = acpEngineLoaded()
+  report.acpLaunchAfterRun = acpLaunchLoaded()
+  report.codexEngineAfterAcpRun = codexEngineLoaded()
+  // the first codex run (a warm run: a thread on the shared app-server) loads the app-server engine
+  const codexRun = await fetch(server.url + '/v1/runs?wait=true', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent: 'codex', prompt: 'say it', sandbox: 'workspace-write' }),
+  })
+  report.codexRunStatus = codexRun.status
+  report.codexRun = await codexRun.json()
+  report.codexEngineAfterRun = codexEngineLoaded()
+  report.claudeRunCodeAfterCodexRun = claudeRunCodeLoaded()
+  // the first claude run loads what claude's runs need beyond their command line, and answers
+  const claudeRun = await fetch(server.url + '/v1/runs?wait=true', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent: 'claude', prompt: 'say it' }),
+  })
+  report.claudeRunStatus = claudeRun.status
+  report.claudeRun = await claudeRun.json()
+  report.claudeRunCodeAfterRun = claudeRunCodeLoaded()
 } finally {
   await server.close(0)
 }
@@ -134,13 +166,18 @@ function runChild(env: Record<string, string | undefined>, cwd: string): Promise
 }
 
 describe('lazily loaded modules', () => {
-  it('an idle start loads none of them; an ACP run, /metrics, an outputSchema, the ACP SDK, /openapi.json and / load theirs and work', async () => {
+  it('an idle start loads none of them; an ACP run, a codex run, a claude run, /metrics, an outputSchema, the ACP SDK, /openapi.json and / load theirs and work', async () => {
     ensureConsoleBuilt()
     const mock = await startMockLlm()
     let report: Record<string, unknown>
     try {
       mock.setDefault({ kind: 'text', text: 'answered by a lazily loaded driver' })
-      const { env, dir } = gatewayEnv(mock, { CODEX_CONFINE_READS: 'false' })
+      const { env, dir } = gatewayEnv(mock, {
+        CODEX_CONFINE_READS: 'false',
+        ANTHROPIC_BASE_URL: mock.url,
+        ANTHROPIC_API_KEY: testApiKey,
+        CLAUDE_CODE_MAX_RETRIES: '0',
+      })
       report = await runChild(env, dir)
     } finally {
       await mock.close()
@@ -150,6 +187,9 @@ describe('lazily loaded modules', () => {
     expect(idle).toContain('fastify') // the check sees packages at all
     for (const pkg of lazy) expect(idle).not.toContain(pkg)
     expect(report.acpEngineIdle).toBe(false)
+    expect(report.acpLaunchIdle).toBe(false)
+    expect(report.codexEngineIdle).toBe(false)
+    expect(report.claudeRunCodeIdle).toBe(false)
     // the first ACP run (codex-acp, the mock model) loaded the driver's engine and answered
     expect(report.acpRunStatus).toBe(200)
     expect(report.acpRun).toMatchObject({
@@ -158,6 +198,25 @@ describe('lazily loaded modules', () => {
       finalResponse: 'answered by a lazily loaded driver',
     })
     expect(report.acpEngineAfterRun).toBe(true)
+    expect(report.acpLaunchAfterRun).toBe(true)
+    expect(report.codexEngineAfterAcpRun).toBe(false)
+    // the first codex run loaded the app-server engine and answered on a thread of the shared app-server
+    expect(report.codexRunStatus).toBe(200)
+    expect(report.codexRun).toMatchObject({
+      agent: 'codex',
+      status: 'succeeded',
+      finalResponse: 'answered by a lazily loaded driver',
+    })
+    expect(report.codexEngineAfterRun).toBe(true)
+    expect(report.claudeRunCodeAfterCodexRun).toBe(false)
+    // the first claude run loaded its run code and answered
+    expect(report.claudeRunStatus).toBe(200)
+    expect(report.claudeRun).toMatchObject({
+      agent: 'claude',
+      status: 'succeeded',
+      finalResponse: 'answered by a lazily loaded driver',
+    })
+    expect(report.claudeRunCodeAfterRun).toBe(true)
     // the first scrape loads prom-client; its metrics and Node's default ones are there
     expect(report.metricsStatus).toBe(200)
     expect(report.metrics).toContain('# TYPE agent_gateway_runs_total counter')

@@ -289,13 +289,3 @@ function claudeEnv(
 function claudeProxied(s: AcpLaunchSettings): boolean {
   return s.placement?.isolation !== 'container' && (s.access?.fronts?.('anthropic') ?? false)
 }
-
-/** Whether the agent has credentials, where that is knowable without starting it. */
-export function claudeHasCredentials(config: Config, serverEnv: NodeJS.ProcessEnv): boolean {
-  return Boolean(
-    config.ANTHROPIC_API_KEY ||
-      serverEnv.ANTHROPIC_API_KEY ||
-      serverEnv.ANTHROPIC_AUTH_TOKEN ||
-      serverEnv.CLAUDE_CODE_OAUTH_TOKEN,
-  )
-}

@@ -8,7 +8,6 @@ import type { AgentStatus } from '../driver.js'
 import { geminiHome } from '../gemini/home.js'
 import { geminiAuthHint, geminiHasCredentials } from '../gemini/probe.js'
 import type { AcpAgentSpec } from './agent-spec.js'
-import { claudeHasCredentials } from './launch.js'
 
 /** The agent's program: an absolute or relative path when it exists, else its name looked up on PATH. */
 export function acpBinary(spec: AcpAgentSpec, serverEnv: NodeJS.ProcessEnv): string | null {
@@ -59,4 +58,17 @@ function credentialsOf(
     case 'custom':
       return { authenticated: true, authHint: '' }
   }
+}
+
+/**
+ * Whether claude-agent-acp has credentials, where that is knowable without starting it. Here, not in launch.ts:
+ * the probe runs at start, the launch's modules load with the first run (docs/ARCHITECTURE.md, "Start").
+ */
+function claudeHasCredentials(config: Config, serverEnv: NodeJS.ProcessEnv): boolean {
+  return Boolean(
+    config.ANTHROPIC_API_KEY ||
+      serverEnv.ANTHROPIC_API_KEY ||
+      serverEnv.ANTHROPIC_AUTH_TOKEN ||
+      serverEnv.CLAUDE_CODE_OAUTH_TOKEN,
+  )
 }

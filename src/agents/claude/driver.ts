@@ -6,19 +6,38 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
+import { firstUse } from '../../util/first-use.js'
 import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
 import { capabilities, type RunRequest } from '../driver.js'
 import { type Placement, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
-import { type ConversationCut, claudeConversationBytes, copyClaudeConversation } from './conversation-copy.js'
+import type { ConversationCut } from './conversation-copy.js'
 import { claudeConversationExists } from './conversation-file.js'
-import { PermissionPrompts } from './permission-prompts.js'
 import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeBinary } from './probe.js'
 import { scrubbedShellMount } from './scrubbed-shell.js'
-import { ClaudeSession, type TurnApprovals } from './session.js'
-import { createClaudeMapper } from './stream-events.js'
+import type { TurnApprovals } from './session.js'
+
+/**
+ * What claude's runs and sessions need beyond their command line (the output's mapper, the permission prompts, the
+ * session, conversation copies): loaded with the first of them (util/first-use.ts), not with the server.
+ */
+const runCode = firstUse(async () => {
+  const [events, prompts, session, copy] = await Promise.all([
+    import('./stream-events.js'),
+    import('./permission-prompts.js'),
+    import('./session.js'),
+    import('./conversation-copy.js'),
+  ])
+  return {
+    createClaudeMapper: events.createClaudeMapper,
+    PermissionPrompts: prompts.PermissionPrompts,
+    ClaudeSession: session.ClaudeSession,
+    copyClaudeConversation: copy.copyClaudeConversation,
+    claudeConversationBytes: copy.claudeConversationBytes,
+  }
+})
 
 interface ClaudeProcessSpec extends Placement {
   prompt: string
@@ -80,6 +99,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
+    const { ClaudeSession } = runCode.loaded ?? (await runCode.load())
     return new ClaudeSession(this, req, { id: randomUUID(), exists: false }, hooks)
   }
 
@@ -90,6 +110,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   ): Promise<AgentSession> {
     const allowed = req.allowedForSession ?? []
     await this.recoverFork(agentSessionId, req)
+    const { ClaudeSession } = runCode.loaded ?? (await runCode.load())
     return new ClaudeSession(this, req, { id: agentSessionId, exists: true, allowed }, hooks)
   }
 
@@ -107,11 +128,13 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     return this.execute({ ...req, prompt, thread, ...(approvals ? { approvals } : {}) }, signal)
   }
 
-  copyConversation(cwd: string, from: string, to: string, cut?: ConversationCut): Promise<boolean> {
+  async copyConversation(cwd: string, from: string, to: string, cut?: ConversationCut): Promise<boolean> {
+    const { copyClaudeConversation } = runCode.loaded ?? (await runCode.load())
     return copyClaudeConversation(this.serverEnv, cwd, from, to, cut)
   }
 
-  conversationBytes(cwd: string, id: string): Promise<number | null> {
+  async conversationBytes(cwd: string, id: string): Promise<number | null> {
+    const { claudeConversationBytes } = runCode.loaded ?? (await runCode.load())
     return claudeConversationBytes(this.serverEnv, cwd, id)
   }
 
@@ -138,6 +161,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
       yield runNotStarted(claudeInstallHint)
       return
     }
+    const { PermissionPrompts, createClaudeMapper } = runCode.loaded ?? (await runCode.load())
     const sandbox = spec.sandbox ?? 'read-only'
     const env = this.childEnv(sandbox)
     const asks = spec.approvals && sandbox !== 'danger-full-access' ? spec.approvals : undefined

@@ -1,4 +1,4 @@
-import { AppServerProcess, type AppServerProcessOptions } from './app-server-process.js'
+import type { AppServerProcess, AppServerProcessOptions } from './app-server-process.js'
 import type { ConfigRead } from './include-only-reader.js'
 
 /** `config/read` (`read`) and the end of every app-server started for one read still running (`close`). */
@@ -16,15 +16,17 @@ export interface ClosableConfigRead {
  */
 export function configReadVia(
   options: AppServerProcessOptions,
-  kept?: () => AppServerProcess | undefined,
+  kept?: () => Promise<AppServerProcess | undefined> | AppServerProcess | undefined,
 ): ClosableConfigRead {
   const running = new Set<AppServerProcess>()
   let closed = false
   return {
     read: async (cwd) => {
-      const warm = kept?.()
+      const warm = await kept?.()
       if (warm) return warm.request('config/read', { cwd })
       if (closed) throw new Error('codex config/read: the agent was closed (the gateway is stopping)')
+      // loaded with the first read that needs one: an idle server does not hold the app-server's modules
+      const { AppServerProcess } = await import('./app-server-process.js')
       const once = new AppServerProcess(options)
       running.add(once)
       try {

@@ -3,26 +3,16 @@ import type { Config } from '../../config/load.js'
 import { realCwd } from '../../process/pinned-cwd.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
-import { AppServerHost, type OpenedThread } from '../codex-app-server/app-server-host.js'
-import type {
-  AppServerProcess,
-  AppServerProcessOptions,
-  ClientMethod,
-  ParamsOf,
-} from '../codex-app-server/app-server-process.js'
-import { CodexSession } from '../codex-app-server/codex-session.js'
+import { type FirstUse, firstUse } from '../../util/first-use.js'
+import type { AppServerProcess, AppServerProcessOptions } from '../codex-app-server/app-server-process.js'
 import { codexHomeOf } from '../codex-app-server/config-files.js'
 import { type ClosableConfigRead, configReadVia } from '../codex-app-server/config-read-once.js'
-import { HostLease } from '../codex-app-server/host-lease.js'
 import { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
-import { ReadyThreads } from '../codex-app-server/ready-threads.js'
+import type { ReadyThreads } from '../codex-app-server/ready-threads.js'
 import type { UnknownHandler } from '../codex-app-server/rpc.js'
-import { type ThreadSettings, threadSettings } from '../codex-app-server/thread-settings.js'
-import { warmable, warmRun } from '../codex-app-server/warm-run.js'
-import { modelListResponse } from '../codex-app-server/wire-schemas.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
-import { containerImages, innerSandbox, placed } from '../placement.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import type { CodexAppServerEngine } from './app-server-engine.js'
 import { CodexExecDriver, codexMaxInputChars } from './exec-driver.js'
 
 export interface CodexDriverOptions {
@@ -41,8 +31,7 @@ export interface CodexDriverOptions {
   readyThreadKeepMs?: number
 }
 
-/** Pages of model/list read at most (the catalog is small; this only bounds a misbehaving server). */
-const maxModelPages = 20
+const noWarmRuns: WarmPoolCounts = { started: 0, served: 0, waiting: 0 }
 
 export const codexCapabilities = capabilities(
   'sessions',
@@ -61,6 +50,10 @@ export const codexCapabilities = capabilities(
  * `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died; `close()` ends it.
  * A session with `isolation: "container"` gets an app-server of its own in a container that lives as long as
  * the session (and its forks): closing the session (archive, shutdown) ends the container.
+ *
+ * This class is what the server holds from its start (id, capabilities, probe, `codex exec`); the app-server side
+ * is CodexAppServerEngine (app-server-engine.ts), loaded with the first session, warm run or call and then called
+ * directly.
  */
 export class CodexDriver implements SessionDriver {
   readonly id = 'codex'
@@ -72,19 +65,14 @@ export class CodexDriver implements SessionDriver {
   readonly echoesInput = true
   readonly maxInputChars = codexMaxInputChars
   readonly exec: CodexExecDriver
-  private readonly host: AppServerHost
-  /** Threads started ahead for the next warm one-shot run (ready-threads.ts). */
-  readonly readyThreads: ReadyThreads
-  get warmPool(): WarmPoolCounts {
-    return this.readyThreads
-  }
-  private readonly hostOptions: AppServerProcessOptions
+  private readonly engine: FirstUse<CodexAppServerEngine>
   /** codex's `include_only` per cwd, keeping the markers (include-only-reader.ts). */
   readonly includeOnly: IncludeOnlyReader
   /** Its reads, and the short-lived app-servers of those in flight (closed with the driver). */
   private readonly configReads: ClosableConfigRead
-  /** The app-servers of sessions in containers. */
-  private readonly own = new Set<HostLease>()
+  /** onAppServerExit listeners given before the engine was loaded: each subscribes once it is. */
+  private readonly exitListenersToAdd = new Set<(engine: CodexAppServerEngine) => void>()
+  private closed = false
 
   constructor(
     private readonly config: Config,
@@ -92,7 +80,7 @@ export class CodexDriver implements SessionDriver {
     options: CodexDriverOptions = {},
   ) {
     this.exec = new CodexExecDriver(config, serverEnv, options.runner)
-    this.hostOptions = {
+    const hostOptions: AppServerProcessOptions = {
       config,
       serverEnv,
       ...(options.runner ? { runner: options.runner } : {}),
@@ -109,13 +97,39 @@ export class CodexDriver implements SessionDriver {
     // codex's include_only per cwd, for the shared app-server's threads and exec runs alike: read through the
     // shared app-server when it runs or warm runs keep it anyway, else through one started for the read and
     // closed after it (warm runs off: no app-server is left running)
-    const kept = () =>
-      config.CODEX_WARM_RUNS || this.host.process.pid !== undefined ? this.host.process : undefined
-    this.configReads = configReadVia(this.hostOptions, kept)
+    const kept = async () => {
+      if (config.CODEX_WARM_RUNS) return (this.engine.loaded ?? (await this.engine.load())).process
+      const running = this.engine.loaded?.process
+      return running?.pid !== undefined ? running : undefined
+    }
+    this.configReads = configReadVia(hostOptions, kept)
     this.includeOnly = new IncludeOnlyReader(this.configReads.read, codexHomeOf(config, serverEnv))
-    this.host = new AppServerHost({ ...this.hostOptions, includeOnly: this.includeOnly })
     this.exec.includeOnly = this.includeOnly
-    this.readyThreads = new ReadyThreads(this.host, options.readyThreadKeepMs)
+    this.engine = firstUse(async () => {
+      const { CodexAppServerEngine } = await import('./app-server-engine.js')
+      const engine = new CodexAppServerEngine(
+        config,
+        hostOptions,
+        this.includeOnly,
+        options.readyThreadKeepMs,
+      )
+      for (const subscribe of this.exitListenersToAdd) subscribe(engine)
+      this.exitListenersToAdd.clear()
+      // closed while it loaded: its calls fail as those of a closed app-server do
+      if (this.closed) await engine.close()
+      return engine
+    })
+  }
+
+  get warmPool(): WarmPoolCounts {
+    return this.engine.loaded?.readyThreads ?? noWarmRuns
+  }
+
+  /** Threads started ahead for the next warm one-shot run (ready-threads.ts); there once the engine is loaded. */
+  get readyThreads(): ReadyThreads {
+    const engine = this.engine.loaded
+    if (!engine) throw new Error('codex: no run or session loaded the app-server engine yet')
+    return engine.readyThreads
   }
 
   get binary(): string | null {
@@ -124,12 +138,22 @@ export class CodexDriver implements SessionDriver {
 
   /** The app-server's pid while one runs (it starts on first use). */
   get appServerPid(): number | undefined {
-    return this.host.process.pid
+    return this.engine.loaded?.process.pid
   }
 
   /** Hears every app-server exit (crash, kill, close): `generation` counts restarts from 1. */
   onAppServerExit(listener: Parameters<AppServerProcess['onExit']>[0]): () => void {
-    return this.host.process.onExit(listener)
+    const engine = this.engine.loaded
+    if (engine) return engine.process.onExit(listener)
+    let off: (() => void) | undefined
+    const subscribe = (loaded: CodexAppServerEngine) => {
+      off = loaded.process.onExit(listener)
+    }
+    this.exitListenersToAdd.add(subscribe)
+    return () => {
+      this.exitListenersToAdd.delete(subscribe)
+      off?.()
+    }
   }
 
   async probe(): Promise<AgentStatus> {
@@ -143,18 +167,18 @@ export class CodexDriver implements SessionDriver {
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     // With a default container image (Docker mode) every run gets a container of its own: never the shared host.
     const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
-    if (this.config.CODEX_WARM_RUNS && !containersByDefault && this.exec.binary && warmable(req)) {
-      yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal, this.readyThreads)
-      return
+    if (this.config.CODEX_WARM_RUNS && !containersByDefault && this.exec.binary) {
+      const engine = this.engine.loaded ?? (await this.engine.load())
+      if (engine.warmable(req)) {
+        yield* engine.warmRun(this.id, req, signal)
+        return
+      }
     }
     for await (const ev of this.exec.run(req, signal)) yield 'agent' in ev ? { ...ev, agent: this.id } : ev
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    // the model's calls, to tell its unsandboxed runs apart where they are not allowed (escalated-calls.ts)
-    return this.sessionOn(req, hooks, (host, settings) =>
-      host.startThread(settings, { rawEvents: settings.escalationAllowed !== true }),
-    )
+    return (this.engine.loaded ?? (await this.engine.load())).openSession(req, hooks)
   }
 
   /** `thread/resume` in the running app-server; an open session of the thread is reused (with these hooks). */
@@ -163,86 +187,17 @@ export class CodexDriver implements SessionDriver {
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    const hosts = [this.host, ...[...this.own].map((lease) => lease.host)]
-    const existing = hosts.map((host) => host.listener(agentSessionId)).find((l) => l !== undefined)
-    if (existing instanceof CodexSession && existing.isOpen) {
-      existing.hooks = hooks
-      return existing
-    }
-    return this.sessionOn(req, hooks, async (host, settings) => ({
-      ...(await host.resumeThread(agentSessionId, settings)),
-      threadId: agentSessionId,
-    }))
-  }
-
-  /**
-   * A session on the shared app-server, or on an app-server of its own in a container (`isolation`), whose
-   * thread `open` starts or resumes there; the model is the one asked for, else the one codex runs it with.
-   */
-  private async sessionOn(
-    req: SessionRequest,
-    hooks: SessionHooks,
-    open: (host: AppServerHost, settings: ThreadSettings) => Promise<OpenedThread>,
-  ): Promise<AgentSession> {
-    const settings = threadSettings(req, this.config)
-    const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
-    const host = lease?.host ?? this.host
-    const inner = { ...settings, sandbox: innerSandbox(req, settings.sandbox) }
-    try {
-      const opened = await open(host, inner)
-      const model = inner.model ?? opened.model
-      const full = { ...inner, ...(model ? { model } : {}) }
-      return new CodexSession(host, opened.threadId, full, hooks, lease, opened.approvalPolicy)
-    } catch (err) {
-      await lease?.end()
-      throw err
-    }
-  }
-
-  /**
-   * An app-server of its own for one session, in a container (CODEX_HOME mounted, the cwd per sandbox, and
-   * read-only the directory the core copies its turns' images into: SessionRequest.imageDir, at containerImages,
-   * whatever DATA_DIR's path; removed once the container ended).
-   */
-  private containerHost(req: SessionRequest, settings: ThreadSettings): HostLease {
-    const images = req.imageDir?.()
-    const imageMount = images && { path: images.path, target: containerImages, writable: false }
-    const host = new AppServerHost({
-      ...this.hostOptions,
-      cwd: req.cwd,
-      placement: placed(req, 'codex', [this.config.CODEX_HOME, imageMount], settings.sandbox !== 'read-only'),
-    })
-    const lease = new HostLease(
-      host,
-      async () => {
-        this.own.delete(lease)
-        await images?.remove()
-      },
-      imageMount,
-    )
-    this.own.add(lease)
-    return lease
+    return (this.engine.loaded ?? (await this.engine.load())).resumeSession(agentSessionId, req, hooks)
   }
 
   /** Passes a request through to the app-server as is (skills/list, skills/config/write, thread/read, ...). */
-  call(method: string, params: unknown): Promise<unknown> {
-    return this.host.request(method as ClientMethod, params as ParamsOf<ClientMethod>)
+  async call(method: string, params: unknown): Promise<unknown> {
+    return (this.engine.loaded ?? (await this.engine.load())).call(method, params)
   }
 
   /** The ids of the models codex offers (`model/list`, every page). */
   async listModels(): Promise<string[]> {
-    const ids: string[] = []
-    let cursor: string | null | undefined
-    for (let page = 0; page < maxModelPages; page++) {
-      const answer = modelListResponse.safeParse(
-        await this.host.request('model/list', cursor ? { cursor } : {}),
-      )
-      if (!answer.success) throw new Error('codex app-server answered model/list with no model list')
-      ids.push(...answer.data.data.map((m) => m.id))
-      cursor = answer.data.nextCursor
-      if (!cursor) break
-    }
-    return ids
+    return (this.engine.loaded ?? (await this.engine.load())).listModels()
   }
 
   /**
@@ -250,11 +205,10 @@ export class CodexDriver implements SessionDriver {
    * started ahead end with it, unsubscribed from nothing.
    */
   async close(): Promise<void> {
-    await this.readyThreads.close()
-    await Promise.all([
-      this.host.close(),
-      this.configReads.close(),
-      ...[...this.own].map((lease) => lease.end()),
-    ])
+    this.closed = true
+    const loaded = this.engine.loaded
+    // one still loading (a first run or session under way) closes itself once it is there (see the constructor)
+    const loading = !loaded && this.engine.loading ? this.engine.load().catch(() => {}) : undefined
+    await Promise.all([loaded?.close(), loading, this.configReads.close()])
   }
 }
