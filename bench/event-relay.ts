@@ -1050,7 +1050,16 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
   const during = await lastSeq()
   // Reading subscribers: did every one get every event from the one it started at through `during`?
   const checked = o.stalled ? null : await subs.check(during.lastSeq)
+  // Closing them: the gateway's CPU until its connections are back to what they were (each subscription's end)
+  const closeCpu0 = process.cpuUsage()
+  const closeT0 = monoMs()
   const closed = await subs.close()
+  const openNow = () =>
+    new Promise<number>((resolve) => inline(g).app.server.getConnections((err, n) => resolve(err ? -1 : n)))
+  while ((await openNow()) > before.connections && monoMs() - closeT0 < 60_000) await sleep(20)
+  const closeWallMs = monoMs() - closeT0
+  const closeCpu = process.cpuUsage(closeCpu0)
+  const closeCpuMs = (closeCpu.user + closeCpu.system) / 1000
   await sleep(300)
   const released = await measure(g, gc)
 
@@ -1129,6 +1138,10 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
     }
     console.log(`\n${markdownTable(blockRows, [false, true, true, true])}`)
   }
+  console.log(
+    `closing them: ${f1(closeWallMs)} ms until the gateway's connections were back to ${before.connections}, ` +
+      `gateway CPU ${f1(closeCpuMs)} ms (${((closeCpuMs / k) * 1000).toFixed(0)} µs per connection)`,
+  )
   if (checked)
     console.log(
       `every event: ${checked.complete}/${k} subscribers got each event from their first through seq ` +
