@@ -108,6 +108,8 @@ interface Options {
   stalled: boolean
   /** The memory phase's heap snapshots go to this directory (before and with the subscribers). */
   heapSnapshots: string | null
+  /** The memory phase's run writes a line this often (ms); null: the default for the subscriber count. */
+  lineInterval: number | null
   only: Set<Phase>
   gateway: 'inline' | 'process'
   /** Extra node flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
@@ -139,6 +141,7 @@ function parseOptions(): Options {
       subscribers: { type: 'string' },
       stalled: { type: 'boolean', default: false },
       'heap-snapshots': { type: 'string' },
+      'line-interval': { type: 'string' },
       only: { type: 'string' },
       gateway: { type: 'string' },
       'gateway-node-args': { type: 'string' },
@@ -168,6 +171,8 @@ function parseOptions(): Options {
     subscribers: count(values.subscribers, 200, 'subscribers'),
     stalled: values.stalled === true,
     heapSnapshots: values['heap-snapshots'] ? path.resolve(values['heap-snapshots']) : null,
+    lineInterval:
+      values['line-interval'] === undefined ? null : count(values['line-interval'], 0, 'line-interval'),
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
     gateway: gatewayWhere(values.gateway ?? 'process'),
     gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
@@ -869,6 +874,24 @@ interface Mem {
   heapUsed: number
   external: number
   connections: number
+  /** The kernel's TCP sockets in use and their memory in bytes, machine-wide (/proc/net/sockstat), or null. */
+  tcp: { inuse: number; memBytes: number } | null
+}
+
+/** /proc/net/sockstat's TCP line: sockets in use and `mem` (pages of socket buffers), for the whole machine. */
+function tcpSockstat(): Mem['tcp'] {
+  try {
+    const line = readFileSync('/proc/net/sockstat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('TCP:'))
+    const field = (name: string) => Number(new RegExp(`\\b${name} (\\d+)`).exec(line ?? '')?.[1])
+    const inuse = field('inuse')
+    const pages = field('mem')
+    if (!Number.isFinite(inuse) || !Number.isFinite(pages)) return null
+    return { inuse, memBytes: pages * 4096 }
+  } catch {
+    return null
+  }
 }
 
 async function measure(g: Gateway, gc: (() => void) | null): Promise<Mem> {
@@ -880,7 +903,14 @@ async function measure(g: Gateway, gc: (() => void) | null): Promise<Mem> {
   const connections = await new Promise<number>((resolve) =>
     inline(g).app.server.getConnections((err, n) => resolve(err ? -1 : n)),
   )
-  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, connections }
+  return {
+    rss: m.rss,
+    heapTotal: m.heapTotal,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    connections,
+    tcp: tcpSockstat(),
+  }
 }
 
 /** Reads JSON lines from the subscriber process until `want` matches one. */
@@ -907,10 +937,22 @@ async function openSubscribers(g: Gateway, url: string, k: number, stall = false
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   const t0 = monoMs()
-  const ready = await nextMessage(lines, (m) => m.ready !== undefined)
+  // This process's CPU (the gateway's, inline) at each progress report: does a connect cost more with more open?
+  const steps: { ready: number; ms: number; cpuMs: number }[] = []
+  const cpu0 = process.cpuUsage()
+  const cpuMs = () => {
+    const c = process.cpuUsage(cpu0)
+    return (c.user + c.system) / 1000
+  }
+  const ready = await nextMessage(lines, (m) => {
+    if (typeof m.progress === 'number') steps.push({ ready: m.progress, ms: monoMs() - t0, cpuMs: cpuMs() })
+    return m.ready !== undefined
+  })
+  steps.push({ ready: k, ms: monoMs() - t0, cpuMs: cpuMs() })
   return {
     ready,
     connectMs: monoMs() - t0,
+    steps,
     /** Waits until every connection saw event `seq`: how many saw each event from their first through it. */
     check(seq: number) {
       child.stdin!.write(`check ${seq}\n`)
@@ -976,9 +1018,11 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
         // thousands of subscribers: a line a second (not ten), so the fan-out does not starve the connects
         args: o.stalled
           ? [agentScript, ...stalledArgs]
-          : o.subscribers > 1000
-            ? [agentScript, '--slow', '--interval', '1000', '--events', '100000']
-            : [agentScript, '--slow', '--events', '200'],
+          : o.lineInterval !== null
+            ? [agentScript, '--slow', '--interval', String(o.lineInterval), '--events', '100000']
+            : o.subscribers > 1000
+              ? [agentScript, '--slow', '--interval', '1000', '--events', '100000']
+              : [agentScript, '--slow', '--events', '200'],
       },
     }),
   })
@@ -988,7 +1032,9 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
     (await (await fetch(`${url}/v1/runs/${run.id}`)).json()) as { lastSeq: number; status: string }
   // run.queued, run.started and a few lines stored, then let the event loop settle.
   const deadline = monoMs() + 10_000
-  while ((await lastSeq()).lastSeq < 5) {
+  // run.queued, run.started and the first line come at once; a quiet run's next lines may be minutes away
+  const firstSeqs = o.lineInterval !== null && o.lineInterval > 1000 ? 3 : 5
+  while ((await lastSeq()).lastSeq < firstSeqs) {
     if (monoMs() > deadline) throw new BenchError('the slow run wrote nothing within 10 s')
     await sleep(50)
   }
@@ -1022,7 +1068,16 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
   const during = await lastSeq()
   // Reading subscribers: did every one get every event from the one it started at through `during`?
   const checked = o.stalled ? null : await subs.check(during.lastSeq)
+  // Closing them: the gateway's CPU until its connections are back to what they were (each subscription's end)
+  const closeCpu0 = process.cpuUsage()
+  const closeT0 = monoMs()
   const closed = await subs.close()
+  const openNow = () =>
+    new Promise<number>((resolve) => inline(g).app.server.getConnections((err, n) => resolve(err ? -1 : n)))
+  while ((await openNow()) > before.connections && monoMs() - closeT0 < 60_000) await sleep(20)
+  const closeWallMs = monoMs() - closeT0
+  const closeCpu = process.cpuUsage(closeCpu0)
+  const closeCpuMs = (closeCpu.user + closeCpu.system) / 1000
   await sleep(300)
   const released = await measure(g, gc)
 
@@ -1064,11 +1119,46 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
       '-',
     ],
   ]
+  // Both ends of each connection are on this machine (loopback): the kernel's figure is both sockets' buffers.
+  const [b, a, r] = [before.tcp, after.tcp, released.tcp]
+  if (b && a && r) {
+    rows.push(
+      ['kernel TCP sockets in use (machine)', String(b.inuse), String(a.inuse), String(r.inuse), '-'],
+      [
+        'kernel TCP socket memory MB (machine, both ends)',
+        mb(b.memBytes),
+        mb(a.memBytes),
+        mb(r.memBytes),
+        kb((a.memBytes - b.memBytes) / k),
+      ],
+    )
+  }
   console.log(`\n## 3. Memory per open SSE connection (${k} subscribers to one running run)\n`)
   console.log(markdownTable(rows, [false, true, true, true, true]))
   console.log(
     `\ngc: ${how}; ${k} subscribers connected and got their first event in ${f1(subs.connectMs)} ms; ` +
       `${subs.ready.frames} frames at ready, ${closed.frames} when closed (run at seq ${during.lastSeq} by then)`,
+  )
+  // CPU of this process (the gateway) per connect, block by block: flat if a connect's cost does not grow with the
+  // connections already open (the run's lines fanned out to them meanwhile are in it too: see the frames)
+  if (subs.steps.length > 1) {
+    const blockRows = [['connections', 'wall ms', 'gateway CPU ms', 'CPU ms per connect']]
+    let prev = { ready: 0, ms: 0, cpuMs: 0 }
+    for (const step of subs.steps) {
+      const n = step.ready - prev.ready
+      blockRows.push([
+        `${prev.ready + 1}-${step.ready}`,
+        f1(step.ms - prev.ms),
+        f1(step.cpuMs - prev.cpuMs),
+        (n > 0 ? (step.cpuMs - prev.cpuMs) / n : 0).toFixed(2),
+      ])
+      prev = step
+    }
+    console.log(`\n${markdownTable(blockRows, [false, true, true, true])}`)
+  }
+  console.log(
+    `closing them: ${f1(closeWallMs)} ms until the gateway's connections were back to ${before.connections}, ` +
+      `gateway CPU ${f1(closeCpuMs)} ms (${((closeCpuMs / k) * 1000).toFixed(0)} µs per connection)`,
   )
   if (checked)
     console.log(

@@ -7,7 +7,8 @@
  * With `stall`, each connection stops reading once it got its first event (a slow reader: its socket's buffers
  * fill, then the server's).
  * Prints one JSON line to stdout when every connection has received at least one event
- * ({"ready":K,"frames":n}), or {"error":...} on the first failure. Closing its stdin (or a line "close")
+ * ({"ready":K,"frames":n}), or {"error":...} on the first failure; before that, {"progress":n} each time another
+ * `progressStep` (1,000) connections got their first event. Closing its stdin (or a line "close")
  * destroys every connection; it then prints {"closed":K,"frames":n} and exits 0.
  * A line "check <seq>" (reading subscribers): waits until every connection has seen the event `seq` (at most 60 s),
  * then prints {"checked":seq,"complete":n,"behind":n,"gaps":n,"wrongStart":n}: `complete` counts the connections
@@ -35,6 +36,7 @@ const firstExpected = after === null ? null : Number(after) + 1
 /** Per connection: the first and last `id:` seen, how many ids broke the sequence. */
 const seen = []
 
+const progressStep = 1000
 const say = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 const fail = (error) => {
   if (failed) return
@@ -72,8 +74,8 @@ const open = (i) => {
     seen[i] = ids
     let rest = ''
     res.on('data', (text) => {
-      // Frames end with a blank line; keep-alive comments end with one too, but none come this soon.
-      const n = text.split('\n\n').length - 1
+      // Frames end with a blank line; keep-alive comments end with one too (one may come before the first event)
+      const n = text.split('\n\n').length - text.split(': keep-alive\n\n').length
       frames += n
       if (!stall) {
         // `id: <seq>` lines, split across chunks at any byte
@@ -91,6 +93,7 @@ const open = (i) => {
         got = true
         if (stall) res.pause()
         if (++ready === k) say({ ready, frames })
+        else if (ready % progressStep === 0) say({ progress: ready })
       }
     })
     res.on('error', () => {})

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import { keepAliveTicks } from './keep-alive-ticks.js'
 import { StreamWriter } from './stream-writer.js'
 
 /** One Server-Sent Event. A string `data` is sent as-is (one `data:` line per line), anything else as JSON. */
@@ -20,7 +21,7 @@ export interface SseOptions {
 /** The response header announcing the keep-alive interval in seconds (0: none): clients bound their silence by it. */
 export const keepAliveHeader = 'x-keepalive-seconds'
 
-/** Streams Server-Sent Events, with a keep-alive comment while the stream is open. */
+/** Streams Server-Sent Events, with a keep-alive comment while the stream is open (one timer for all streams). */
 export class SseWriter extends StreamWriter {
   constructor(reply: FastifyReply, onClientGone: () => void, opts: SseOptions = {}) {
     const keepAliveMs = opts.keepAliveMs ?? 15_000
@@ -28,11 +29,8 @@ export class SseWriter extends StreamWriter {
       [keepAliveHeader]: String(Math.max(0, keepAliveMs) / 1000),
       ...opts.headers,
     })
-    if (keepAliveMs > 0) {
-      const timer = setInterval(() => void this.send(': keep-alive\n\n'), keepAliveMs)
-      timer.unref()
-      this.onClose(() => clearInterval(timer))
-    }
+    if (keepAliveMs > 0)
+      this.onClose(keepAliveTicks.add(keepAliveMs, () => void this.send(': keep-alive\n\n')))
   }
 
   write(event: SseEvent): Promise<void> {

@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events'
 import type { StoredEvent } from '../protocol/events.js'
+import { OwnerListeners } from './owner-listeners.js'
 
 /** A stored event and its owner (a run or a session), as the bus publishes it. */
 export interface OwnedEvent {
@@ -21,22 +21,17 @@ export interface EventBus {
 
 /** The bus of one process: publishers and subscribers share the gateway process. */
 export class InProcessEventBus implements EventBus {
-  private readonly emitter = new EventEmitter()
-
-  constructor() {
-    this.emitter.setMaxListeners(0)
-  }
+  private readonly listeners = new OwnerListeners()
 
   publish(events: readonly OwnedEvent[]): void {
-    for (const { ownerId, event } of events) this.emitter.emit(ownerId, event)
+    for (const { ownerId, event } of events) this.listeners.emit(ownerId, event)
   }
 
   subscribe(ownerId: string, listener: (event: StoredEvent) => void): () => void {
-    this.emitter.on(ownerId, listener)
-    return () => this.emitter.off(ownerId, listener)
+    return this.listeners.on(ownerId, listener)
   }
 
   async close(): Promise<void> {
-    this.emitter.removeAllListeners()
+    this.listeners.clear()
   }
 }

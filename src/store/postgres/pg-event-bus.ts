@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events'
 import type pg from 'pg'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { EventBus, OwnedEvent } from '../event-bus.js'
+import { OwnerListeners } from '../owner-listeners.js'
 import type { PgConnections } from './pg-connections.js'
 import { PgListener } from './pg-listener.js'
 import { type Notice, noticesOf } from './pg-notices.js'
@@ -19,15 +19,13 @@ const notifyAttempts = 3
  * catch up from the table.
  */
 export class PgEventBus implements EventBus {
-  private readonly local = new EventEmitter()
+  private readonly local = new OwnerListeners()
   private listener: PgListener | undefined
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly node: string,
-  ) {
-    this.local.setMaxListeners(0)
-  }
+  ) {}
 
   /**
    * A bus publishing through `pool` (the store's) and listening on a connection of its own, checked every
@@ -90,8 +88,7 @@ export class PgEventBus implements EventBus {
   }
 
   subscribe(ownerId: string, listener: (event: StoredEvent) => void): () => void {
-    this.local.on(ownerId, listener)
-    return () => this.local.off(ownerId, listener)
+    return this.local.on(ownerId, listener)
   }
 
   private closed = false
@@ -99,13 +96,13 @@ export class PgEventBus implements EventBus {
   async close(): Promise<void> {
     await Promise.all(this.sending)
     this.closed = true
-    this.local.removeAllListeners()
+    this.local.clear()
     await this.listener?.close()
   }
 
   private async deliver(payload: string): Promise<void> {
     const notice = JSON.parse(payload) as Notice
-    if (notice.n === this.node || this.local.listenerCount(notice.o) === 0) return
+    if (notice.n === this.node || this.local.count(notice.o) === 0) return
     const events = notice.e
       ? [...(notice.b ?? []), notice.e]
       : await this.read(notice.o, notice.f ?? notice.s, notice.s)
@@ -114,10 +111,10 @@ export class PgEventBus implements EventBus {
 
   /** Events missed while the LISTEN connection was down: each owner's latest event makes its subscribers catch up. */
   private async nudgeAll(): Promise<void> {
-    for (const owner of this.local.eventNames()) {
+    for (const owner of this.local.ownerIds()) {
       const { rows } = await this.pool.query(
         'SELECT body FROM events WHERE owner_id = $1 ORDER BY seq DESC LIMIT 1',
-        [String(owner)],
+        [owner],
       )
       const latest = rows[0] as { body: string } | undefined
       if (latest) this.local.emit(owner, JSON.parse(latest.body) as StoredEvent)
