@@ -14,8 +14,8 @@ import { tempDir } from '../support/temp.js'
 
 /**
  * Every agent with `isolation: "container"` (real podman, the test image): the command the mock model asks
- * for runs inside the run's container (it writes the container's hostname into the mounted workspace, as
- * the container's uid 1000), and a cancelled run leaves no container behind.
+ * for runs inside the run's or the session turn's container (it writes the container's hostname into the mounted
+ * workspace, as the container's uid 1000), and a cancelled run leaves no container behind.
  */
 const agents: { agent: string; sandbox: string }[] = [
   { agent: 'codex', sandbox: 'workspace-write' },
@@ -29,6 +29,13 @@ const agents: { agent: string; sandbox: string }[] = [
 
 /** The agents whose cancel is tested: each stops its container on a path of its own (below). */
 const cancelled = ['codex', 'acp:codex-acp']
+
+/**
+ * The agents with a session case here (codex's and acp:codex-acp's: container-sessions.test.ts). Their command runs
+ * in the session's first turn, not in a one-shot run of its own: each agent start is a cold start in a fresh
+ * container (gemini ~1.7 s CPU loading its bundle, as on the host), and a turn is such a run with a session.
+ */
+const withSession = (agent: string) => !['codex', 'acp:codex-acp'].includes(agent)
 
 // Two lanes at once, each its own gateway (its own instance label: a test counts exactly its containers) and mock
 // model; within a lane one test after another. Split so both take about as long (lane 2 has the host-only test).
@@ -56,6 +63,22 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
     }
   })
 
+  /** The command's file: written by the container `name` (its hostname), as uid 1000 while the gateway is root. */
+  const expectWrittenInContainer = (file: string, name?: string) => {
+    const written = path.join(shared.gw.workspace, file)
+    const [hostname, uid] = readFileSync(written, 'utf8').trim().split('\n')
+    // the hostname is the container's name (agw-<instance>-...), not this machine's
+    expect(hostname).toMatch(new RegExp(`^agw-${shared.gw.instance}-`))
+    if (name) expect(hostname).toBe(name.slice(0, 63))
+    expect(hostname).not.toBe(os.hostname())
+    expect(uid).toBe('1000')
+    expect(statSync(written).uid).toBe(1000)
+  }
+  const whereCommand = (file: string) => ({
+    kind: 'exec_command' as const,
+    cmd: `hostname > ${file} && id -u >> ${file}`,
+  })
+
   const submit = async (body: Record<string, unknown>) => {
     const res = await postJson(`${shared.gw.url}/v1/runs?wait=true`, body)
     expect(res.status).toBe(200)
@@ -79,25 +102,16 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
     for (const { agent, sandbox } of agents) {
       const file = `where-${agent.replace(/\W/g, '-')}.txt`
 
-      it(`${agent}: its shell command runs in the run's container`, async () => {
-        shared.mock.reset()
-        shared.mock.script(
-          { kind: 'exec_command', cmd: `hostname > ${file} && id -u >> ${file}` },
-          { kind: 'text', text: `${agent} ran it` },
-        )
-        const run = await submit({ agent, prompt: 'where are you?', isolation: 'container', sandbox })
-        expect(run.status, run.error ?? '').toBe('succeeded')
-        expect(run.finalResponse).toBe(`${agent} ran it`)
-        const written = path.join(shared.gw.workspace, file)
-        const [hostname, uid] = readFileSync(written, 'utf8').trim().split('\n')
-        // the hostname is the container's name (agw-<instance>-...), not this machine's
-        expect(hostname).toMatch(new RegExp(`^agw-${shared.gw.instance}-`))
-        expect(hostname).not.toBe(os.hostname())
-        // written by the container's unprivileged user, while the gateway runs as root
-        expect(uid).toBe('1000')
-        expect(statSync(written).uid).toBe(1000)
-        expect(await gatewayContainers(shared.gw.instance)).toEqual([])
-      })
+      if (!withSession(agent))
+        it(`${agent}: its shell command runs in the run's container`, async () => {
+          shared.mock.reset()
+          shared.mock.script(whereCommand(file), { kind: 'text', text: `${agent} ran it` })
+          const run = await submit({ agent, prompt: 'where are you?', isolation: 'container', sandbox })
+          expect(run.status, run.error ?? '').toBe('succeeded')
+          expect(run.finalResponse).toBe(`${agent} ran it`)
+          expectWrittenInContainer(file)
+          expect(await gatewayContainers(shared.gw.instance)).toEqual([])
+        })
 
       // one cancel per way the gateway stops a run's container: an agent process of runProcess (codex; claude,
       // gemini and copilot run the same way) and an ACP agent's cold run (acp:codex-acp; claude-agent-acp's too)
@@ -125,9 +139,9 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
       })
     }
 
-    // codex and acp:codex-acp sessions: container-sessions.test.ts
-    for (const { agent, sandbox } of agents.filter((a) => !['codex', 'acp:codex-acp'].includes(a.agent))) {
-      it(`${agent}: a session's turns run in its containers and carry the history`, async () => {
+    for (const { agent, sandbox } of agents.filter((a) => withSession(a.agent))) {
+      const file = `where-${agent.replace(/\W/g, '-')}.txt`
+      it(`${agent}: a session's turns run in its containers (its shell command too) and carry the history`, async () => {
         shared.mock.reset()
         const created = await postJson(`${shared.gw.url}/v1/sessions`, {
           agent,
@@ -141,14 +155,16 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
           return (await res.json()) as Turn & { error: string | null }
         }
         const inContainer = () => containersLabelled(`agent-gateway.session=${session.id}`)
-        // the first turn is seen in a container of the session while the model's answer is held
+        // the first turn runs the command and is seen in a container of the session while the model's answer is held
         const noted = held({ kind: 'text', text: 'noted: kiwi' })
-        shared.mock.script(noted.step)
+        shared.mock.script(whereCommand(file), noted.step)
         const first = turn('remember the word kiwi')
         await waitForContainers(shared.gw.instance, (names) => names.length > 0)
-        expect(await inContainer()).toHaveLength(1)
+        const containers = await inContainer()
+        expect(containers).toHaveLength(1)
         noted.release()
         expect((await first).status, (await first).error ?? '').toBe('completed')
+        expectWrittenInContainer(file, containers[0])
         shared.mock.script({ kind: 'text', text: 'the word was kiwi' })
         // copilot (of these the one with images) gets a localImage: its copy is mounted into the turn's container
         const image = agent === 'copilot'
