@@ -241,6 +241,39 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     expect(mock.requests.some((r) => JSON.stringify(r.body).includes(readableMark))).toBe(true)
   })
 
+  // codex app-server (0.171) runs a command the client accepted under `untrusted` again without its sandbox,
+  // unasked, when the sandbox denied it ("retry without sandbox"): `exec_command` judges a denial inside that
+  // retry only when the command ended within 150 ms of its start, which a shell without codex's snapshot
+  // (`shell`, `login: false`) does on an idle host (before: the files below were written, 4 of 7 under the bench
+  // lock). The thread's profile denies a read (read-profiles.ts sessionProfiles), and codex runs no retry of such
+  // a profile outside its sandbox.
+  it.each([
+    ['workspace-write', () => outside],
+    ['read-only', () => gw.workspace],
+  ] as const)(
+    'codex untrusted %s: an accepted command its sandbox denied is not run again without it',
+    async (sandbox, dir) => {
+      const targets = [1, 2].map((i) => path.join(dir(), `codex-untrusted-retried-${sandbox}-${i}.txt`))
+      const { asked } = await untrustedTurnAcceptingAll(
+        gw,
+        mock,
+        'codex',
+        sandbox,
+        ...targets.map((target) => ({
+          kind: 'exec_command' as const,
+          cmd: `echo pwned > ${target}`,
+          shell: '/bin/sh',
+          login: false,
+        })),
+        { kind: 'text', text: 'done' },
+      )
+      for (const target of targets) expect(existsSync(target)).toBe(false)
+      expect(asked.length).toBe(targets.length)
+      // the sandbox denied each, and codex told the model so (a retry answers exit 0, no output)
+      for (const target of targets) expect(deniedToModel(target)).toBe(true)
+    },
+  )
+
   it('codex exec: a run (approval never) refuses it', async () => {
     const target = path.join(outside, 'codex-exec.txt')
     scriptEscalation(target)

@@ -72,3 +72,41 @@ describe('the approval policy a codex thread is opened with', () => {
     expect(named({ cwd: '/w', agentApprovalPolicy: { granular: { rules: true } } })).toBeUndefined()
   })
 })
+
+// codex retries a command its sandbox denied without the sandbox, unasked, once accepted under `untrusted`; it
+// never does for a profile with a denied read (read-profiles.ts sessionProfiles). Before, a thread kept codex's
+// `sandbox` mode unless reads were confined (an accepted write outside the workspace was written).
+describe('threadParams: the sandbox a thread runs', () => {
+  const sandboxOf = (req: Parameters<typeof threadSettings>[0], settings: Partial<Config> = {}) => {
+    const { sandbox, permissions } = threadParams(threadSettings(req, { ...config, ...settings } as Config))
+    return { sandbox, permissions }
+  }
+
+  it("selects the gateway's profile with the denied read by default, whatever the reads", () => {
+    for (const CODEX_CONFINE_READS of [false, true]) {
+      expect(sandboxOf({ cwd: '/w', sandbox: 'workspace-write' }, { CODEX_CONFINE_READS })).toEqual({
+        sandbox: undefined,
+        permissions: 'agent-gateway-workspace-write',
+      })
+      expect(sandboxOf({ cwd: '/w' }, { CODEX_CONFINE_READS })).toEqual({
+        sandbox: undefined,
+        permissions: 'agent-gateway-read-only',
+      })
+    }
+  })
+
+  it("keeps codex's sandbox mode for danger-full-access, in a container, and with ALLOW_DANGER_FULL_ACCESS", () => {
+    expect(sandboxOf({ cwd: '/w', sandbox: 'danger-full-access' })).toEqual({
+      sandbox: 'danger-full-access',
+      permissions: undefined,
+    })
+    expect(sandboxOf({ cwd: '/w', sandbox: 'workspace-write', isolation: 'container' })).toEqual({
+      sandbox: 'workspace-write',
+      permissions: undefined,
+    })
+    expect(sandboxOf({ cwd: '/w', sandbox: 'workspace-write' }, { ALLOW_DANGER_FULL_ACCESS: true })).toEqual({
+      sandbox: 'workspace-write',
+      permissions: undefined,
+    })
+  })
+})

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { ownerVariable } from '../../process/process-marker.js'
 import type { ForkedHead } from '../session.js'
 import { TurnDirectories } from '../turn-directories.js'
-import { confinesReads } from './app-server-launch.js'
+import { runsProfiles } from './app-server-launch.js'
 import {
   AppServerProcess,
   type AppServerProcessOptions,
@@ -63,7 +63,7 @@ export class AppServerHost {
     this.process = new AppServerProcess(options)
     this.turnDirectories = new TurnDirectories(
       (scope) => this.process.endEscaped(scope),
-      confinesReads(options),
+      runsProfiles(options),
     )
     this.process.onNotification((method, params) => this.route(method, params))
     this.process.onRequest((method, params, id) => this.answer(method, params, id))

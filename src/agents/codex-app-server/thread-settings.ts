@@ -1,7 +1,7 @@
 import type { Config } from '../../config/load.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { AgentApprovalPolicy, SandboxMode } from '../../protocol/policies.js'
-import { confinedProfile } from '../codex/read-profiles.js'
+import { sessionProfile } from '../codex/read-profiles.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { UserInput } from './generated/v2/UserInput.js'
@@ -15,8 +15,10 @@ export interface ThreadSettings {
   model?: string
   sandbox: SandboxMode
   /**
-   * The permission profile the thread selects instead of `sandbox` (read-profiles.ts: reads confined to the cwd);
-   * none for danger-full-access, in a container, or with CODEX_CONFINE_READS=false.
+   * The permission profile the thread selects instead of `sandbox` (read-profiles.ts sessionProfiles: with a
+   * denied read, so that codex retries no denied command unsandboxed; reads confined to the cwd with
+   * CODEX_CONFINE_READS); none for danger-full-access, in a container, or with ALLOW_DANGER_FULL_ACCESS (reads not
+   * confined).
    */
   permissions?: string
   approvalPolicy?: ApprovalPolicy
@@ -38,7 +40,7 @@ export function threadSettings(req: SessionRequest, config: Config): ThreadSetti
   const model = resolveModel(req.model, config.CODEX_MODEL)
   const sandbox = req.sandbox ?? config.CODEX_SANDBOX
   // in a container codex runs danger-full-access (placement.ts innerSandbox): the container confines it
-  const permissions = req.isolation === 'container' ? undefined : confinedProfile(config, sandbox)
+  const permissions = req.isolation === 'container' ? undefined : sessionProfile(config, sandbox)
   return {
     cwd: req.cwd,
     ...(model ? { model } : {}),
