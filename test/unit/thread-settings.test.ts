@@ -77,8 +77,14 @@ describe('the approval policy a codex thread is opened with', () => {
 // never does for a profile with a denied read (read-profiles.ts sessionProfiles). Before, a thread kept codex's
 // `sandbox` mode unless reads were confined (an accepted write outside the workspace was written).
 describe('threadParams: the sandbox a thread runs', () => {
-  const sandboxOf = (req: Parameters<typeof threadSettings>[0], settings: Partial<Config> = {}) => {
-    const { sandbox, permissions } = threadParams(threadSettings(req, { ...config, ...settings } as Config))
+  const sandboxOf = (
+    req: Parameters<typeof threadSettings>[0],
+    settings: Partial<Config> = {},
+    asks = true,
+  ) => {
+    const { sandbox, permissions } = threadParams(
+      threadSettings(req, { ...config, ...settings } as Config, asks),
+    )
     return { sandbox, permissions }
   }
 
@@ -107,6 +113,19 @@ describe('threadParams: the sandbox a thread runs', () => {
     expect(sandboxOf({ cwd: '/w', sandbox: 'workspace-write' }, { ALLOW_DANGER_FULL_ACCESS: true })).toEqual({
       sandbox: 'workspace-write',
       permissions: undefined,
+    })
+  })
+
+  it('a warm run (it never asks: no retry) keeps the sandbox mode unless reads are confined', () => {
+    expect(sandboxOf({ cwd: '/w', sandbox: 'workspace-write' }, {}, false)).toEqual({
+      sandbox: 'workspace-write',
+      permissions: undefined,
+    })
+    expect(
+      sandboxOf({ cwd: '/w', sandbox: 'workspace-write' }, { CODEX_CONFINE_READS: true }, false),
+    ).toEqual({
+      sandbox: undefined,
+      permissions: 'agent-gateway-workspace-write',
     })
   })
 })

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/load.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { AgentApprovalPolicy, SandboxMode } from '../../protocol/policies.js'
-import { sessionProfile } from '../codex/read-profiles.js'
+import { confinedProfile, sessionProfile } from '../codex/read-profiles.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { UserInput } from './generated/v2/UserInput.js'
@@ -17,8 +17,8 @@ export interface ThreadSettings {
   /**
    * The permission profile the thread selects instead of `sandbox` (read-profiles.ts sessionProfiles: with a
    * denied read, so that codex retries no denied command unsandboxed; reads confined to the cwd with
-   * CODEX_CONFINE_READS); none for danger-full-access, in a container, or with ALLOW_DANGER_FULL_ACCESS (reads not
-   * confined).
+   * CODEX_CONFINE_READS); none for danger-full-access, in a container, with ALLOW_DANGER_FULL_ACCESS (reads not
+   * confined), or for a warm run whose reads are not confined (it never asks: threadSettings `asks`).
    */
   permissions?: string
   approvalPolicy?: ApprovalPolicy
@@ -35,12 +35,21 @@ export interface ThreadSettings {
   escalationAllowed?: boolean
 }
 
-/** The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. */
-export function threadSettings(req: SessionRequest, config: Config): ThreadSettings {
+/**
+ * The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. A thread
+ * that never asks (`asks: false`: a warm run, approval `never`) gets no retry of a denied command from codex, so it
+ * selects a profile only when reads are confined (a profile costs codex's sandboxed file lookups at thread start).
+ */
+export function threadSettings(req: SessionRequest, config: Config, asks = true): ThreadSettings {
   const model = resolveModel(req.model, config.CODEX_MODEL)
   const sandbox = req.sandbox ?? config.CODEX_SANDBOX
   // in a container codex runs danger-full-access (placement.ts innerSandbox): the container confines it
-  const permissions = req.isolation === 'container' ? undefined : sessionProfile(config, sandbox)
+  const permissions =
+    req.isolation === 'container'
+      ? undefined
+      : asks
+        ? sessionProfile(config, sandbox)
+        : confinedProfile(config, sandbox)
   return {
     cwd: req.cwd,
     ...(model ? { model } : {}),

@@ -144,7 +144,9 @@ export class CodexDriver implements SessionDriver {
     // With a default container image (Docker mode) every run gets a container of its own: never the shared host.
     const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
     if (this.config.CODEX_WARM_RUNS && !containersByDefault && this.exec.binary && warmable(req)) {
-      yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal, this.readyThreads)
+      // a run never asks (approval `never`): codex retries no denied command unsandboxed
+      const settings = threadSettings(req, this.config, false)
+      yield* warmRun(this.host, this.id, settings, req, signal, this.readyThreads)
       return
     }
     for await (const ev of this.exec.run(req, signal)) yield 'agent' in ev ? { ...ev, agent: this.id } : ev
