@@ -274,6 +274,42 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     },
   )
 
+  // Only an `untrusted` thread runs the profile (thread-settings.ts): a session of another policy whose turn names
+  // `untrusted` is reopened with it before that turn (codex-session.ts `profiledFor`; turn/start takes no profile).
+  // Before (main): the files below were written.
+  it('codex on-request, a turn that runs untrusted: an accepted command its sandbox denied is not run again without it', async () => {
+    const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent: 'codex',
+      approvalPolicy: 'on-request',
+      sandbox: 'workspace-write',
+    })
+    expect(created.status).toBe(201)
+    const session = (await created.json()) as Session
+    await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
+    const targets = [1, 2].map((i) => path.join(outside, `codex-turn-untrusted-retried-${i}.txt`))
+    const { asked, events } = await turnWithAcceptingAll(
+      gw,
+      mock,
+      session.id,
+      { approvalPolicy: 'untrusted' },
+      ...targets.map((target) => ({
+        kind: 'exec_command' as const,
+        cmd: `echo pwned > ${target}`,
+        shell: '/bin/sh',
+        login: false,
+      })),
+      { kind: 'text', text: 'done' },
+    )
+    for (const target of targets) expect(existsSync(target)).toBe(false)
+    expect(asked.length).toBe(targets.length)
+    for (const target of targets) expect(deniedToModel(target)).toBe(true)
+    // the thread's unload for its reopening is not the turn's news
+    expect(events.some((ev) => JSON.stringify(ev).includes('thread/closed'))).toBe(false)
+    // the session's next turn (its own policy again) runs on
+    const { events: next } = await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'after' })
+    expect(next.some((ev) => ev.type === 'turn.completed')).toBe(true)
+  })
+
   it('codex exec: a run (approval never) refuses it', async () => {
     const target = path.join(outside, 'codex-exec.txt')
     scriptEscalation(target)
@@ -343,15 +379,26 @@ async function untrustedSession(gw: TestGateway, agent: string, sandbox: 'read-o
 }
 
 /** A turn of session `sessionId` that runs the mock's `steps`; an approver accepts everything the turn asks. */
-async function turnAcceptingAll(
+function turnAcceptingAll(
   gw: TestGateway,
   mock: MockLlm,
   sessionId: string,
   ...steps: Parameters<MockLlm['script']>
 ) {
+  return turnWithAcceptingAll(gw, mock, sessionId, {}, ...steps)
+}
+
+/** turnAcceptingAll, the turn posted with `options` (its approvalPolicy). */
+async function turnWithAcceptingAll(
+  gw: TestGateway,
+  mock: MockLlm,
+  sessionId: string,
+  options: Record<string, unknown>,
+  ...steps: Parameters<MockLlm['script']>
+) {
   mock.script(...steps)
   const turn = (await (
-    await postJson(`${gw.url}/v1/sessions/${sessionId}/turns`, { input: 'write the report' })
+    await postJson(`${gw.url}/v1/sessions/${sessionId}/turns`, { input: 'write the report', ...options })
   ).json()) as Turn
   const answers: Promise<Response>[] = []
   const asked: StoredEvent[] = []

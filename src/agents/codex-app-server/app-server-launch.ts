@@ -9,11 +9,11 @@ import { sessionProfileOverrides, sessionProfiles } from '../codex/read-profiles
 import type { AppServerProcessOptions } from './app-server-process.js'
 
 /**
- * Whether the app-server's threads run a permission profile (read-profiles.ts sessionProfiles: by default the
- * one that reads all with a denied read, the read-confining ones with CODEX_CONFINE_READS; none with
- * ALLOW_DANGER_FULL_ACCESS, nor in a container, which confines codex), under which codex starts a sandboxed
- * file-system helper for its own file lookups, in a turn without a command too (turn-directories.ts
- * `startsHelpers`).
+ * Whether the app-server's threads may run a permission profile, so that it defines them (read-profiles.ts
+ * sessionProfiles: by default the one that reads all with a denied read, for `untrusted` threads; the
+ * read-confining ones with CODEX_CONFINE_READS; none with ALLOW_DANGER_FULL_ACCESS, nor in a container, which
+ * confines codex). Under a profile codex starts a sandboxed file-system helper for its own file lookups, in a turn
+ * without a command too: such a thread's turns sweep for its launchers (app-server-host.ts `turnBegan`).
  */
 export function runsProfiles(options: Pick<AppServerProcessOptions, 'config' | 'placement'>): boolean {
   return sessionProfiles(options.config) !== undefined && options.placement?.isolation !== 'container'

@@ -22,7 +22,7 @@ import { heldApproval } from './held-sandbox.js'
 import type { HostLease } from './host-lease.js'
 import { RpcClosedError, RpcResponseError, RpcTimeoutError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
-import { askForApproval, type ThreadSettings, userInput } from './thread-settings.js'
+import { askForApproval, retriesUnsandboxed, type ThreadSettings, userInput } from './thread-settings.js'
 import { TurnRun } from './turn-run.js'
 import { safeRead } from './wire-read.js'
 import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
@@ -64,17 +64,22 @@ export class CodexSession implements AgentSession, ThreadListener {
   private approvalOverridden = false
   /** A fork's: where codex cut its parent's thread (AgentSession.forkedHead). */
   forkedHead: (() => Promise<ForkedHead | undefined>) | undefined
+  /** The thread is being let go of to be resumed with a profile (profiledFor): its `thread/closed` is no news. */
+  private reopening = false
+  /** What the thread is opened with; its profile once a turn ran `untrusted` (profiledFor). */
+  settings: ThreadSettings
 
   constructor(
     private readonly host: AppServerHost,
     readonly agentSessionId: string,
-    readonly settings: ThreadSettings,
+    settings: ThreadSettings,
     public hooks: SessionHooks,
     /** The session's own app-server (in its container), released on close; absent: the shared one. */
     private readonly lease?: HostLease,
     /** The approval policy codex reported when it opened the thread. */
     openedApproval?: AskForApproval,
   ) {
+    this.settings = settings
     this.ownApproval = settings.approvalPolicy
       ? askForApproval(settings.approvalPolicy)
       : (settings.ownApproval ?? openedApproval)
@@ -118,7 +123,11 @@ export class CodexSession implements AgentSession, ThreadListener {
     else if (this.active) run.fail('a turn is already running in this session')
     else {
       this.active = run
-      turnEnded = this.host.turnBegan(this.agentSessionId, this.settings.cwd)
+      turnEnded = this.host.turnBegan(
+        this.agentSessionId,
+        this.settings.cwd,
+        () => this.settings.permissions !== undefined,
+      )
       void this.startTurn(run, input, signal, options)
     }
     yield* relayTurn(run, signal, {
@@ -238,6 +247,7 @@ export class CodexSession implements AgentSession, ThreadListener {
   }
 
   notification(method: string, params: unknown): void {
+    if (method === 'thread/closed' && this.reopening) return
     // the model's calls, kept to tell its unsandboxed runs apart; not the turn's events (one per response item)
     if (method === rawResponseItemMethod) {
       this.calls.saw(params)
@@ -329,6 +339,33 @@ export class CodexSession implements AgentSession, ThreadListener {
     return this.ownApproval
   }
 
+  /** The policy codex runs the turn with: the turn's own, else the thread's (turnApproval names it again). */
+  private turnPolicy(options: TurnOptions): AskForApproval | undefined {
+    return options.approvalPolicy ? askForApproval(options.approvalPolicy) : this.ownApproval
+  }
+
+  /**
+   * Before a turn that runs `untrusted` on a thread without a profile (a session of another policy whose turn
+   * names `untrusted`, or a thread whose own policy codex reported as `untrusted`): the thread is let go of and
+   * resumed with the profile with a denied read (ThreadSettings.untrustedPermissions), which it keeps for its later
+   * turns and its forks, so that codex retries no accepted command its sandbox denied without the sandbox.
+   * `turn/start` takes a sandbox policy but no profile, and the thread is unloaded first (`thread/unsubscribe`:
+   * codex unloads it at once, thread_unload_delay_secs=0; awaited until its `thread/closed`) so that
+   * `thread/resume` opens it with its new settings, as after an idle unload.
+   */
+  private async profiledFor(policy: AskForApproval | undefined): Promise<void> {
+    const profile = this.settings.untrustedPermissions
+    if (profile === undefined || !retriesUnsandboxed(policy)) return
+    const { untrustedPermissions: _, ...rest } = this.settings
+    this.settings = { ...rest, permissions: profile }
+    this.reopening = true
+    try {
+      await this.host.unload(this.agentSessionId, closeGraceMs)
+    } finally {
+      this.reopening = false
+    }
+  }
+
   /**
    * turnApproval as codex is given it (held-sandbox.ts): without the model's unsandboxed runs unless the session
    * allows them; a thread codex opened with its own policy that asks for them is held from its first turn on.
@@ -351,6 +388,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     const threadId = this.agentSessionId
     this.calls.clear()
     try {
+      await this.profiledFor(this.turnPolicy(options))
       const approvalPolicy = this.wireApproval(options)
       for (let attempt = 1; ; attempt++) {
         if (signal.aborted) return run.interrupted()
