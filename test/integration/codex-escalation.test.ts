@@ -171,15 +171,7 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     const session = await untrustedSession(gw, 'codex', 'workspace-write')
     await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
     // the app-server dies between turns: the next turn resumes the thread in a new one
-    const driver = gw.ctx.registry.get('codex') as CodexDriver
-    const exited = new Promise<void>((resolve) => {
-      const off = driver.onAppServerExit(() => {
-        off()
-        resolve()
-      })
-    })
-    process.kill(driver.appServerPid!, 'SIGKILL')
-    await exited
+    await killAppServer()
     const { asked, events } = await turnAcceptingAll(
       gw,
       mock,
@@ -213,7 +205,31 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     )
     expect(ordinary.asked.length).toBe(1)
     expect(readFileSync(inside, 'utf8')).toBe('report\n')
+    // resumed with its profile (thread-settings.ts): an accepted command its sandbox denied is not run again
+    const denied = path.join(outside, 'codex-untrusted-resumed-retried.txt')
+    await turnAcceptingAll(
+      gw,
+      mock,
+      session.id,
+      { kind: 'exec_command', cmd: `echo pwned > ${denied}`, shell: '/bin/sh', login: false },
+      { kind: 'text', text: 'done' },
+    )
+    expect(existsSync(denied)).toBe(false)
+    expect(deniedToModel(denied)).toBe(true)
   })
+
+  /** Kills the shared codex app-server, and resolves once the driver saw it gone. */
+  const killAppServer = async () => {
+    const driver = gw.ctx.registry.get('codex') as CodexDriver
+    const exited = new Promise<void>((resolve) => {
+      const off = driver.onAppServerExit(() => {
+        off()
+        resolve()
+      })
+    })
+    process.kill(driver.appServerPid!, 'SIGKILL')
+    await exited
+  }
 
   // codex retries a command its sandbox denied without the sandbox, unasked, once the client accepted it under
   // `untrusted` ("retry without sandbox"): codex-acp's `shell_command` (whose denial is always judged) wrote
@@ -277,38 +293,46 @@ describe('codex: a command the model asks to run unsandboxed', () => {
   // Only an `untrusted` thread runs the profile (thread-settings.ts): a session of another policy whose turn names
   // `untrusted` is reopened with it before that turn (codex-session.ts `profiledFor`; turn/start takes no profile).
   // Before (main): the files below were written.
-  it('codex on-request, a turn that runs untrusted: an accepted command its sandbox denied is not run again without it', async () => {
-    const created = await postJson(`${gw.url}/v1/sessions`, {
-      agent: 'codex',
-      approvalPolicy: 'on-request',
-      sandbox: 'workspace-write',
-    })
-    expect(created.status).toBe(201)
-    const session = (await created.json()) as Session
-    await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
-    const targets = [1, 2].map((i) => path.join(outside, `codex-turn-untrusted-retried-${i}.txt`))
-    const { asked, events } = await turnWithAcceptingAll(
-      gw,
-      mock,
-      session.id,
-      { approvalPolicy: 'untrusted' },
-      ...targets.map((target) => ({
-        kind: 'exec_command' as const,
-        cmd: `echo pwned > ${target}`,
-        shell: '/bin/sh',
-        login: false,
-      })),
-      { kind: 'text', text: 'done' },
-    )
-    for (const target of targets) expect(existsSync(target)).toBe(false)
-    expect(asked.length).toBe(targets.length)
-    for (const target of targets) expect(deniedToModel(target)).toBe(true)
-    // the thread's unload for its reopening is not the turn's news
-    expect(events.some((ev) => JSON.stringify(ev).includes('thread/closed'))).toBe(false)
-    // the session's next turn (its own policy again) runs on
-    const { events: next } = await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'after' })
-    expect(next.some((ev) => ev.type === 'turn.completed')).toBe(true)
-  })
+  // The thread loaded (let go of and resumed with the profile), or the app-server killed after the session's first
+  // turn (resumed in a new one with it).
+  it.each(['loaded', 'in a new app-server'])(
+    'codex on-request, a turn that runs untrusted, the thread %s: an accepted command its sandbox denied is not run again without it',
+    async (where) => {
+      const created = await postJson(`${gw.url}/v1/sessions`, {
+        agent: 'codex',
+        approvalPolicy: 'on-request',
+        sandbox: 'workspace-write',
+      })
+      expect(created.status).toBe(201)
+      const session = (await created.json()) as Session
+      await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
+      if (where !== 'loaded') await killAppServer()
+      const targets = [1, 2].map((i) =>
+        path.join(outside, `codex-turn-untrusted-retried-${where.replaceAll(' ', '-')}-${i}.txt`),
+      )
+      const { asked, events } = await turnWithAcceptingAll(
+        gw,
+        mock,
+        session.id,
+        { approvalPolicy: 'untrusted' },
+        ...targets.map((target) => ({
+          kind: 'exec_command' as const,
+          cmd: `echo pwned > ${target}`,
+          shell: '/bin/sh',
+          login: false,
+        })),
+        { kind: 'text', text: 'done' },
+      )
+      for (const target of targets) expect(existsSync(target)).toBe(false)
+      expect(asked.length).toBe(targets.length)
+      for (const target of targets) expect(deniedToModel(target)).toBe(true)
+      // the thread's unload for its reopening is not the turn's news
+      expect(events.some((ev) => JSON.stringify(ev).includes('thread/closed'))).toBe(false)
+      // the session's next turn (its own policy again) runs on
+      const { events: next } = await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'after' })
+      expect(next.some((ev) => ev.type === 'turn.completed')).toBe(true)
+    },
+  )
 
   it('codex exec: a run (approval never) refuses it', async () => {
     const target = path.join(outside, 'codex-exec.txt')
