@@ -293,9 +293,10 @@ describe('codex: a command the model asks to run unsandboxed', () => {
   // Only an `untrusted` thread runs the profile (thread-settings.ts): a session of another policy whose turn names
   // `untrusted` is reopened with it before that turn (codex-session.ts `profiledFor`; turn/start takes no profile).
   // Before (main): the files below were written.
-  // The thread loaded (let go of and resumed with the profile), or the app-server killed after the session's first
-  // turn (resumed in a new one with it).
-  it.each(['loaded', 'in a new app-server'])(
+  // The thread loaded (let go of and resumed with the profile), the app-server killed after the session's first
+  // turn (resumed in a new one with it), or a thread that ran no turn (no rollout to resume: replaced by a new one
+  // with the profile).
+  it.each(['loaded', 'in a new app-server', 'without a turn yet'])(
     'codex on-request, a turn that runs untrusted, the thread %s: an accepted command its sandbox denied is not run again without it',
     async (where) => {
       const created = await postJson(`${gw.url}/v1/sessions`, {
@@ -305,8 +306,9 @@ describe('codex: a command the model asks to run unsandboxed', () => {
       })
       expect(created.status).toBe(201)
       const session = (await created.json()) as Session
-      await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
-      if (where !== 'loaded') await killAppServer()
+      if (where !== 'without a turn yet')
+        await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
+      if (where === 'in a new app-server') await killAppServer()
       const targets = [1, 2].map((i) =>
         path.join(outside, `codex-turn-untrusted-retried-${where.replaceAll(' ', '-')}-${i}.txt`),
       )
@@ -331,6 +333,10 @@ describe('codex: a command the model asks to run unsandboxed', () => {
       // the session's next turn (its own policy again) runs on
       const { events: next } = await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'after' })
       expect(next.some((ev) => ev.type === 'turn.completed')).toBe(true)
+      // a thread that ran no turn has no rollout to resume: the session went on in a new thread, stored
+      const now = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
+      if (where === 'without a turn yet') expect(now.agentSessionId).not.toBe(session.agentSessionId)
+      else expect(now.agentSessionId).toBe(session.agentSessionId)
     },
   )
 

@@ -82,12 +82,13 @@ export class AppServerHost {
 
   /**
    * A turn of `threadId` in `cwd` runs on this host; the returned function says it ended (TurnDirectories.began).
-   * Its commands name the thread's owner value (given when the thread was loaded), read when the turn ended.
+   * Its commands name the thread's owner value (given when the thread was loaded), read when the turn ended (the
+   * thread's id too: a session may go on in a new thread, codex-session.ts startedAnew).
    * `profiled`: the thread runs a permission profile when the turn ends, under which codex starts its sandboxed
    * file-system helper (TurnDirectories' `startsHelpers`; app-server-launch.ts `runsProfiles`).
    */
-  turnBegan(threadId: string, cwd: string, profiled: () => boolean): (sweep: boolean) => Promise<void> {
-    return this.turnDirectories.began(cwd, () => this.owners.get(threadId), profiled)
+  turnBegan(threadId: () => string, cwd: string, profiled: () => boolean): (sweep: boolean) => Promise<void> {
+    return this.turnDirectories.began(cwd, () => this.owners.get(threadId()), profiled)
   }
 
   /** A thread that worked in `cwd` was let go of: what escaped for it naming none ends (TurnDirectories.threadEnded). */

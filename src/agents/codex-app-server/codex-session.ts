@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
@@ -68,10 +69,12 @@ export class CodexSession implements AgentSession, ThreadListener {
   private reopening = false
   /** What the thread is opened with; its profile once a turn ran `untrusted` (profiledFor). */
   settings: ThreadSettings
+  /** The thread's id: a new thread's once the first turn, `untrusted`, needed one (profiledFor). */
+  agentSessionId: string
 
   constructor(
     private readonly host: AppServerHost,
-    readonly agentSessionId: string,
+    agentSessionId: string,
     settings: ThreadSettings,
     public hooks: SessionHooks,
     /** The session's own app-server (in its container), released on close; absent: the shared one. */
@@ -79,6 +82,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     /** The approval policy codex reported when it opened the thread. */
     openedApproval?: AskForApproval,
   ) {
+    this.agentSessionId = agentSessionId
     this.settings = settings
     this.ownApproval = settings.approvalPolicy
       ? askForApproval(settings.approvalPolicy)
@@ -124,7 +128,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     else {
       this.active = run
       turnEnded = this.host.turnBegan(
-        this.agentSessionId,
+        () => this.agentSessionId,
         this.settings.cwd,
         () => this.settings.permissions !== undefined,
       )
@@ -351,19 +355,41 @@ export class CodexSession implements AgentSession, ThreadListener {
    * turns and its forks, so that codex retries no accepted command its sandbox denied without the sandbox.
    * `turn/start` takes a sandbox policy but no profile, and the thread is unloaded first (`thread/unsubscribe`:
    * codex unloads it at once, thread_unload_delay_secs=0; awaited until its `thread/closed`) so that
-   * `thread/resume` opens it with its new settings, as after an idle unload.
+   * `thread/resume` opens it with its new settings, as after an idle unload. A thread that ran no turn yet has no
+   * rollout, which codex (0.171) resumes neither unloaded nor loaded ("no rollout found"): it is replaced
+   * (startedAnew).
    */
   private async profiledFor(policy: AskForApproval | undefined): Promise<void> {
     const profile = this.settings.untrustedPermissions
     if (profile === undefined || !retriesUnsandboxed(policy)) return
     const { untrustedPermissions: _, ...rest } = this.settings
     this.settings = { ...rest, permissions: profile }
+    // codex writes a thread to disk at its first turn: before that, it resumes it neither unloaded nor loaded
+    const rollout = this.host.rolloutOf(this.agentSessionId)
+    if (this.host.isLoaded(this.agentSessionId) && rollout !== undefined && !existsSync(rollout))
+      return this.startedAnew()
     this.reopening = true
     try {
       await this.host.unload(this.agentSessionId, closeGraceMs)
     } finally {
       this.reopening = false
     }
+  }
+
+  /**
+   * A new thread with the settings, in place of one that ran no turn (nothing of it is lost): the session goes on
+   * in it, and the core stores its id after the turn (live-sessions.ts storeAgentSessionId), as for an ACP session
+   * reopened anew. The old one is let go of.
+   */
+  private async startedAnew(): Promise<void> {
+    const own = this.settings.approvalPolicy ? {} : this.ownApproval ? { ownApproval: this.ownApproval } : {}
+    const settings = { ...this.settings, ...own }
+    const opened = await this.host.startThread(settings, { rawEvents: settings.escalationAllowed !== true })
+    const old = this.agentSessionId
+    this.host.unlisten(old, this)
+    this.agentSessionId = opened.threadId
+    this.host.listen(opened.threadId, this)
+    await this.host.letGo(old, closeGraceMs)
   }
 
   /**
@@ -385,10 +411,10 @@ export class CodexSession implements AgentSession, ThreadListener {
     signal: AbortSignal,
     options: TurnOptions,
   ): Promise<void> {
-    const threadId = this.agentSessionId
     this.calls.clear()
     try {
       await this.profiledFor(this.turnPolicy(options))
+      const threadId = this.agentSessionId
       const approvalPolicy = this.wireApproval(options)
       for (let attempt = 1; ; attempt++) {
         if (signal.aborted) return run.interrupted()
