@@ -41,6 +41,23 @@ describe('TurnDirectories: the sweeps a turn end asks for', () => {
     ])
   })
 
+  // codex's app-server starts its file-system helper for a thread under a profile only (an `untrusted` one, or
+  // any with CODEX_CONFINE_READS): a turn says whether its thread runs one (app-server-host.ts turnBegan)
+  it('a turn whose thread starts helpers sweeps the launchers alone; another plain turn of the same agent nothing', () => {
+    const { asked, dirs } = sweeps()
+    dirs.began(
+      '/w/a',
+      () => 'thread-1',
+      () => false,
+    )(false)
+    dirs.began(
+      '/w/b',
+      () => 'thread-2',
+      () => true,
+    )(false)
+    expect(asked).toEqual([{ within: [], except: [] }])
+  })
+
   it("a turn's end that sweeps is over once its sweep is; a plain one's at once", async () => {
     const order: string[] = []
     let release = () => {}
