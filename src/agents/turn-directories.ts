@@ -39,7 +39,12 @@ export class TurnDirectories {
    * turn still running there works in that directory or above it. Asked again at each pass of the sweep;
    * nothing while a turn of the same owner (the next turn of a session) runs.
    */
-  began(cwd: string, owner: () => string | undefined = () => undefined): (sweep: boolean) => Promise<void> {
+  began(
+    cwd: string,
+    owner: () => string | undefined = () => undefined,
+    /** Whether this turn's agent starts helpers (default: the process's `startsHelpers`), asked at its end. */
+    startsHelpers: () => boolean = () => this.startsHelpers,
+  ): (sweep: boolean) => Promise<void> {
     const turn: LiveTurn = { cwd, owner }
     this.live.push(turn)
     let ended = false
@@ -49,7 +54,7 @@ export class TurnDirectories {
       const own = owner()
       this.live.splice(this.live.indexOf(turn), 1)
       if (!sweep) {
-        if (this.startsHelpers) void this.endEscaped(() => launchersAlone)
+        if (startsHelpers()) void this.endEscaped(() => launchersAlone)
         return Promise.resolve()
       }
       return this.sweep(cwd, own)

@@ -229,15 +229,7 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     const session = await untrustedSession(gw, 'codex', 'workspace-write')
     await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
     // the app-server dies between turns: the next turn resumes the thread in a new one
-    const driver = gw.ctx.registry.get('codex') as CodexDriver
-    const exited = new Promise<void>((resolve) => {
-      const off = driver.onAppServerExit(() => {
-        off()
-        resolve()
-      })
-    })
-    process.kill(driver.appServerPid!, 'SIGKILL')
-    await exited
+    await killAppServer()
     const { asked, events } = await turnAcceptingAll(
       gw,
       mock,
@@ -271,7 +263,31 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     )
     expect(ordinary.asked.length).toBe(1)
     expect(readFileSync(inside, 'utf8')).toBe('report\n')
+    // resumed with its profile (thread-settings.ts): an accepted command its sandbox denied is not run again
+    const denied = path.join(outside, 'codex-untrusted-resumed-retried.txt')
+    await turnAcceptingAll(
+      gw,
+      mock,
+      session.id,
+      { kind: 'exec_command', cmd: `echo pwned > ${denied}`, shell: '/bin/sh', login: false },
+      { kind: 'text', text: 'done' },
+    )
+    expect(existsSync(denied)).toBe(false)
+    expect(deniedToModel(denied)).toBe(true)
   })
+
+  /** Kills the shared codex app-server, and resolves once the driver saw it gone. */
+  const killAppServer = async () => {
+    const driver = gw.ctx.registry.get('codex') as CodexDriver
+    const exited = new Promise<void>((resolve) => {
+      const off = driver.onAppServerExit(() => {
+        off()
+        resolve()
+      })
+    })
+    process.kill(driver.appServerPid!, 'SIGKILL')
+    await exited
+  }
 
   // codex retries a command its sandbox denied without the sandbox, unasked, once the client accepted it under
   // `untrusted` ("retry without sandbox"): codex-acp's `shell_command` (whose denial is always judged) wrote
@@ -298,6 +314,89 @@ describe('codex: a command the model asks to run unsandboxed', () => {
     expect(deniedToModel(target)).toBe(true)
     expect(mock.requests.some((r) => JSON.stringify(r.body).includes(readableMark))).toBe(true)
   })
+
+  // codex app-server (0.171) runs a command the client accepted under `untrusted` again without its sandbox,
+  // unasked, when the sandbox denied it ("retry without sandbox"): `exec_command` judges a denial inside that
+  // retry only when the command ended within 150 ms of its start, which a shell without codex's snapshot
+  // (`shell`, `login: false`) does on an idle host (before: the files below were written, 4 of 7 under the bench
+  // lock). The thread's profile denies a read (read-profiles.ts sessionProfiles), and codex runs no retry of such
+  // a profile outside its sandbox.
+  it.each([
+    ['workspace-write', () => outside],
+    ['read-only', () => gw.workspace],
+  ] as const)(
+    'codex untrusted %s: an accepted command its sandbox denied is not run again without it',
+    async (sandbox, dir) => {
+      const targets = [1, 2].map((i) => path.join(dir(), `codex-untrusted-retried-${sandbox}-${i}.txt`))
+      const { asked } = await untrustedTurnAcceptingAll(
+        gw,
+        mock,
+        'codex',
+        sandbox,
+        ...targets.map((target) => ({
+          kind: 'exec_command' as const,
+          cmd: `echo pwned > ${target}`,
+          shell: '/bin/sh',
+          login: false,
+        })),
+        { kind: 'text', text: 'done' },
+      )
+      for (const target of targets) expect(existsSync(target)).toBe(false)
+      expect(asked.length).toBe(targets.length)
+      // the sandbox denied each, and codex told the model so (a retry answers exit 0, no output)
+      for (const target of targets) expect(deniedToModel(target)).toBe(true)
+    },
+  )
+
+  // Only an `untrusted` thread runs the profile (thread-settings.ts): a session of another policy whose turn names
+  // `untrusted` is reopened with it before that turn (codex-session.ts `profiledFor`; turn/start takes no profile).
+  // Before (main): the files below were written.
+  // The thread loaded (let go of and resumed with the profile), the app-server killed after the session's first
+  // turn (resumed in a new one with it), or a thread that ran no turn (no rollout to resume: replaced by a new one
+  // with the profile).
+  it.each(['loaded', 'in a new app-server', 'without a turn yet'])(
+    'codex on-request, a turn that runs untrusted, the thread %s: an accepted command its sandbox denied is not run again without it',
+    async (where) => {
+      const created = await postJson(`${gw.url}/v1/sessions`, {
+        agent: 'codex',
+        approvalPolicy: 'on-request',
+        sandbox: 'workspace-write',
+      })
+      expect(created.status).toBe(201)
+      const session = (await created.json()) as Session
+      if (where !== 'without a turn yet')
+        await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'first answer' })
+      if (where === 'in a new app-server') await killAppServer()
+      const targets = [1, 2].map((i) =>
+        path.join(outside, `codex-turn-untrusted-retried-${where.replaceAll(' ', '-')}-${i}.txt`),
+      )
+      const { asked, events } = await turnWithAcceptingAll(
+        gw,
+        mock,
+        session.id,
+        { approvalPolicy: 'untrusted' },
+        ...targets.map((target) => ({
+          kind: 'exec_command' as const,
+          cmd: `echo pwned > ${target}`,
+          shell: '/bin/sh',
+          login: false,
+        })),
+        { kind: 'text', text: 'done' },
+      )
+      for (const target of targets) expect(existsSync(target)).toBe(false)
+      expect(asked.length).toBe(targets.length)
+      for (const target of targets) expect(deniedToModel(target)).toBe(true)
+      // the thread's unload for its reopening is not the turn's news
+      expect(events.some((ev) => JSON.stringify(ev).includes('thread/closed'))).toBe(false)
+      // the session's next turn (its own policy again) runs on
+      const { events: next } = await turnAcceptingAll(gw, mock, session.id, { kind: 'text', text: 'after' })
+      expect(next.some((ev) => ev.type === 'turn.completed')).toBe(true)
+      // a thread that ran no turn has no rollout to resume: the session went on in a new thread, stored
+      const now = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
+      if (where === 'without a turn yet') expect(now.agentSessionId).not.toBe(session.agentSessionId)
+      else expect(now.agentSessionId).toBe(session.agentSessionId)
+    },
+  )
 
   it('codex exec: a run (approval never) refuses it', async () => {
     const target = path.join(outside, 'codex-exec.txt')
@@ -368,15 +467,26 @@ async function untrustedSession(gw: TestGateway, agent: string, sandbox: 'read-o
 }
 
 /** A turn of session `sessionId` that runs the mock's `steps`; an approver accepts everything the turn asks. */
-async function turnAcceptingAll(
+function turnAcceptingAll(
   gw: TestGateway,
   mock: MockLlm,
   sessionId: string,
   ...steps: Parameters<MockLlm['script']>
 ) {
+  return turnWithAcceptingAll(gw, mock, sessionId, {}, ...steps)
+}
+
+/** turnAcceptingAll, the turn posted with `options` (its approvalPolicy). */
+async function turnWithAcceptingAll(
+  gw: TestGateway,
+  mock: MockLlm,
+  sessionId: string,
+  options: Record<string, unknown>,
+  ...steps: Parameters<MockLlm['script']>
+) {
   mock.script(...steps)
   const turn = (await (
-    await postJson(`${gw.url}/v1/sessions/${sessionId}/turns`, { input: 'write the report' })
+    await postJson(`${gw.url}/v1/sessions/${sessionId}/turns`, { input: 'write the report', ...options })
   ).json()) as Turn
   const answers: Promise<Response>[] = []
   const asked: StoredEvent[] = []

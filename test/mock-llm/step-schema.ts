@@ -16,6 +16,8 @@ export const stepSchema = z.discriminatedUnion('kind', [
     sandboxPermissions: z.enum(['use_default', 'require_escalated']).optional(),
     justification: z.string().optional(),
     tool: z.enum(['exec_command', 'shell_command']).optional(),
+    shell: z.string().min(1).optional(),
+    login: z.boolean().optional(),
     ...timing,
   }),
   z.object({ kind: z.literal('apply_patch'), patch: z.string().min(1), ...timing }),

@@ -24,6 +24,12 @@ export type ExecCommandStep = StepTiming & {
    * codex-acp's codex runs (codex 0.171 answers "unsupported call"); the openai-responses format only.
    */
   tool?: 'exec_command' | 'shell_command'
+  /**
+   * exec_command's `shell` (the shell to run `cmd` with; codex then runs it without its shell snapshot) and
+   * `login` (a login shell or not); the openai-responses format only.
+   */
+  shell?: string
+  login?: boolean
 }
 export type ApplyPatchStep = StepTiming & { kind: 'apply_patch'; patch: string }
 /**

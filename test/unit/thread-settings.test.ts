@@ -72,3 +72,111 @@ describe('the approval policy a codex thread is opened with', () => {
     expect(named({ cwd: '/w', agentApprovalPolicy: { granular: { rules: true } } })).toBeUndefined()
   })
 })
+
+// codex retries a command its sandbox denied without the sandbox, unasked, once accepted under `untrusted` (codex
+// 0.171: under no other policy); it never does for a profile with a denied read (read-profiles.ts
+// sessionProfiles). Before (main), a thread kept codex's `sandbox` mode unless reads were confined (an accepted write
+// outside the workspace was written); in between (h58-untrusted) every session thread ran the profile, which costs
+// codex its sandboxed file lookups at every turn.
+describe('threadParams: the sandbox a thread runs', () => {
+  const settingsOf = (
+    req: Parameters<typeof threadSettings>[0],
+    settings: Partial<Config> = {},
+    asks = true,
+  ) => threadSettings(req, { ...config, ...settings } as Config, asks)
+  const sandboxOf = (
+    req: Parameters<typeof threadSettings>[0],
+    settings: Partial<Config> = {},
+    asks = true,
+  ) => {
+    const { sandbox, permissions } = threadParams(settingsOf(req, settings, asks))
+    return { sandbox, permissions }
+  }
+
+  it("an `untrusted` thread (the session's policy, or the thread's own kept) selects the profile with the denied read", () => {
+    for (const CODEX_CONFINE_READS of [false, true]) {
+      expect(
+        sandboxOf(
+          { cwd: '/w', sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
+          { CODEX_CONFINE_READS },
+        ),
+      ).toEqual({ sandbox: undefined, permissions: 'agent-gateway-workspace-write' })
+      expect(sandboxOf({ cwd: '/w', approvalPolicy: 'untrusted' }, { CODEX_CONFINE_READS })).toEqual({
+        sandbox: undefined,
+        permissions: 'agent-gateway-read-only',
+      })
+    }
+    expect(sandboxOf({ cwd: '/w', agentApprovalPolicy: 'untrusted' })).toEqual({
+      sandbox: undefined,
+      permissions: 'agent-gateway-read-only',
+    })
+  })
+
+  it("a thread of another policy keeps codex's sandbox mode, and names the profile an `untrusted` turn reopens it with", () => {
+    for (const approvalPolicy of ['on-request', 'on-failure', 'never', undefined] as const) {
+      const req = {
+        cwd: '/w',
+        sandbox: 'workspace-write' as const,
+        ...(approvalPolicy ? { approvalPolicy } : {}),
+      }
+      expect(sandboxOf(req)).toEqual({ sandbox: 'workspace-write', permissions: undefined })
+      expect(settingsOf(req).untrustedPermissions).toBe('agent-gateway-workspace-write')
+    }
+    expect(sandboxOf({ cwd: '/w', agentApprovalPolicy: 'on-request' })).toEqual({
+      sandbox: 'read-only',
+      permissions: undefined,
+    })
+    // reads confined: every thread runs the read-confining profile, whatever its policy
+    expect(sandboxOf({ cwd: '/w', approvalPolicy: 'on-request' }, { CODEX_CONFINE_READS: true })).toEqual({
+      sandbox: undefined,
+      permissions: 'agent-gateway-read-only',
+    })
+    expect(
+      settingsOf({ cwd: '/w', approvalPolicy: 'on-request' }, { CODEX_CONFINE_READS: true }),
+    ).not.toHaveProperty('untrustedPermissions')
+  })
+
+  it("keeps codex's sandbox mode for danger-full-access, in a container, and with ALLOW_DANGER_FULL_ACCESS", () => {
+    const untrusted = { cwd: '/w', approvalPolicy: 'untrusted' } as const
+    expect(sandboxOf({ ...untrusted, sandbox: 'danger-full-access' })).toEqual({
+      sandbox: 'danger-full-access',
+      permissions: undefined,
+    })
+    expect(sandboxOf({ ...untrusted, sandbox: 'workspace-write', isolation: 'container' })).toEqual({
+      sandbox: 'workspace-write',
+      permissions: undefined,
+    })
+    expect(
+      sandboxOf({ ...untrusted, sandbox: 'workspace-write' }, { ALLOW_DANGER_FULL_ACCESS: true }),
+    ).toEqual({
+      sandbox: 'workspace-write',
+      permissions: undefined,
+    })
+    for (const req of [
+      { ...untrusted, sandbox: 'danger-full-access' as const, approvalPolicy: 'on-request' as const },
+      {
+        ...untrusted,
+        sandbox: 'workspace-write' as const,
+        isolation: 'container' as const,
+        approvalPolicy: 'on-request' as const,
+      },
+    ])
+      expect(settingsOf(req)).not.toHaveProperty('untrustedPermissions')
+  })
+
+  it('a warm run (it never asks: no retry) keeps the sandbox mode unless reads are confined', () => {
+    expect(sandboxOf({ cwd: '/w', sandbox: 'workspace-write' }, {}, false)).toEqual({
+      sandbox: 'workspace-write',
+      permissions: undefined,
+    })
+    expect(settingsOf({ cwd: '/w', sandbox: 'workspace-write' }, {}, false)).not.toHaveProperty(
+      'untrustedPermissions',
+    )
+    expect(
+      sandboxOf({ cwd: '/w', sandbox: 'workspace-write' }, { CODEX_CONFINE_READS: true }, false),
+    ).toEqual({
+      sandbox: undefined,
+      permissions: 'agent-gateway-workspace-write',
+    })
+  })
+})

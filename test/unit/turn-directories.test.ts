@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { acpLaunch } from '../../src/agents/acp/launch.js'
-import { confinesReads } from '../../src/agents/codex-app-server/app-server-launch.js'
+import { runsProfiles } from '../../src/agents/codex-app-server/app-server-launch.js'
 import { TurnDirectories } from '../../src/agents/turn-directories.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { EscapeScope } from '../../src/process/escaped-processes.js'
@@ -41,6 +41,23 @@ describe('TurnDirectories: the sweeps a turn end asks for', () => {
     ])
   })
 
+  // codex's app-server starts its file-system helper for a thread under a profile only (an `untrusted` one, or
+  // any with CODEX_CONFINE_READS): a turn says whether its thread runs one (app-server-host.ts turnBegan)
+  it('a turn whose thread starts helpers sweeps the launchers alone; another plain turn of the same agent nothing', () => {
+    const { asked, dirs } = sweeps()
+    dirs.began(
+      '/w/a',
+      () => 'thread-1',
+      () => false,
+    )(false)
+    dirs.began(
+      '/w/b',
+      () => 'thread-2',
+      () => true,
+    )(false)
+    expect(asked).toEqual([{ within: [], except: [] }])
+  })
+
   it("a turn's end that sweeps is over once its sweep is; a plain one's at once", async () => {
     const order: string[] = []
     let release = () => {}
@@ -74,14 +91,18 @@ describe('TurnDirectories: the sweeps a turn end asks for', () => {
     ])
   })
 
-  it("the agents that start them: codex's app-server and codex-acp under a read-confining profile", () => {
+  it("the agents that start them: codex's app-server under a profile, codex-acp under a read-confining one", () => {
     const dir = tempDir('turn-dirs-')
     const env = { WORKSPACE_DIR: `${dir}/w`, DATA_DIR: `${dir}/data`, HOME: `${dir}/home` }
     const confined = loadConfig({ ...env, CODEX_CONFINE_READS: 'true' }, dir)
     const open = loadConfig(env, dir)
-    expect(confinesReads({ config: confined })).toBe(true)
-    expect(confinesReads({ config: confined, placement: { isolation: 'container' } })).toBe(false)
-    expect(confinesReads({ config: open })).toBe(false)
+    const dangerous = loadConfig({ ...env, ALLOW_DANGER_FULL_ACCESS: 'true' }, dir)
+    expect(runsProfiles({ config: confined })).toBe(true)
+    expect(runsProfiles({ config: confined, placement: { isolation: 'container' } })).toBe(false)
+    // by default the profile that reads all, with its denied read (read-profiles.ts sessionProfiles)
+    expect(runsProfiles({ config: open })).toBe(true)
+    expect(runsProfiles({ config: open, placement: { isolation: 'container' } })).toBe(false)
+    expect(runsProfiles({ config: dangerous })).toBe(false)
     const codexAcp = { ...acpPreset('codex-acp'), command: '/bin/true' }
     const helpers = (config: typeof open, sandbox: 'read-only' | 'danger-full-access') =>
       acpLaunch(codexAcp, config, {}, { cwd: dir, sandbox }).startsHelpers ?? false

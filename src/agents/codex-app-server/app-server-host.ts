@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import { ownerVariable } from '../../process/process-marker.js'
 import type { ForkedHead } from '../session.js'
 import { TurnDirectories } from '../turn-directories.js'
-import { confinesReads } from './app-server-launch.js'
 import {
   AppServerProcess,
   type AppServerProcessOptions,
@@ -60,6 +59,8 @@ export class AppServerHost {
   private readonly owners = new Map<string, string>()
   /** thread id -> its rollout file, as codex last named it (escalated-calls.ts). */
   private readonly rollouts = new Map<string, string>()
+  /** thread id -> what waits for codex to report it closed (unload). */
+  private readonly closing = new Map<string, () => void>()
   /** Why recent generations ended (an answer can arrive just before its process is reported gone). */
   private readonly exits = new Map<number, RpcClosedError>()
   /** The cwd of every turn running on this host (sessions' and warm runs'): what escaped commands end with. */
@@ -67,10 +68,7 @@ export class AppServerHost {
 
   constructor(options: AppServerProcessOptions) {
     this.process = new AppServerProcess(options)
-    this.turnDirectories = new TurnDirectories(
-      (scope) => this.process.endEscaped(scope),
-      confinesReads(options),
-    )
+    this.turnDirectories = new TurnDirectories((scope) => this.process.endEscaped(scope))
     this.process.onNotification((method, params) => this.route(method, params))
     this.process.onRequest((method, params, id) => this.answer(method, params, id))
     this.process.onExit((error, generation) => this.exited(error, generation))
@@ -90,10 +88,13 @@ export class AppServerHost {
 
   /**
    * A turn of `threadId` in `cwd` runs on this host; the returned function says it ended (TurnDirectories.began).
-   * Its commands name the thread's owner value (given when the thread was loaded), read when the turn ended.
+   * Its commands name the thread's owner value (given when the thread was loaded), read when the turn ended (the
+   * thread's id too: a session may go on in a new thread, codex-session.ts startedAnew).
+   * `profiled`: the thread runs a permission profile when the turn ends, under which codex starts its sandboxed
+   * file-system helper (TurnDirectories' `startsHelpers`; app-server-launch.ts `runsProfiles`).
    */
-  turnBegan(threadId: string, cwd: string): (sweep: boolean) => Promise<void> {
-    return this.turnDirectories.began(cwd, () => this.owners.get(threadId))
+  turnBegan(threadId: () => string, cwd: string, profiled: () => boolean): (sweep: boolean) => Promise<void> {
+    return this.turnDirectories.began(cwd, () => this.owners.get(threadId()), profiled)
   }
 
   /** A thread that worked in `cwd` was let go of: what escaped for it naming none ends (TurnDirectories.threadEnded). */
@@ -116,6 +117,27 @@ export class AppServerHost {
     const loaded = this.isLoaded(threadId)
     this.forget(threadId)
     if (loaded) await this.request('thread/unsubscribe', { threadId }, timeoutMs).catch(() => {})
+  }
+
+  /**
+   * letGo, and resolves once codex reports the thread closed (`thread/closed`, which it sends after its answer to
+   * `thread/unsubscribe`) or after `timeoutMs`: a resume sent before that notification would be forgotten by it
+   * (route). For a thread resumed at once with other settings (codex-session.ts `profiledFor`).
+   */
+  async unload(threadId: string, timeoutMs: number): Promise<void> {
+    if (!this.isLoaded(threadId)) return this.forget(threadId)
+    let timer: NodeJS.Timeout | undefined
+    const closed = new Promise<void>((resolve) => {
+      this.closing.set(threadId, resolve)
+      timer = setTimeout(resolve, timeoutMs)
+    })
+    try {
+      await this.letGo(threadId, timeoutMs)
+      await closed
+    } finally {
+      clearTimeout(timer)
+      this.closing.delete(threadId)
+    }
   }
 
   /** The thread must be resumed before its next use (archived, unsubscribed, unknown to the process). */
@@ -266,7 +288,10 @@ export class AppServerHost {
     // account, config and other process-wide notifications belong to no session
     if (threadId === undefined) return
     // codex unloaded the thread (`thread/status/changed`, which also says so, is opted out of)
-    if (method === 'thread/closed' || method === 'thread/archived') this.forget(threadId)
+    if (method === 'thread/closed' || method === 'thread/archived') {
+      this.forget(threadId)
+      this.closing.get(threadId)?.()
+    }
     this.listeners.get(threadId)?.notification(method, params)
   }
 

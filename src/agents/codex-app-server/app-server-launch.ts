@@ -5,16 +5,18 @@ import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { markerOverride } from '../codex/command-markers.js'
 import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
-import { readProfileOverrides } from '../codex/read-profiles.js'
+import { sessionProfileOverrides, sessionProfiles } from '../codex/read-profiles.js'
 import type { AppServerProcessOptions } from './app-server-process.js'
 
 /**
- * Whether the app-server gets the read-confining profiles (CODEX_CONFINE_READS, on the host: a container confines
- * it), under which codex starts a sandboxed file-system helper for its own file lookups, in a turn without a
- * command too (turn-directories.ts `startsHelpers`).
+ * Whether the app-server's threads may run a permission profile, so that it defines them (read-profiles.ts
+ * sessionProfiles: by default the one that reads all with a denied read, for `untrusted` threads; the
+ * read-confining ones with CODEX_CONFINE_READS; none with ALLOW_DANGER_FULL_ACCESS, nor in a container, which
+ * confines codex). Under a profile codex starts a sandboxed file-system helper for its own file lookups, in a turn
+ * without a command too: such a thread's turns sweep for its launchers (app-server-host.ts `turnBegan`).
  */
-export function confinesReads(options: Pick<AppServerProcessOptions, 'config' | 'placement'>): boolean {
-  return options.config.CODEX_CONFINE_READS && options.placement?.isolation !== 'container'
+export function runsProfiles(options: Pick<AppServerProcessOptions, 'config' | 'placement'>): boolean {
+  return sessionProfiles(options.config) !== undefined && options.placement?.isolation !== 'container'
 }
 
 /**
@@ -33,8 +35,8 @@ export function appServerLaunch(binary: string, options: AppServerProcessOptions
     args: [
       'app-server',
       ...codexOverride('thread_unload_delay_secs', 0),
-      // the read-confining profiles its threads select (none in a container: the container confines it)
-      ...(confinesReads(options) ? readProfileOverrides(config, binary) : []),
+      // the profiles its threads select (thread-settings.ts)
+      ...(runsProfiles(options) ? sessionProfileOverrides(config, binary) : []),
       ...codexProviderArgs(config, options.runner, serverEnv),
       ...markerOverride(marker),
     ],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
@@ -22,7 +23,7 @@ import { heldApproval } from './held-sandbox.js'
 import type { HostLease } from './host-lease.js'
 import { RpcClosedError, RpcResponseError, RpcTimeoutError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
-import { askForApproval, type ThreadSettings, userInput } from './thread-settings.js'
+import { askForApproval, retriesUnsandboxed, type ThreadSettings, userInput } from './thread-settings.js'
 import { TurnRun } from './turn-run.js'
 import { safeRead } from './wire-read.js'
 import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
@@ -64,17 +65,25 @@ export class CodexSession implements AgentSession, ThreadListener {
   private approvalOverridden = false
   /** A fork's: where codex cut its parent's thread (AgentSession.forkedHead). */
   forkedHead: (() => Promise<ForkedHead | undefined>) | undefined
+  /** The thread is being let go of to be resumed with a profile (profiledFor): its `thread/closed` is no news. */
+  private reopening = false
+  /** What the thread is opened with; its profile once a turn ran `untrusted` (profiledFor). */
+  settings: ThreadSettings
+  /** The thread's id: a new thread's once the first turn, `untrusted`, needed one (profiledFor). */
+  agentSessionId: string
 
   constructor(
     private readonly host: AppServerHost,
-    readonly agentSessionId: string,
-    readonly settings: ThreadSettings,
+    agentSessionId: string,
+    settings: ThreadSettings,
     public hooks: SessionHooks,
     /** The session's own app-server (in its container), released on close; absent: the shared one. */
     private readonly lease?: HostLease,
     /** The approval policy codex reported when it opened the thread. */
     openedApproval?: AskForApproval,
   ) {
+    this.agentSessionId = agentSessionId
+    this.settings = settings
     this.ownApproval = settings.approvalPolicy
       ? askForApproval(settings.approvalPolicy)
       : (settings.ownApproval ?? openedApproval)
@@ -118,7 +127,11 @@ export class CodexSession implements AgentSession, ThreadListener {
     else if (this.active) run.fail('a turn is already running in this session')
     else {
       this.active = run
-      turnEnded = this.host.turnBegan(this.agentSessionId, this.settings.cwd)
+      turnEnded = this.host.turnBegan(
+        () => this.agentSessionId,
+        this.settings.cwd,
+        () => this.settings.permissions !== undefined,
+      )
       void this.startTurn(run, input, signal, options)
     }
     yield* relayTurn(run, signal, {
@@ -238,6 +251,7 @@ export class CodexSession implements AgentSession, ThreadListener {
   }
 
   notification(method: string, params: unknown): void {
+    if (method === 'thread/closed' && this.reopening) return
     // the model's calls, kept to tell its unsandboxed runs apart; not the turn's events (one per response item)
     if (method === rawResponseItemMethod) {
       this.calls.saw(params)
@@ -329,6 +343,55 @@ export class CodexSession implements AgentSession, ThreadListener {
     return this.ownApproval
   }
 
+  /** The policy codex runs the turn with: the turn's own, else the thread's (turnApproval names it again). */
+  private turnPolicy(options: TurnOptions): AskForApproval | undefined {
+    return options.approvalPolicy ? askForApproval(options.approvalPolicy) : this.ownApproval
+  }
+
+  /**
+   * Before a turn that runs `untrusted` on a thread without a profile (a session of another policy whose turn
+   * names `untrusted`, or a thread whose own policy codex reported as `untrusted`): the thread is let go of and
+   * resumed with the profile with a denied read (ThreadSettings.untrustedPermissions), which it keeps for its later
+   * turns and its forks, so that codex retries no accepted command its sandbox denied without the sandbox.
+   * `turn/start` takes a sandbox policy but no profile, and the thread is unloaded first (`thread/unsubscribe`:
+   * codex unloads it at once, thread_unload_delay_secs=0; awaited until its `thread/closed`) so that
+   * `thread/resume` opens it with its new settings, as after an idle unload. A thread that ran no turn yet has no
+   * rollout, which codex (0.171) resumes neither unloaded nor loaded ("no rollout found"): it is replaced
+   * (startedAnew).
+   */
+  private async profiledFor(policy: AskForApproval | undefined): Promise<void> {
+    const profile = this.settings.untrustedPermissions
+    if (profile === undefined || !retriesUnsandboxed(policy)) return
+    const { untrustedPermissions: _, ...rest } = this.settings
+    this.settings = { ...rest, permissions: profile }
+    // codex writes a thread to disk at its first turn: before that, it resumes it neither unloaded nor loaded
+    const rollout = this.host.rolloutOf(this.agentSessionId)
+    if (this.host.isLoaded(this.agentSessionId) && rollout !== undefined && !existsSync(rollout))
+      return this.startedAnew()
+    this.reopening = true
+    try {
+      await this.host.unload(this.agentSessionId, closeGraceMs)
+    } finally {
+      this.reopening = false
+    }
+  }
+
+  /**
+   * A new thread with the settings, in place of one that ran no turn (nothing of it is lost): the session goes on
+   * in it, and the core stores its id after the turn (live-sessions.ts storeAgentSessionId), as for an ACP session
+   * reopened anew. The old one is let go of.
+   */
+  private async startedAnew(): Promise<void> {
+    const own = this.settings.approvalPolicy ? {} : this.ownApproval ? { ownApproval: this.ownApproval } : {}
+    const settings = { ...this.settings, ...own }
+    const opened = await this.host.startThread(settings, { rawEvents: settings.escalationAllowed !== true })
+    const old = this.agentSessionId
+    this.host.unlisten(old, this)
+    this.agentSessionId = opened.threadId
+    this.host.listen(opened.threadId, this)
+    await this.host.letGo(old, closeGraceMs)
+  }
+
   /**
    * turnApproval as codex is given it (held-sandbox.ts): without the model's unsandboxed runs unless the session
    * allows them; a thread codex opened with its own policy that asks for them is held from its first turn on.
@@ -348,9 +411,10 @@ export class CodexSession implements AgentSession, ThreadListener {
     signal: AbortSignal,
     options: TurnOptions,
   ): Promise<void> {
-    const threadId = this.agentSessionId
     this.calls.clear()
     try {
+      await this.profiledFor(this.turnPolicy(options))
+      const threadId = this.agentSessionId
       const approvalPolicy = this.wireApproval(options)
       for (let attempt = 1; ; attempt++) {
         if (signal.aborted) return run.interrupted()

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/load.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { AgentApprovalPolicy, SandboxMode } from '../../protocol/policies.js'
-import { confinedProfile } from '../codex/read-profiles.js'
+import { confinedProfile, sessionProfile } from '../codex/read-profiles.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { UserInput } from './generated/v2/UserInput.js'
@@ -15,10 +15,18 @@ export interface ThreadSettings {
   model?: string
   sandbox: SandboxMode
   /**
-   * The permission profile the thread selects instead of `sandbox` (read-profiles.ts: reads confined to the cwd);
-   * none for danger-full-access, in a container, or with CODEX_CONFINE_READS=false.
+   * The permission profile the thread selects instead of `sandbox`: with CODEX_CONFINE_READS the read-confining
+   * one; else, for a thread whose policy is `untrusted`, the one with a denied read (read-profiles.ts
+   * sessionProfiles), so that codex retries no accepted command its sandbox denied without the sandbox. None for
+   * danger-full-access, in a container, with ALLOW_DANGER_FULL_ACCESS (reads not confined), for another policy
+   * (codex retries only under `untrusted`), or for a warm run (approval `never`) whose reads are not confined.
    */
   permissions?: string
+  /**
+   * Without `permissions`: the profile the thread is reopened with before a turn that runs `untrusted`
+   * (codex-session.ts `profiledFor`), since `turn/start` takes no profile.
+   */
+  untrustedPermissions?: string
   approvalPolicy?: ApprovalPolicy
   /**
    * Without `approvalPolicy`: the thread's own policy, as codex reported it when the thread started (kept in the
@@ -33,20 +41,43 @@ export interface ThreadSettings {
   escalationAllowed?: boolean
 }
 
-/** The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. */
-export function threadSettings(req: SessionRequest, config: Config): ThreadSettings {
+/**
+ * The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. A thread
+ * selects the profile with a denied read only when its policy (the session's, else the thread's own kept) is
+ * `untrusted`, the one policy under which codex retries a denied command unsandboxed: a profile costs codex its
+ * sandboxed file lookups at every turn (docs/benchmarks.md, session 48). One that never asks (`asks: false`: a
+ * warm run, approval `never`) gets none unless reads are confined.
+ */
+export function threadSettings(req: SessionRequest, config: Config, asks = true): ThreadSettings {
   const model = resolveModel(req.model, config.CODEX_MODEL)
   const sandbox = req.sandbox ?? config.CODEX_SANDBOX
   // in a container codex runs danger-full-access (placement.ts innerSandbox): the container confines it
-  const permissions = req.isolation === 'container' ? undefined : confinedProfile(config, sandbox)
+  const contained = req.isolation === 'container'
+  const approval: Pick<ThreadSettings, 'approvalPolicy' | 'ownApproval'> = req.approvalPolicy
+    ? { approvalPolicy: req.approvalPolicy }
+    : ownApprovalOf(req.agentApprovalPolicy)
+  const guard = contained || !asks ? undefined : sessionProfile(config, sandbox)
+  const permissions = contained
+    ? undefined
+    : (confinedProfile(config, sandbox) ??
+      (retriesUnsandboxed(approval.approvalPolicy ?? approval.ownApproval) ? guard : undefined))
   return {
     cwd: req.cwd,
     ...(model ? { model } : {}),
     sandbox,
-    ...(permissions ? { permissions } : {}),
+    ...(permissions ? { permissions } : guard ? { untrustedPermissions: guard } : {}),
     ...(escalationAllowed(sandbox, config.ALLOW_DANGER_FULL_ACCESS) ? { escalationAllowed: true } : {}),
-    ...(req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : ownApprovalOf(req.agentApprovalPolicy)),
+    ...approval,
   }
+}
+
+/**
+ * Whether codex runs a command the client accepted again without its sandbox, unasked, when the sandbox denied it,
+ * under `policy` (codex 0.171 orchestrator.rs `wants_no_sandbox_approval`: `untrusted` only; a granular policy's
+ * `sandbox_approval` is held off, held-sandbox.ts, wherever a profile could run).
+ */
+export function retriesUnsandboxed(policy: ApprovalPolicy | AskForApproval | undefined): boolean {
+  return policy === 'untrusted'
 }
 
 /** The thread's own policy kept in the session, when it is one codex takes. */

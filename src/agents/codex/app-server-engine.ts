@@ -55,7 +55,8 @@ export class CodexAppServerEngine {
   }
 
   warmRun(id: string, req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
-    return warmRun(this.host, id, threadSettings(req, this.config), req, signal, this.readyThreads)
+    // a run never asks (approval `never`): codex retries no denied command unsandboxed
+    return warmRun(this.host, id, threadSettings(req, this.config, false), req, signal, this.readyThreads)
   }
 
   openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {

@@ -47,14 +47,16 @@ export function confinedProfile(
 }
 
 /**
- * What the profiles of codex-acp's sessions are: `confined` with CODEX_CONFINE_READS (above); else `reads-all`,
+ * What the profiles of sessions (codex-acp's, and the app-server's session threads) are: `confined` with
+ * CODEX_CONFINE_READS (above); else `reads-all`,
  * unless the operator allows danger-full-access (ALLOW_DANGER_FULL_ACCESS: a command may then run unsandboxed,
  * held-sandbox.ts): the same sandbox as codex's `--sandbox` mode (`:root` read, `:workspace_roots` read or
  * written, no network) with the one denied read, so that a command the client accepted under `untrusted` and the
  * sandbox denied is not retried unasked without the sandbox (codex-acp's codex retries every `shell_command`
- * denial: it wrote outside the workspace). It does not keep a `require_escalated` call in the sandbox (codex 0.171
- * app-server, exec_command: accepted, it ran unsandboxed under either profile). The app-server keeps `--sandbox`
- * modes (its threads' `sandbox`) when reads are not confined: docs/SECURITY.md, "Not defended".
+ * denial: it wrote outside the workspace; the app-server's codex 0.171 retries an `exec_command` denial when the
+ * command ended within 150 ms of its start: it wrote too). It does not keep a `require_escalated` call in the
+ * sandbox (codex 0.171 app-server, exec_command: accepted, it ran unsandboxed under either profile). Warm runs keep
+ * `--sandbox` modes when reads are not confined: they never ask, and codex retries nothing under `never`.
  */
 export function sessionProfiles(
   config: Pick<Config, 'CODEX_CONFINE_READS' | 'ALLOW_DANGER_FULL_ACCESS'>,

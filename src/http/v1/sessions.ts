@@ -93,7 +93,7 @@ const turnBody = strictBody(
       ),
     approvalPolicy: approvalPolicy
       .describe(
-        "The approval policy this turn runs with; the turns after it without one run with the session's. An agent that takes a policy per turn (codex, claude) runs the turn with it, stricter or not; another one (acp) takes only its session's policy, and an agent without approvals only `never`: anything else is a 400 before the turn runs, never ignored. Not with onBusy `steer` (the running turn keeps its policy).",
+        "The approval policy this turn runs with; the turns after it without one run with the session's. An agent that takes a policy per turn (codex, claude) runs the turn with it, stricter or not; another one (acp) takes only its session's policy, and an agent without approvals only `never`: anything else is a 400 before the turn runs, never ignored. Not with onBusy `steer` (the running turn keeps its policy). codex: an `untrusted` turn of a session of another policy first reopens the session's thread under the sandbox profile codex does not retry outside its sandbox (docs/SECURITY.md, codex's unsandboxed runs), which costs that turn a thread resume (before the session's first turn: a new thread, whose id the session then shows as agentSessionId); the thread keeps it for the session's later turns while it stays loaded.",
       )
       .optional(),
     outputSchema: z

@@ -124,6 +124,8 @@ function execCommandItem(step: ExecCommandStep, ctx: RenderContext): Record<stri
     ...(step.yieldTimeMs ? { yield_time_ms: step.yieldTimeMs } : {}),
     ...(step.sandboxPermissions ? { sandbox_permissions: step.sandboxPermissions } : {}),
     ...(step.justification ? { justification: step.justification } : {}),
+    ...(step.shell ? { shell: step.shell } : {}),
+    ...(step.login !== undefined ? { login: step.login } : {}),
   }
   return {
     type: 'function_call',
