@@ -5,9 +5,15 @@ export interface CodexRequests {
   request: Request
 }
 
-/** The requests a gateway's `codex` driver sends to its shared app-server, to hold or fail one as a test needs. */
+/**
+ * The requests a gateway's `codex` driver sends to its shared app-server, to hold or fail one as a test needs: the
+ * host is its app-server engine's (agents/codex/app-server-engine.ts), there once a run or session loaded it.
+ */
 export function codexRequestsOf(registry: { get(id: string): unknown }): CodexRequests {
-  return (registry.get('codex') as { host: CodexRequests }).host
+  const driver = registry.get('codex') as { engine: { loaded?: { host: CodexRequests } } }
+  const engine = driver.engine.loaded
+  if (!engine) throw new Error('codex: no run or session has loaded the app-server engine yet')
+  return engine.host
 }
 
 /**
