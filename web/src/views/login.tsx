@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { setToken, token } from '../api.js'
 
 /** Asked when the gateway answers 401: the token is kept in this browser and sent as a header, never in a URL. */
@@ -6,9 +6,10 @@ export function LoginView() {
   const [value, setValue] = useState('')
   const field = useRef<HTMLInputElement>(null)
   // a token typed and refused: the form comes back (its button gone meanwhile, the focus with it); the field takes
-  // the focus again, with the refusal said (an alert) and tied to it
+  // the focus again, with the refusal said (an alert) and tied to it; in the same task as the form's render (a layout
+  // effect), so no keystroke can come between the form shown and its field focused
   const refused = token.value !== null
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (refused) field.current?.focus()
   }, [])
   return (
