@@ -124,14 +124,21 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   /** The sweep of what held the output after the leader exited: `done` waits for it. */
   let swept: Promise<void> | undefined
   let drain: NodeJS.Timeout | undefined
+  /** Whether the last check found its reader holding output. */
+  let heldAtCheck = false
   /**
    * Ends the wait for the output `ms` from now; not while its reader holds it (output read and not taken: its run's
    * events wait for the store, process-run.ts): that output is the leader's own, not a daemon's, and would be lost.
+   * Nor `ms` after a check that found it held: once the reader takes it, what the kernel still has for the stream
+   * (past Node's buffer, not read while it was held) is read within that interval.
    */
   const drainAfter = (ms: number) => {
     drain = setTimeout(() => {
       if (!endDrain) return
-      if (unread(child.stdout) || unread(child.stderr)) drainAfter(ms)
+      const held = unread(child.stdout) || unread(child.stderr)
+      const justTaken = heldAtCheck
+      heldAtCheck = held
+      if (held || justTaken) drainAfter(ms)
       else endDrain()
     }, ms).unref()
   }
