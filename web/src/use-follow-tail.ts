@@ -20,9 +20,12 @@ export function useFollowTail(changed: unknown, news: boolean) {
   const [behind, setBehind] = useState(false)
   useEffect(() => {
     const observer = new IntersectionObserver(
-      ([entry]) => {
-        setFollowing(entry!.isIntersecting)
-        if (!entry!.isIntersecting) return
+      () => {
+        // what is on the screen now, not the entry's word: an entry queued before a scroll can come after it (the
+        // end seen while a scroll up already left it), and would put the reader back at the end
+        const onScreen = endOnScreen(end.current!)
+        setFollowing(onScreen)
+        if (!onScreen) return
         atEnd.current = true
         setBehind(false)
       },
@@ -68,5 +71,11 @@ export function useFollowTail(changed: unknown, news: boolean) {
 }
 
 const scrollToEnd = () => window.scrollTo(window.scrollX, document.documentElement.scrollHeight)
+
+/** The observer's test (the end within the screen, `slack` below it included), made now. */
+const endOnScreen = (end: HTMLElement) => {
+  const { top, bottom } = end.getBoundingClientRect()
+  return bottom >= 0 && top <= window.innerHeight + slack
+}
 
 const distanceToEnd = () => document.documentElement.scrollHeight - window.innerHeight - window.scrollY
